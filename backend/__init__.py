@@ -1,0 +1,1 @@
+"""Vigie's application shell: settings, database, domains, worker, HTTP and WebSocket API."""

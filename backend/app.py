@@ -1,0 +1,78 @@
+"""The application factory: everything is built in the lifespan, nothing at import time."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
+
+from backend import exception_handlers
+from backend.auth import service as auth_service
+from backend.auth.router import router as auth_router
+from backend.config import Settings, get_settings
+from backend.db import transaction
+from backend.events.router import router as events_router
+from backend.groups.router import router as groups_router
+from backend.live.hub import Hub
+from backend.live.router import router as live_router
+from backend.ops.router import router as ops_router
+from backend.orgs.router import router as orgs_router
+from backend.people.router import router as people_router
+from backend.procedures.router import router as procedures_router
+from backend.runtime import Runtime
+from backend.users.router import router as users_router
+from notifications.registry import ChannelRegistry
+
+log = logging.getLogger("vigie")
+
+PWA_DIR = Path(__file__).resolve().parent.parent / "pwa"
+
+
+def create_app(settings: Settings | None = None, *, channels: ChannelRegistry | None = None,
+               run_worker: bool | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        runtime = Runtime.build(settings, channels)
+        app.state.runtime = runtime
+        with transaction(runtime.session_factory) as session:
+            if auth_service.ensure_first_admin(db_session=session, email=settings.admin_email,
+                                               password=settings.admin_password):
+                log.info("first admin %s created", settings.admin_email)
+        runtime.hub = Hub(runtime.session_factory, tail=settings.is_sqlite)
+        await runtime.hub.start()
+        runtime.signals.on_trace(runtime.hub.notify_threadsafe)
+        runtime.start_listener()
+        if settings.run_worker if run_worker is None else run_worker:
+            runtime.start_worker().start()
+        try:
+            yield
+        finally:
+            await runtime.hub.stop()
+            runtime.close()
+
+    app = FastAPI(title="Vigie", version="0.1.0", lifespan=lifespan,
+                  description="Astreinte: alertes, acquittements et escalade automatique.")
+    exception_handlers.install(app)
+    app.include_router(auth_router)
+    app.include_router(events_router)
+    app.include_router(live_router)
+    app.include_router(ops_router)
+    app.include_router(orgs_router)
+    app.include_router(people_router)
+    app.include_router(groups_router)
+    app.include_router(procedures_router)
+    app.include_router(users_router)
+    if PWA_DIR.is_dir():
+        app.mount("/static", StaticFiles(directory=PWA_DIR), name="static")
+
+    @app.get("/", include_in_schema=False)
+    def root():
+        return RedirectResponse("/docs")
+
+    return app

@@ -1,0 +1,111 @@
+"""The `vigie` command: serve, worker, demo, db upgrade, openapi."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from backend.config import get_settings
+
+OPENAPI_PATH = Path(__file__).resolve().parent.parent / "openapi" / "openapi.json"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="vigie", description="Vigie — astreinte et escalade")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the API (and, by default, the worker)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--no-worker", action="store_true", help="API only; run `vigie worker` elsewhere")
+    sub.add_parser("worker", help="run a worker alone (any number of them on PostgreSQL)")
+    demo = sub.add_parser("demo", help="load the demo commune")
+    demo.add_argument("--if-empty", action="store_true", help="do nothing when a commune already exists")
+    db = sub.add_parser("db", help="database schema")
+    db.add_argument("action", choices=["upgrade"])
+    openapi = sub.add_parser("openapi", help="write openapi/openapi.json")
+    openapi.add_argument("--output", type=Path, default=OPENAPI_PATH)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return {"serve": _serve, "worker": _worker, "demo": _demo, "db": _db, "openapi": _openapi}[args.command](args)
+
+
+def _db(args) -> int:
+    from backend.migrate import upgrade
+
+    settings = get_settings()
+    upgrade(settings.sqlalchemy_url)
+    print(f"database up to date ({_safe_url(settings.database_url)})")
+    return 0
+
+
+def _demo(args) -> int:
+    from backend import demo
+    from backend.db import make_engine, make_session_factory, transaction
+
+    settings = get_settings()
+    engine = make_engine(settings.sqlalchemy_url)
+    with transaction(make_session_factory(engine)) as session:
+        if args.if_empty and demo.has_data(session):
+            print("demo data: the database already has a commune, nothing loaded")
+            return 0
+        info = demo.load(session)
+    engine.dispose()
+    print(f"demo data loaded: {info['commune']}")
+    for role, email in info["logins"].items():
+        print(f"  {role:9} {email} / {info['password']}")
+    return 0
+
+
+def _serve(args) -> int:
+    import uvicorn
+
+    from backend.app import create_app
+
+    settings = get_settings()
+    app = create_app(settings, run_worker=not args.no_worker)
+    print(f"Vigie: http://{args.host}:{args.port}/  (API docs: http://{args.host}:{args.port}/docs)", flush=True)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+    return 0
+
+
+def _worker(args) -> int:
+    from backend.runtime import Runtime
+
+    runtime = Runtime.build(get_settings())
+    runtime.start_listener()
+    worker = runtime.start_worker(standalone=True)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    worker.start()
+    print(f"worker {worker.worker_id} running", flush=True)
+    while not stop.wait(1.0):
+        pass
+    runtime.close()
+    return 0
+
+
+def _openapi(args) -> int:
+    from backend.app import create_app
+
+    document = create_app().openapi()
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(document, indent=2, ensure_ascii=False, sort_keys=True) + "\n")
+    print(f"wrote {args.output}")
+    return 0
+
+
+def _safe_url(url: str) -> str:
+    if "@" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return url
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,54 @@
+"""Typed settings from the environment (`VIGIE_…`, plus `DATABASE_URL`); they fail fast."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRETS = {"changeme", "change-me", "secret", "password", "admin"}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="VIGIE_", extra="ignore")
+
+    database_url: str = Field(default="sqlite:///./var/vigie.db", validation_alias="DATABASE_URL")
+    var_dir: Path = Path("./var")
+    public_url: str = "http://127.0.0.1:8000"
+
+    admin_email: str | None = None
+    admin_password: str | None = None
+
+    token_ttl_hours: float = 12.0
+    run_worker: bool = True  # `vigie serve` runs the worker in-process unless told otherwise
+    lease_seconds: float = 30.0  # a claim older than this is taken over by another worker
+    max_sleep_seconds: float = 30.0  # safety net only: the worker is woken by due times and commits
+    claim_batch: int = 200
+    notification_retry_max: int = 5
+    sqlite_busy_timeout_ms: int = 30_000
+
+    @field_validator("admin_password")
+    @classmethod
+    def _refuse_placeholder(cls, value: str | None) -> str | None:
+        if value is not None and (value.lower() in PLACEHOLDER_SECRETS or len(value) < 10):
+            raise ValueError("VIGIE_ADMIN_PASSWORD must be at least 10 characters and not a placeholder")
+        return value
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        url = self.database_url
+        for prefix in ("postgres://", "postgresql://"):
+            if url.startswith(prefix):
+                return "postgresql+psycopg://" + url[len(prefix):]
+        return url
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

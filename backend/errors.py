@@ -1,0 +1,67 @@
+"""Vigie's errors: one base carrying its HTTP status, one JSON shape.
+
+VigieError (500)
+├── BadRequest (400)
+├── Unauthorized (401)
+├── Forbidden (403)
+├── NotFound (404)        also every cross-tenant access
+├── Conflict (409)        an illegal state transition, a duplicate
+└── Unprocessable (422)   input that parses but breaks a business rule
+
+Every error answers `{"error": {"code": ..., "message": ..., "details": ...}}`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class VigieError(Exception):
+    status_code = 500
+    code = "internal_error"
+
+    def __init__(self, message: str, *, code: str | None = None, details: Any = None):
+        super().__init__(message)
+        self.message = message
+        if code:
+            self.code = code
+        self.details = details
+
+    def body(self) -> dict:
+        error: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.details is not None:
+            error["details"] = self.details
+        return {"error": error}
+
+
+class BadRequest(VigieError):
+    status_code = 400
+    code = "bad_request"
+
+
+class Unauthorized(VigieError):
+    status_code = 401
+    code = "unauthorized"
+
+
+class Forbidden(VigieError):
+    status_code = 403
+    code = "forbidden"
+
+
+class NotFound(VigieError):
+    status_code = 404
+    code = "not_found"
+
+    def __init__(self, what: str = "resource", **kwargs):
+        super().__init__(f"{what} not found", **kwargs)
+
+
+class Conflict(VigieError):
+    status_code = 409
+    code = "conflict"
+
+
+class Unprocessable(VigieError):
+    status_code = 422
+    code = "unprocessable"

@@ -1,0 +1,129 @@
+"""Events, their answers and their trace, over HTTP."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter, Query
+from sqlalchemy import select
+
+from backend.auth.service import Principal
+from backend.deps import CurrentPrincipal, Operator, SessionDep
+from backend.errors import Forbidden, NotFound, Unprocessable
+from backend.events import schemas
+from backend.events import service as event_service
+from backend.events.models import Event
+from backend.outbox.models import Notification
+from backend.pages import service as page_service
+from backend.responses import service as response_service
+from backend.trace import service as trace_service
+from backend.trace.models import TraceEntry
+from backend.trace.service import Actor
+
+router = APIRouter(prefix="/api/v1/events", tags=["events"])
+
+
+def actor_of(principal: Principal) -> Actor:
+    return Actor("user", principal.user.id, principal.user.full_name)
+
+
+def visible_event(db, principal: Principal, event_id: int, *, lock: bool = False) -> Event:
+    event = event_service.get(db_session=db, event_id=event_id, org_ids=principal.org_ids, lock=lock)
+    if principal.role == "oncall":
+        involved = db.scalar(select(Notification.id).where(Notification.event_id == event.id,
+                                                           Notification.person_id == principal.person_id).limit(1))
+        if involved is None:
+            raise NotFound("event")
+    return event
+
+
+@router.post("", status_code=201, response_model=schemas.EventDetail)
+def create_event(body: schemas.EventCreate, db: SessionDep, principal: Operator):
+    event = event_service.create(db_session=db, organization_id=body.organization_id, org_ids=principal.org_ids,
+                                 data=body.model_dump(), actor=actor_of(principal), user_id=principal.user.id)
+    return _detail(db, event)
+
+
+@router.get("", response_model=list[schemas.EventOut])
+def list_events(db: SessionDep, principal: CurrentPrincipal, status: str | None = None,
+                organization_id: int | None = None, severity_min: int | None = Query(None, ge=1, le=4),
+                since: datetime | None = None, until: datetime | None = None,
+                limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0)):
+    return event_service.list_events(
+        db_session=db, org_ids=principal.org_ids, status=status, organization_id=organization_id,
+        severity_min=severity_min, since=since, until=until, limit=limit, offset=offset,
+        person_id=principal.person_id if principal.role == "oncall" else None)
+
+
+@router.get("/{event_id}", response_model=schemas.EventDetail)
+def read_event(event_id: int, db: SessionDep, principal: CurrentPrincipal):
+    return _detail(db, visible_event(db, principal, event_id))
+
+
+@router.post("/{event_id}/requalify", response_model=schemas.EventDetail)
+def requalify_event(event_id: int, body: schemas.Requalify, db: SessionDep, principal: Operator):
+    event = visible_event(db, principal, event_id, lock=True)
+    event_service.requalify(db_session=db, event=event, severity=body.severity, reason=body.reason,
+                            actor=actor_of(principal))
+    return _detail(db, event)
+
+
+@router.post("/{event_id}/close", response_model=schemas.EventDetail)
+def close_event(event_id: int, body: schemas.Close, db: SessionDep, principal: Operator):
+    event = visible_event(db, principal, event_id, lock=True)
+    event_service.close(db_session=db, event=event, reason=body.reason, actor=actor_of(principal))
+    return _detail(db, event)
+
+
+@router.post("/{event_id}/responses", status_code=201, response_model=schemas.ResponseOut)
+def respond(event_id: int, body: schemas.ResponseCreate, db: SessionDep, principal: CurrentPrincipal):
+    if principal.role == "referent":
+        raise Forbidden("referents read events; they do not answer them", code="role_forbidden")
+    event = visible_event(db, principal, event_id, lock=True)
+    if principal.role == "oncall":
+        if body.person_id not in (None, principal.person_id):
+            raise NotFound("person")
+        return response_service.record(
+            db_session=db, event=event, kind=body.kind, person_id=principal.person_id,
+            actor=Actor("person", principal.person_id, principal.user.full_name), via=body.via, text=body.text,
+            page_id=body.page_id)
+    if body.kind in ("ack", "decline") and not body.reason.strip():
+        raise Unprocessable("say why you answer on someone's behalf (e.g. reached by phone)",
+                            code="reason_required")
+    return response_service.record(
+        db_session=db, event=event, kind=body.kind, person_id=body.person_id, actor=actor_of(principal),
+        via="operator", text=body.text, page_id=body.page_id, on_behalf_by_user_id=principal.user.id,
+        reason=body.reason)
+
+
+@router.get("/{event_id}/trace", response_model=list[schemas.TraceEntryOut])
+def read_trace(event_id: int, db: SessionDep, principal: CurrentPrincipal, after_seq: int = Query(0, ge=0)):
+    event = visible_event(db, principal, event_id)
+    return trace_service.list_entries(db_session=db, event_id=event.id, after_seq=after_seq)
+
+
+@router.get("/{event_id}/trace/verify", response_model=schemas.VerificationOut)
+def verify_trace(event_id: int, db: SessionDep, principal: CurrentPrincipal):
+    event = visible_event(db, principal, event_id)
+    return trace_service.verify(db_session=db, event=event).__dict__
+
+
+@router.post("/{event_id}/trace/corrections", status_code=201, response_model=schemas.TraceEntryOut)
+def correct_trace(event_id: int, body: schemas.Correction, db: SessionDep, principal: Operator):
+    event = visible_event(db, principal, event_id, lock=True)
+    target = db.scalar(select(TraceEntry).where(TraceEntry.id == body.corrects_id, TraceEntry.event_id == event.id))
+    if target is None:
+        raise NotFound("trace entry")
+    return trace_service.append(db_session=db, event=event, kind="trace.correction", actor=actor_of(principal),
+                                data={"text": body.text, "corrected_kind": target.kind}, corrects_id=target.id)
+
+
+def _detail(db, event: Event) -> dict:
+    notifications = db.scalars(select(Notification).where(Notification.event_id == event.id)
+                               .order_by(Notification.id)).all()
+    return {
+        **schemas.EventOut.model_validate(event).model_dump(),
+        "pages": page_service.pages_of_event(db_session=db, event_id=event.id),
+        "notifications": notifications,
+        "responses": response_service.list_for_event(db_session=db, event_id=event.id),
+    }

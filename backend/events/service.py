@@ -1,0 +1,180 @@
+"""Events: open (numbered, traced, solicitations started), requalify, close."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+import escalation as esc
+from backend.db import utcnow
+from backend.errors import Conflict, NotFound, Unprocessable
+from backend.events.models import Event
+from backend.groups.models import OnCallGroup
+from backend.orgs.models import Organization
+from backend.outbox import service as outbox_service
+from backend.outbox.models import Notification
+from backend.pages import service as page_service
+from backend.pages.models import Page
+from backend.people.models import Person
+from backend.procedures.models import Procedure
+from backend.trace import service as trace_service
+from backend.trace.service import Actor
+
+CAP_SEVERITY = {1: "Minor", 2: "Moderate", 3: "Severe", 4: "Extreme"}
+
+
+def get(*, db_session: Session, event_id: int, org_ids: frozenset[int], lock: bool = False) -> Event:
+    query = select(Event).where(Event.id == event_id, Event.organization_id.in_(org_ids))
+    if lock:
+        query = query.with_for_update()
+    event = db_session.scalar(query)
+    if event is None:
+        raise NotFound("event")
+    return event
+
+
+def next_number(*, db_session: Session, organization: Organization, year: int) -> tuple[int, str]:
+    # The organization row is locked by the caller: two events never get the same number.
+    last = db_session.scalar(
+        select(func.max(Event.seq)).where(Event.organization_id == organization.id, Event.year == year))
+    seq = (last or 0) + 1
+    return seq, f"{year}-{seq:04d}"
+
+
+def create(*, db_session: Session, organization_id: int, org_ids: frozenset[int], data: dict, actor: Actor,
+           user_id: int | None, now: datetime | None = None) -> Event:
+    now = now or utcnow()
+    organization = db_session.scalar(select(Organization).where(Organization.id == organization_id,
+                                                                Organization.id.in_(org_ids)).with_for_update())
+    if organization is None:
+        raise NotFound("organization")
+    procedure = None
+    if data.get("procedure_id") is not None:
+        procedure = db_session.scalar(
+            select(Procedure).options(selectinload(Procedure.steps))
+            .where(Procedure.id == data["procedure_id"], Procedure.organization_id == organization.id))
+        if procedure is None:
+            raise Unprocessable("this procedure does not belong to the commune", code="unknown_procedure")
+    category = data.get("category") or (procedure.category if procedure else None)
+    if not category:
+        raise Unprocessable("a category or a procedure is required", code="category_required")
+    severity = data.get("severity") or esc.planner.DEFAULT_SEVERITY
+    year = now.year
+    seq, number = next_number(db_session=db_session, organization=organization, year=year)
+    event = Event(
+        organization_id=organization.id, year=year, seq=seq, number=number,
+        procedure_id=procedure.id if procedure else None, category=category, severity=severity,
+        cap_severity=CAP_SEVERITY[severity], cap_urgency=data.get("cap_urgency") or "Unknown",
+        cap_certainty=data.get("cap_certainty") or "Unknown", title=data["title"],
+        description=data.get("description") or "", place=data.get("place") or "",
+        latitude=data.get("latitude"), longitude=data.get("longitude"), source=data.get("source") or "phone",
+        caller_name=data.get("caller_name") or "", callback_number=data.get("callback_number") or "",
+        status="open", received_at=now, created_by_user_id=user_id,
+    )
+    db_session.add(event)
+    db_session.flush()
+    trace_service.append(db_session=db_session, event=event, kind="event.created", actor=actor, at=now, data={
+        "number": number, "category": category, "severity": severity, "title": event.title,
+        "place": event.place, "source": event.source, "caller_name": event.caller_name,
+        "callback_number": event.callback_number, "procedure_id": event.procedure_id,
+        "severity_defaulted": data.get("severity") is None,
+    })
+    if procedure is not None:
+        page_service.open_pages(db_session=db_session, event=event, procedure=procedure, now=now)
+        _inform(db_session=db_session, event=event, organization=organization,
+                group_ids=page_service.informed_groups(procedure, severity), now=now)
+        if severity <= 1:
+            _inform(db_session=db_session, event=event, organization=organization,
+                    group_ids=page_service.solicited_groups(procedure, severity), now=now)
+    return event
+
+
+def _inform(*, db_session: Session, event: Event, organization: Organization, group_ids: list[int],
+            now: datetime) -> None:
+    for group_id in group_ids:
+        group = db_session.get(OnCallGroup, group_id)
+        people = []
+        for member in group.members:
+            person = db_session.get(Person, member.person_id, options=[selectinload(Person.contact_methods)])
+            if not person.active:
+                continue
+            rows = outbox_service.enqueue(db_session=db_session, event=event, organization=organization,
+                                          person=person, purpose="inform", now=now)
+            people.append({"person_id": person.id, "person": person.display_name,
+                           "notifications": [{"id": r.id, "channel": r.channel} for r in rows]})
+        trace_service.append(db_session=db_session, event=event, kind="event.informed", at=now,
+                             data={"group_id": group.id, "group": group.name, "people": people})
+
+
+def requalify(*, db_session: Session, event: Event, severity: int, reason: str, actor: Actor,
+              now: datetime | None = None) -> Event:
+    now = now or utcnow()
+    if event.status == "closed":
+        raise Conflict("a closed event cannot be requalified", code="event_closed")
+    if severity == event.severity:
+        raise Conflict("the event already has this severity", code="same_severity")
+    previous = event.severity
+    event.severity = severity
+    event.cap_severity = CAP_SEVERITY[severity]
+    trace_service.append(db_session=db_session, event=event, kind="event.requalified", actor=actor, at=now,
+                         data={"from": previous, "to": severity, "reason": reason})
+    for page in _active_pages(db_session=db_session, event_id=event.id):
+        page_service.apply_signal(db_session=db_session, event=event, page=page,
+                                  signal=esc.Requalified(severity), now=now, actor=actor)
+    page_service.signal_worker(db_session)
+    return event
+
+
+def close(*, db_session: Session, event: Event, reason: str, actor: Actor, now: datetime | None = None) -> Event:
+    now = now or utcnow()
+    if event.status == "closed":
+        raise Conflict("the event is already closed", code="event_closed")
+    for page in _active_pages(db_session=db_session, event_id=event.id):
+        page_service.apply_signal(db_session=db_session, event=event, page=page,
+                                  signal=esc.Cancelled("event closed"), now=now, actor=actor)
+    event.status = "closed"
+    event.closed_at = now
+    event.closure_reason = reason
+    trace_service.append(db_session=db_session, event=event, kind="event.closed", actor=actor, at=now,
+                         data={"reason": reason})
+    return event
+
+
+def mark_acknowledged(*, db_session: Session, event: Event, now: datetime) -> None:
+    if event.status == "open":
+        event.status = "acknowledged"
+        event.acknowledged_at = now
+
+
+def _active_pages(*, db_session: Session, event_id: int) -> list[Page]:
+    return list(db_session.scalars(
+        select(Page).where(Page.event_id == event_id, Page.status == page_service.ACTIVE)
+        .order_by(Page.id).with_for_update()))
+
+
+def list_events(*, db_session: Session, org_ids: frozenset[int], status: str | None = None,
+                organization_id: int | None = None, severity_min: int | None = None,
+                person_id: int | None = None, since: datetime | None = None, until: datetime | None = None,
+                limit: int = 50, offset: int = 0) -> list[Event]:
+    query = select(Event).where(Event.organization_id.in_(org_ids))
+    if status:
+        query = query.where(Event.status == status)
+    if organization_id is not None:
+        query = query.where(Event.organization_id == organization_id)
+    if severity_min is not None:
+        query = query.where(Event.severity >= severity_min)
+    if since is not None:
+        query = query.where(Event.received_at >= since)
+    if until is not None:
+        query = query.where(Event.received_at < until)
+    if person_id is not None:
+        query = query.where(Event.id.in_(involved_event_ids(person_id)))
+    return list(db_session.scalars(query.order_by(Event.received_at.desc(), Event.id.desc())
+                                   .limit(limit).offset(offset)))
+
+
+def involved_event_ids(person_id: int):
+    """Events an on-call person was notified for: the only ones they may see."""
+    return select(Notification.event_id).where(Notification.person_id == person_id).scalar_subquery()

@@ -1,0 +1,112 @@
+"""On-call groups and distribution lists over HTTP: staff read, admins and the commune's referent write."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from backend.auth.service import Principal
+from backend.deps import SessionDep, Staff
+from backend.groups import schemas
+from backend.groups import service as group_service
+from backend.groups.models import DistributionList, OnCallGroup
+from backend.orgs import service as org_service
+from backend.orgs.schemas import Id
+
+router = APIRouter(prefix="/api/v1", tags=["groups"])
+
+
+def editable_group(db, principal: Principal, group_id: int) -> OnCallGroup:
+    group = group_service.get_group(db_session=db, group_id=group_id, org_ids=principal.org_ids)
+    org_service.ensure_editor(principal=principal, organization_id=group.organization_id)
+    return group
+
+
+def editable_list(db, principal: Principal, list_id: int) -> DistributionList:
+    dlist = group_service.get_list(db_session=db, list_id=list_id, org_ids=principal.org_ids)
+    org_service.ensure_editor(principal=principal, organization_id=dlist.organization_id)
+    return dlist
+
+
+def group_out(db, group: OnCallGroup) -> dict:
+    return group_service.group_views(db_session=db, groups=[group])[0]
+
+
+def list_out(db, dlist: DistributionList) -> dict:
+    return group_service.list_views(db_session=db, dlists=[dlist])[0]
+
+
+@router.get("/groups", response_model=list[schemas.GroupOut])
+def list_groups(db: SessionDep, principal: Staff, organization_id: Id | None = None):
+    if organization_id is not None:
+        org_service.get(db_session=db, organization_id=organization_id, org_ids=principal.org_ids)
+    groups = group_service.list_groups(db_session=db, org_ids=principal.org_ids, organization_id=organization_id)
+    return group_service.group_views(db_session=db, groups=groups)
+
+
+@router.post("/groups", status_code=201, response_model=schemas.GroupOut)
+def create_group(body: schemas.GroupCreate, db: SessionDep, principal: Staff):
+    organization = org_service.get_editable(db_session=db, principal=principal, organization_id=body.organization_id)
+    group = group_service.create_group(db_session=db, organization_id=organization.id, name=body.name,
+                                       kind=body.kind, person_ids=body.person_ids)
+    return group_out(db, group)
+
+
+@router.get("/groups/{group_id}", response_model=schemas.GroupOut)
+def read_group(group_id: Id, db: SessionDep, principal: Staff):
+    return group_out(db, group_service.get_group(db_session=db, group_id=group_id, org_ids=principal.org_ids))
+
+
+@router.patch("/groups/{group_id}", response_model=schemas.GroupOut)
+def update_group(group_id: Id, body: schemas.GroupUpdate, db: SessionDep, principal: Staff):
+    group = editable_group(db, principal, group_id)
+    return group_out(db, group_service.update_group(db_session=db, group=group, changes=body.changes()))
+
+
+@router.delete("/groups/{group_id}", status_code=204, summary="Delete a group no procedure uses")
+def delete_group(group_id: Id, db: SessionDep, principal: Staff):
+    group_service.delete_group(db_session=db, group=editable_group(db, principal, group_id))
+
+
+@router.put("/groups/{group_id}/roster", response_model=schemas.GroupOut, summary="Replace the ordered roster")
+def set_roster(group_id: Id, body: schemas.PersonIdsIn, db: SessionDep, principal: Staff):
+    group = editable_group(db, principal, group_id)
+    return group_out(db, group_service.set_roster(db_session=db, group=group, person_ids=body.person_ids))
+
+
+@router.get("/distribution-lists", response_model=list[schemas.DistributionListOut])
+def list_distribution_lists(db: SessionDep, principal: Staff, organization_id: Id | None = None):
+    if organization_id is not None:
+        org_service.get(db_session=db, organization_id=organization_id, org_ids=principal.org_ids)
+    dlists = group_service.list_lists(db_session=db, org_ids=principal.org_ids, organization_id=organization_id)
+    return group_service.list_views(db_session=db, dlists=dlists)
+
+
+@router.post("/distribution-lists", status_code=201, response_model=schemas.DistributionListOut)
+def create_distribution_list(body: schemas.DistributionListCreate, db: SessionDep, principal: Staff):
+    organization = org_service.get_editable(db_session=db, principal=principal, organization_id=body.organization_id)
+    dlist = group_service.create_list(db_session=db, organization_id=organization.id, name=body.name,
+                                      person_ids=body.person_ids)
+    return list_out(db, dlist)
+
+
+@router.get("/distribution-lists/{list_id}", response_model=schemas.DistributionListOut)
+def read_distribution_list(list_id: Id, db: SessionDep, principal: Staff):
+    return list_out(db, group_service.get_list(db_session=db, list_id=list_id, org_ids=principal.org_ids))
+
+
+@router.patch("/distribution-lists/{list_id}", response_model=schemas.DistributionListOut)
+def update_distribution_list(list_id: Id, body: schemas.DistributionListUpdate, db: SessionDep, principal: Staff):
+    dlist = editable_list(db, principal, list_id)
+    return list_out(db, group_service.update_list(db_session=db, dlist=dlist, changes=body.changes()))
+
+
+@router.delete("/distribution-lists/{list_id}", status_code=204, summary="Delete a list no procedure reports to")
+def delete_distribution_list(list_id: Id, db: SessionDep, principal: Staff):
+    group_service.delete_list(db_session=db, dlist=editable_list(db, principal, list_id))
+
+
+@router.put("/distribution-lists/{list_id}/members", response_model=schemas.DistributionListOut,
+            summary="Replace the members")
+def set_distribution_list_members(list_id: Id, body: schemas.PersonIdsIn, db: SessionDep, principal: Staff):
+    dlist = editable_list(db, principal, list_id)
+    return list_out(db, group_service.set_list_members(db_session=db, dlist=dlist, person_ids=body.person_ids))

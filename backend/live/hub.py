@@ -1,0 +1,133 @@
+"""Fan committed trace entries out to the WebSocket clients allowed to see them."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from backend.events.models import Event
+from backend.outbox.models import Notification
+from backend.trace.models import TraceEntry
+
+log = logging.getLogger("vigie.hub")
+
+SQLITE_TAIL_FALLBACK_S = 1.0  # catches entries written by a separate worker process on SQLite
+QUEUE_LIMIT = 10_000
+
+
+@dataclass(eq=False)
+class Subscriber:
+    org_ids: frozenset[int]
+    person_id: int | None  # set for on-call users: only events they were notified for
+    queue: asyncio.Queue = field(default_factory=lambda: asyncio.Queue(QUEUE_LIMIT))
+    events_seen: set[int] = field(default_factory=set)
+    overflowed: bool = False
+
+
+def entry_json(entry: TraceEntry, number: str) -> dict:
+    return {
+        "id": entry.id, "event_id": entry.event_id, "event_number": number,
+        "organization_id": entry.organization_id, "seq": entry.seq, "at": entry.at.isoformat(),
+        "actor": {"type": entry.actor_type, "id": entry.actor_id, "label": entry.actor_label},
+        "kind": entry.kind, "data": entry.data, "corrects_id": entry.corrects_id, "hash": entry.hash,
+    }
+
+
+class Hub:
+    def __init__(self, session_factory: sessionmaker[Session], *, tail: bool):
+        self.session_factory = session_factory
+        self.tail = tail  # SQLite: writers are serialised, so reading by id order misses nothing
+        self.subscribers: set[Subscriber] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._pending: asyncio.Queue | None = None
+        self._task: asyncio.Task | None = None
+        self._last_id = 0
+
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._pending = asyncio.Queue()
+        if self.tail:
+            self._last_id = await asyncio.to_thread(self._max_id)
+        self._task = asyncio.create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+
+    def notify_threadsafe(self, ids: list[int]) -> None:
+        """Called from any thread once entries are committed."""
+        if self._loop is not None and self._pending is not None:
+            self._loop.call_soon_threadsafe(self._pending.put_nowait, ids)
+
+    def subscribe(self, subscriber: Subscriber) -> None:
+        self.subscribers.add(subscriber)
+
+    def unsubscribe(self, subscriber: Subscriber) -> None:
+        self.subscribers.discard(subscriber)
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                ids = await asyncio.wait_for(self._pending.get(), SQLITE_TAIL_FALLBACK_S if self.tail else None)
+            except asyncio.TimeoutError:
+                ids = []
+            while not self._pending.empty():  # coalesce a burst into one read
+                ids = ids + self._pending.get_nowait()
+            try:
+                messages = await asyncio.to_thread(self._load, ids)
+            except Exception:
+                log.exception("loading trace entries failed")
+                continue
+            for message in messages:
+                await self._fan_out(message)
+
+    def _max_id(self) -> int:
+        with self.session_factory() as session:
+            return session.scalar(select(func.max(TraceEntry.id))) or 0
+
+    def _load(self, ids: list[int]) -> list[dict]:
+        with self.session_factory() as session:
+            query = select(TraceEntry, Event.number).join(Event, Event.id == TraceEntry.event_id)
+            if self.tail:
+                query = query.where(TraceEntry.id > self._last_id)
+            elif ids:
+                query = query.where(TraceEntry.id.in_(ids))
+            else:
+                return []
+            rows = session.execute(query.order_by(TraceEntry.id).limit(5000)).all()
+            session.rollback()
+        if rows and self.tail:
+            self._last_id = rows[-1][0].id
+        return [entry_json(entry, number) for entry, number in rows]
+
+    async def _fan_out(self, message: dict) -> None:
+        for subscriber in list(self.subscribers):
+            if message["organization_id"] not in subscriber.org_ids:
+                continue
+            if subscriber.person_id is not None and not await self._involves(subscriber, message["event_id"]):
+                continue
+            try:
+                subscriber.queue.put_nowait(message)
+            except asyncio.QueueFull:
+                subscriber.overflowed = True  # the client reconnects and resumes from its last id
+
+    async def _involves(self, subscriber: Subscriber, event_id: int) -> bool:
+        if event_id in subscriber.events_seen:
+            return True
+        found = await asyncio.to_thread(self._person_notified, subscriber.person_id, event_id)
+        if found:
+            subscriber.events_seen.add(event_id)
+        return found
+
+    def _person_notified(self, person_id: int, event_id: int) -> bool:
+        with self.session_factory() as session:
+            return session.scalar(select(Notification.id).where(
+                Notification.person_id == person_id, Notification.event_id == event_id).limit(1)) is not None

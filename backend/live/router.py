@@ -1,0 +1,75 @@
+"""The live WebSocket: trace entries of the events the user may see, only once committed."""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from sqlalchemy import select
+
+from backend.auth import service as auth_service
+from backend.errors import Unauthorized
+from backend.events.models import Event
+from backend.live.hub import Subscriber, entry_json
+from backend.outbox.models import Notification
+from backend.trace.models import TraceEntry
+
+router = APIRouter(tags=["live"])
+
+BACKLOG_LIMIT = 2000
+
+
+@router.websocket("/api/v1/ws")
+async def live(websocket: WebSocket, token: str = "", after: int | None = None):
+    """Stream trace entries; `after` (the last entry id seen) replays what was missed."""
+    runtime = websocket.app.state.runtime
+    try:
+        principal = await asyncio.to_thread(_authenticate, runtime.session_factory, token)
+    except Unauthorized:
+        await websocket.close(code=4401, reason="invalid or expired token")
+        return
+    await websocket.accept()
+    subscriber = Subscriber(org_ids=principal.org_ids,
+                            person_id=principal.person_id if principal.role == "oncall" else None)
+    runtime.hub.subscribe(subscriber)  # before the backlog read: nothing falls in between
+    sent: set[int] = set()
+    try:
+        await websocket.send_json({"type": "hello", "user": principal.user.full_name})
+        if after is not None:
+            backlog = await asyncio.to_thread(_backlog, runtime.session_factory, subscriber, after)
+            for message in backlog:
+                sent.add(message["id"])
+                await websocket.send_json({"type": "trace", "entry": message})
+            await websocket.send_json({"type": "caught_up"})
+        while True:
+            message = await subscriber.queue.get()
+            if message["id"] in sent:
+                continue
+            await websocket.send_json({"type": "trace", "entry": message})
+            if subscriber.overflowed:
+                await websocket.close(code=4000, reason="too slow; reconnect with ?after=")
+                return
+    except WebSocketDisconnect:
+        pass
+    finally:
+        runtime.hub.unsubscribe(subscriber)
+
+
+def _authenticate(factory, token: str):
+    with factory() as session:
+        principal = auth_service.authenticate(db_session=session, token=token)
+        session.expunge_all()
+        session.rollback()
+        return principal
+
+
+def _backlog(factory, subscriber: Subscriber, after: int) -> list[dict]:
+    with factory() as session:
+        query = (select(TraceEntry, Event.number).join(Event, Event.id == TraceEntry.event_id)
+                 .where(TraceEntry.id > after, TraceEntry.organization_id.in_(subscriber.org_ids)))
+        if subscriber.person_id is not None:
+            query = query.where(TraceEntry.event_id.in_(
+                select(Notification.event_id).where(Notification.person_id == subscriber.person_id)))
+        rows = session.execute(query.order_by(TraceEntry.id).limit(BACKLOG_LIMIT)).all()
+        session.rollback()
+        return [entry_json(entry, number) for entry, number in rows]

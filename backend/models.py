@@ -1,0 +1,14 @@
+"""Every table, imported once so that Alembic and the tests see the whole metadata."""
+
+from backend.auth.models import ApiToken, User  # noqa: F401
+from backend.db import Base  # noqa: F401
+from backend.events.models import Event  # noqa: F401
+from backend.groups.models import DistributionList, DistributionMember, GroupMember, OnCallGroup  # noqa: F401
+from backend.orgs.models import Organization  # noqa: F401
+from backend.outbox.models import Notification  # noqa: F401
+from backend.pages.models import Page  # noqa: F401
+from backend.people.models import ContactMethod, Person  # noqa: F401
+from backend.procedures.models import Procedure, ProcedureReportList, ProcedureStep  # noqa: F401
+from backend.responses.models import Response  # noqa: F401
+from backend.trace.models import TraceEntry  # noqa: F401
+from backend.worker.models import WorkerHeartbeat  # noqa: F401

@@ -1,0 +1,131 @@
+"""Drain the outbox: lease due notifications, hand them to their channel, record what happened."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from backend.db import utcnow
+from backend.events.models import Event
+from backend.outbox.models import Notification
+from backend.pages.models import Page
+from backend.trace import service as trace_service
+from notifications.base import ChannelKind, OutboundMessage, Outcome, SendResult
+from notifications.registry import ChannelRegistry
+
+log = logging.getLogger("vigie.dispatch")
+
+SEND_TIMEOUT_S = 10.0
+BACKOFF_BASE_S = 5.0
+BACKOFF_MAX_S = 300.0
+
+
+@dataclass(frozen=True)
+class Attempt:
+    notification_id: int
+    event_id: int
+    message: OutboundMessage
+    created_at: datetime
+    attempts: int
+
+
+def claim_due(*, db_session: Session, worker_id: str, now: datetime, lease_until: datetime,
+              limit: int) -> list[Attempt]:
+    due = (select(Notification.id)
+           .where(Notification.status == "queued", Notification.due_at <= now,
+                  (Notification.claim_until.is_(None)) | (Notification.claim_until < now))
+           .order_by(Notification.due_at).limit(limit).with_for_update(skip_locked=True))
+    ids = [r[0] for r in db_session.execute(
+        update(Notification).where(Notification.id.in_(due.scalar_subquery()))
+        .values(claimed_by=worker_id, claim_until=lease_until).returning(Notification.id)
+        .execution_options(synchronize_session=False))]
+    if not ids:
+        return []
+    rows = db_session.execute(
+        select(Notification, Page.status).outerjoin(Page, Page.id == Notification.page_id)
+        .where(Notification.id.in_(ids)).order_by(Notification.id)
+        .execution_options(populate_existing=True)).all()
+    attempts = []
+    for row, page_status in rows:
+        if row.purpose == "solicit" and page_status is not None and page_status != "active":
+            # The page was answered between the step and this hand-off: say nothing more.
+            row.status, row.due_at, row.claimed_by, row.claim_until = "cancelled", None, None, None
+            continue
+        attempts.append(Attempt(row.id, row.event_id, _message(row), row.created_at, row.attempts))
+    return attempts
+
+
+def _message(row: Notification) -> OutboundMessage:
+    return OutboundMessage(notification_id=row.id, channel=ChannelKind(row.channel), address=row.address,
+                           subject=row.subject, text=row.text, html=row.html, data=dict(row.data or {}),
+                           urgent=row.urgent)
+
+
+async def send_all(registry: ChannelRegistry, attempts: list[Attempt]) -> list[SendResult]:
+    return list(await asyncio.gather(*(_send_one(registry, a) for a in attempts)))
+
+
+async def _send_one(registry: ChannelRegistry, attempt: Attempt) -> SendResult:
+    channel = registry.get(attempt.message.channel)
+    if channel is None:
+        return SendResult.failed(f"no channel configured for {attempt.message.channel.value}")
+    try:
+        return await asyncio.wait_for(channel.send(attempt.message), timeout=SEND_TIMEOUT_S)
+    except asyncio.TimeoutError:
+        return SendResult.retry("the provider did not answer in time")
+    except Exception as exc:  # a provider bug is a transient failure, never a lost message
+        log.exception("channel %s raised", attempt.message.channel.value)
+        return SendResult.retry(f"{type(exc).__name__}: {exc}")
+
+
+def backoff(attempts: int, retry_after: float | None) -> float:
+    if retry_after is not None:
+        return min(max(retry_after, 1.0), BACKOFF_MAX_S)
+    return min(BACKOFF_BASE_S * (2 ** max(attempts - 1, 0)), BACKOFF_MAX_S)
+
+
+def record_results(*, db_session: Session, worker_id: str, attempts: list[Attempt], results: list[SendResult],
+                   now: datetime, max_attempts: int) -> list[float]:
+    """Store each outcome and trace it; return the hand-off latencies (seconds) for metrics."""
+    latencies = []
+    by_event: dict[int, list[tuple[Attempt, SendResult]]] = {}
+    for attempt, result in zip(attempts, results):
+        by_event.setdefault(attempt.event_id, []).append((attempt, result))
+    for event_id in sorted(by_event):  # lock events in one order: two workers never deadlock
+        event = db_session.scalar(select(Event).where(Event.id == event_id).with_for_update())
+        for attempt, result in by_event[event_id]:
+            row = db_session.get(Notification, attempt.notification_id)
+            if row is None or row.claimed_by != worker_id:
+                continue  # our lease expired and another worker owns it now
+            row.claimed_by, row.claim_until = None, None
+            row.attempts = attempt.attempts + 1
+            kind = _apply_outcome(row, result, now, max_attempts)
+            if row.handed_off_at is None and result.outcome in (Outcome.SENT, Outcome.DELIVERED):
+                row.handed_off_at = now
+                latencies.append((now - attempt.created_at).total_seconds())
+            trace_service.append(db_session=db_session, event=event, kind=kind, at=now, data={
+                "notification_id": row.id, "page_id": row.page_id, "person_id": row.person_id,
+                "channel": row.channel, "purpose": row.purpose, "attempt": row.attempts,
+                "detail": result.detail, "next_attempt_at": row.due_at,
+            })
+    return latencies
+
+
+def _apply_outcome(row: Notification, result: SendResult, now: datetime, max_attempts: int) -> str:
+    if result.outcome is Outcome.DELIVERED:
+        row.status, row.due_at, row.provider_ref = "delivered", None, result.provider_ref
+        return "notification.delivered"
+    if result.outcome is Outcome.SENT:
+        row.status, row.due_at, row.provider_ref = "sent", None, result.provider_ref
+        return "notification.sent"
+    row.last_error = result.detail
+    if result.outcome is Outcome.RETRY and row.attempts < max_attempts:
+        row.due_at = now + timedelta(seconds=backoff(row.attempts, result.retry_after))
+        return "notification.retry"
+    row.status, row.due_at = "failed", None
+    return "notification.failed"

@@ -1,0 +1,209 @@
+"""The escalation shell: open pages, feed signals to the pure planner, carry out its actions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, selectinload
+
+import escalation as esc
+from backend.db import utcnow
+from backend.events.models import Event
+from backend.groups.models import OnCallGroup
+from backend.orgs.models import Organization
+from backend.outbox import service as outbox_service
+from backend.pages.models import Page
+from backend.people.models import Person
+from backend.procedures.models import DEFAULT_TIMINGS, Procedure
+from backend.signals import signals_of
+from backend.trace import service as trace_service
+from backend.trace.service import SYSTEM, Actor
+
+ACTIVE = esc.PageStatus.ACTIVE.value
+
+
+def policy_for(*, db_session: Session, procedure: Procedure, group_ids: list[int]) -> esc.Policy:
+    """Freeze the chain (rosters as they are now) and the timings of the procedure."""
+    chain = []
+    for group_id in group_ids:
+        group = db_session.get(OnCallGroup, group_id)
+        active = {p.id for p in db_session.scalars(
+            select(Person).where(Person.id.in_([m.person_id for m in group.members]), Person.active))}
+        members = tuple(m.person_id for m in group.members if m.person_id in active)
+        chain.append(esc.GroupRoster(group.id, group.name, members))
+    timings = {int(sev): esc.Timing(int(t["ack_timeout_s"]), int(t.get("repeats", 1)))
+               for sev, t in (procedure.timings or DEFAULT_TIMINGS).items()}
+    return esc.Policy(tuple(chain), timings)
+
+
+def solicited_groups(procedure: Procedure, severity: int) -> list[int]:
+    return [s.group_id for s in procedure.steps if s.mode == "solicit" and s.min_severity <= severity]
+
+
+def informed_groups(procedure: Procedure, severity: int) -> list[int]:
+    return [s.group_id for s in procedure.steps if s.mode == "inform" and s.min_severity <= severity]
+
+
+def open_pages(*, db_session: Session, event: Event, procedure: Procedure, now: datetime) -> list[Page]:
+    """Severity 4 solicits every group at once (a page each); below, one page walks the chain."""
+    group_ids = solicited_groups(procedure, event.severity)
+    if not group_ids or event.severity <= 1:
+        return []
+    chains = [[g] for g in group_ids] if event.severity >= 4 else [group_ids]
+    pages = []
+    for chain in chains:
+        policy = policy_for(db_session=db_session, procedure=procedure, group_ids=chain)
+        page = Page(event_id=event.id, organization_id=event.organization_id, severity=event.severity,
+                    policy=policy.to_json(), started_at=now, status=ACTIVE)
+        db_session.add(page)
+        db_session.flush()
+        trace_service.append(db_session=db_session, event=event, kind="page.started", at=now, data={
+            "page_id": page.id, "severity": event.severity,
+            "chain": [{"group_id": g.group_id, "group": g.name, "members": list(g.members)} for g in policy.chain],
+        })
+        apply_signal(db_session=db_session, event=event, page=page, signal=esc.Start(), now=now)
+        pages.append(page)
+    return pages
+
+
+def state_of(page: Page) -> esc.PageState:
+    return esc.PageState(status=esc.PageStatus(page.status), severity=page.severity, round=page.round,
+                         group_index=page.group_index, member_index=page.member_index,
+                         declined=frozenset(page.declined or ()), notified_at=page.notified_at, due_at=page.due_at)
+
+
+def apply_signal(*, db_session: Session, event: Event, page: Page, signal, now: datetime,
+                 actor: Actor = SYSTEM) -> esc.Decision:
+    """Decide and carry out, in the caller's transaction, with the page and event rows held."""
+    policy = esc.Policy.from_json(page.policy)
+    decision = esc.decide(state_of(page), policy, signal, now)
+    while True:
+        _store(page, decision.state, policy, now)
+        unreachable = _carry_out(db_session=db_session, event=event, page=page, policy=policy,
+                                 actions=decision.actions, now=now, actor=actor)
+        if unreachable is None:
+            return decision
+        # Nobody can be reached at this person: move on at once rather than wait a timeout.
+        decision = esc.decide(decision.state, policy, esc.Declined(unreachable, "no contact method"), now)
+
+
+def _store(page: Page, state: esc.PageState, policy: esc.Policy, now: datetime) -> None:
+    page.status = state.status.value
+    page.severity = state.severity
+    page.round = state.round
+    page.group_index = state.group_index
+    page.member_index = state.member_index
+    page.declined = sorted(state.declined)
+    page.notified_at = state.notified_at
+    page.due_at = state.due_at
+    page.version += 1
+    page.claimed_by = None
+    page.claim_until = None
+    if state.status is esc.PageStatus.ACTIVE and state.started:
+        page.current_group_id = policy.chain[state.group_index].group_id
+        page.current_person_id = policy.chain[state.group_index].members[state.member_index]
+    if state.status is not esc.PageStatus.ACTIVE and page.ended_at is None:
+        page.ended_at = now
+
+
+def _carry_out(*, db_session: Session, event: Event, page: Page, policy: esc.Policy, actions, now: datetime,
+               actor: Actor) -> int | None:
+    """Write the notifications and trace entries of a decision; return a person nobody can reach."""
+    groups = {g.group_id: g.name for g in policy.chain}
+    unreachable = None
+    for action in actions:
+        if isinstance(action, esc.Notify):
+            person = db_session.get(Person, action.person_id, options=[selectinload(Person.contact_methods)])
+            organization = db_session.get(Organization, event.organization_id)
+            rows = outbox_service.enqueue(db_session=db_session, event=event, organization=organization,
+                                          person=person, purpose="solicit", now=now, page_id=page.id,
+                                          page_version=page.version)
+            trace_service.append(db_session=db_session, event=event, kind="page.notify", at=now, data={
+                "page_id": page.id, "person_id": person.id, "person": person.display_name,
+                "group_id": action.group_id, "group": groups.get(action.group_id, ""), "round": action.round,
+                "reason": action.reason, "due_at": page.due_at,
+                "notifications": [{"id": r.id, "channel": r.channel} for r in rows],
+            })
+            if not rows:
+                unreachable = person.id
+        elif isinstance(action, esc.Escalated):
+            trace_service.append(db_session=db_session, event=event, kind="page.escalated", at=now, data={
+                "page_id": page.id, "from_group_id": action.from_group_id, "from_group": groups[action.from_group_id],
+                "to_group_id": action.to_group_id, "to_group": groups[action.to_group_id]})
+        elif isinstance(action, esc.Repeated):
+            trace_service.append(db_session=db_session, event=event, kind="page.repeated", at=now,
+                                 data={"page_id": page.id, "round": action.round})
+        elif isinstance(action, esc.Unreached):
+            _raise_unreached(db_session=db_session, event=event, page=page, rounds=action.rounds, now=now)
+        elif isinstance(action, esc.Stopped):
+            outbox_service.cancel_for_page(db_session=db_session, page_id=page.id)
+            kind = "page.acknowledged" if action.status is esc.PageStatus.ACKNOWLEDGED else "page.cancelled"
+            trace_service.append(db_session=db_session, event=event, kind=kind, at=now, actor=actor,
+                                 data={"page_id": page.id, "reason": action.reason})
+    return unreachable
+
+
+def _raise_unreached(*, db_session: Session, event: Event, page: Page, rounds: int, now: datetime) -> None:
+    # The planner says it once; the column makes it once even if a step were replayed.
+    if page.unreached_alarm_at is not None:
+        return
+    page.unreached_alarm_at = now
+    trace_service.append(db_session=db_session, event=event, kind="page.unreached", at=now,
+                         data={"page_id": page.id, "rounds": rounds, "alarm": True})
+
+
+def lock_event_and_page(*, db_session: Session, page_id: int) -> tuple[Event, Page] | None:
+    """Take the event row then the page row, always in this order, so two steps never deadlock."""
+    event_id = db_session.scalar(select(Page.event_id).where(Page.id == page_id))
+    if event_id is None:
+        return None
+    event = db_session.scalar(select(Event).where(Event.id == event_id).with_for_update())
+    page = db_session.scalar(select(Page).where(Page.id == page_id).with_for_update()
+                             .execution_options(populate_existing=True))
+    return event, page
+
+
+def claim_due(*, db_session: Session, worker_id: str, now: datetime, lease_until: datetime, limit: int) -> list[int]:
+    """Lease due pages to this worker: one statement, safe on SQLite and PostgreSQL."""
+    due = (select(Page.id)
+           .where(Page.status == ACTIVE, Page.due_at <= now,
+                  (Page.claim_until.is_(None)) | (Page.claim_until < now))
+           .order_by(Page.due_at).limit(limit).with_for_update(skip_locked=True))
+    rows = db_session.execute(
+        update(Page).where(Page.id.in_(due.scalar_subquery())).values(claimed_by=worker_id, claim_until=lease_until)
+        .returning(Page.id)
+        .execution_options(synchronize_session=False)
+    )
+    return [r[0] for r in rows]
+
+
+def step_due_page(*, db_session: Session, page_id: int, worker_id: str, now: datetime | None = None) -> bool:
+    """Fire one claimed page's deadline; False when the page moved on meanwhile (ack, other worker)."""
+    held = lock_event_and_page(db_session=db_session, page_id=page_id)
+    if held is None:
+        return False
+    event, page = held
+    now = now or utcnow()
+    if page.status != ACTIVE or page.claimed_by != worker_id or page.due_at is None or page.due_at > now:
+        if page.claimed_by == worker_id:
+            page.claimed_by, page.claim_until = None, None
+        return False
+    apply_signal(db_session=db_session, event=event, page=page, signal=esc.Tick(), now=now)
+    return True
+
+
+def pages_of_event(*, db_session: Session, event_id: int) -> list[Page]:
+    return list(db_session.scalars(select(Page).where(Page.event_id == event_id).order_by(Page.id)))
+
+
+def next_due(*, db_session: Session) -> datetime | None:
+    from sqlalchemy import func
+
+    return db_session.scalar(select(func.min(Page.due_at)).where(Page.status == ACTIVE))
+
+
+def signal_worker(db_session: Session) -> None:
+    signals = signals_of(db_session)
+    if signals is not None:
+        signals.work_due(db_session)

@@ -1,0 +1,117 @@
+"""Answers of on-call staff: every path (app, push, SMS, e-mail, operator) ends here."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+import escalation as esc
+from backend.db import utcnow
+from backend.errors import Conflict, NotFound, Unprocessable
+from backend.events import service as event_service
+from backend.events.models import Event
+from backend.orgs.models import Organization
+from backend.outbox import service as outbox_service
+from backend.outbox.models import Notification
+from backend.pages import service as page_service
+from backend.pages.models import Page
+from backend.people.models import Person
+from backend.responses.models import Response
+from backend.trace import service as trace_service
+from backend.trace.service import Actor
+
+PAGE_KINDS = ("ack", "decline")
+
+
+def record(*, db_session: Session, event: Event, kind: str, person_id: int | None, actor: Actor, via: str,
+           text: str = "", page_id: int | None = None, on_behalf_by_user_id: int | None = None,
+           reason: str = "", now: datetime | None = None) -> Response:
+    """Record one answer; `event` is locked by the caller."""
+    now = now or utcnow()
+    if event.status == "closed" and kind in PAGE_KINDS:
+        raise Conflict("the event is closed", code="event_closed")
+    person = None
+    if person_id is not None:
+        person = db_session.get(Person, person_id)
+        if person is None or person.organization_id != event.organization_id:
+            raise NotFound("person")
+    if kind in PAGE_KINDS:
+        pages = _target_pages(db_session=db_session, event=event, person_id=person_id, page_id=page_id, kind=kind)
+        page_id = pages[0].id if len(pages) == 1 else page_id
+    response = Response(event_id=event.id, page_id=page_id, person_id=person_id, kind=kind, text=text, via=via,
+                        on_behalf_by_user_id=on_behalf_by_user_id, created_at=now)
+    db_session.add(response)
+    db_session.flush()
+    trace_service.append(db_session=db_session, event=event, kind=f"response.{kind}", actor=actor, at=now, data={
+        "response_id": response.id, "page_id": page_id, "person_id": person_id,
+        "person": person.display_name if person else None, "via": via, "text": text,
+        "on_behalf": on_behalf_by_user_id is not None, "reason": reason,
+    })
+    if kind == "ack":
+        for page in pages:
+            page.acknowledged_by_person_id = person_id
+            page_service.apply_signal(db_session=db_session, event=event, page=page,
+                                      signal=esc.Acknowledged(person_id), now=now, actor=actor)
+            _close_the_loop(db_session=db_session, event=event, page=page, acked_by=_name(person, actor), now=now)
+        event_service.mark_acknowledged(db_session=db_session, event=event, now=now)
+    elif kind == "decline":
+        for page in pages:
+            page_service.apply_signal(db_session=db_session, event=event, page=page,
+                                      signal=esc.Declined(person_id, text), now=now, actor=actor)
+    page_service.signal_worker(db_session)
+    return response
+
+
+def _target_pages(*, db_session: Session, event: Event, person_id: int | None, page_id: int | None,
+                  kind: str) -> list[Page]:
+    query = select(Page).where(Page.event_id == event.id).order_by(Page.id).with_for_update()
+    if page_id is not None:
+        query = query.where(Page.id == page_id)
+    pages = list(db_session.scalars(query))
+    if page_id is not None and not pages:
+        raise NotFound("page")
+    if person_id is not None:
+        pages = [p for p in pages if _in_chain(p, person_id)]
+        if not pages:
+            raise Unprocessable("this person was not solicited for this event", code="not_solicited")
+    active = [p for p in pages if p.status == page_service.ACTIVE]
+    if not active:
+        acked = next((p for p in pages if p.status == "acknowledged"), None)
+        if acked is not None:
+            who = db_session.get(Person, acked.acknowledged_by_person_id) if acked.acknowledged_by_person_id else None
+            raise Conflict(f"already acknowledged{' by ' + who.display_name if who else ''}",
+                           code="already_acknowledged")
+        raise Conflict("no solicitation of this event is waiting for an answer", code="no_active_page")
+    if kind == "decline" and person_id is None:
+        raise Unprocessable("a decline needs the person who declines", code="person_required")
+    return active
+
+
+def _in_chain(page: Page, person_id: int) -> bool:
+    return any(person_id in g["members"] for g in page.policy["chain"])
+
+
+def _close_the_loop(*, db_session: Session, event: Event, page: Page, acked_by: str, now: datetime) -> None:
+    """Everyone already reached for this page learns it is taken care of."""
+    notified = db_session.scalars(
+        select(Notification.person_id).where(Notification.page_id == page.id, Notification.purpose == "solicit",
+                                             Notification.status.in_(("sent", "delivered")))
+        .distinct())
+    organization = db_session.get(Organization, event.organization_id)
+    for person_id in notified:
+        if person_id is None or person_id == page.acknowledged_by_person_id:
+            continue
+        person = db_session.get(Person, person_id, options=[selectinload(Person.contact_methods)])
+        outbox_service.enqueue(db_session=db_session, event=event, organization=organization, person=person,
+                               purpose="closing", now=now, page_id=page.id, acked_by=acked_by)
+
+
+def _name(person: Person | None, actor: Actor) -> str:
+    return person.display_name if person else actor.label
+
+
+def list_for_event(*, db_session: Session, event_id: int) -> list[Response]:
+    return list(db_session.scalars(select(Response).where(Response.event_id == event_id).order_by(Response.id)))
+

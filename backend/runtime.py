@@ -1,0 +1,64 @@
+"""Everything a process holds: engine, sessions, signals, live hub, worker, listener."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from backend.config import Settings
+from backend.db import make_engine, make_session_factory
+from backend.live.hub import Hub
+from backend.live.pg_listener import PgListener, libpq_dsn
+from backend.signals import Signals
+from backend.worker.engine import Worker
+from notifications.registry import ChannelRegistry
+
+log = logging.getLogger("vigie")
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    session_factory: sessionmaker[Session]
+    signals: Signals
+    channels: ChannelRegistry
+    hub: Hub | None = None
+    worker: Worker | None = None
+    listener: PgListener | None = None
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, settings: Settings, channels: ChannelRegistry | None = None) -> "Runtime":
+        engine = make_engine(settings.sqlalchemy_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+        signals = Signals(use_pg_notify=not settings.is_sqlite)
+        signals.install()
+        factory = make_session_factory(engine)
+        factory.configure(info={"signals": signals})
+        return cls(settings=settings, engine=engine, session_factory=factory, signals=signals,
+                   channels=channels or ChannelRegistry.console_default())
+
+    def start_worker(self, *, standalone: bool = False) -> Worker:
+        max_sleep = self.settings.max_sleep_seconds
+        if standalone and self.settings.is_sqlite:
+            max_sleep = min(max_sleep, 1.0)  # no cross-process wake-up on SQLite: look every second
+        self.worker = Worker(session_factory=self.session_factory, channels=self.channels,
+                             lease_seconds=self.settings.lease_seconds, max_sleep_seconds=max_sleep,
+                             batch=self.settings.claim_batch, max_attempts=self.settings.notification_retry_max)
+        self.signals.on_wake(self.worker.wake)
+        return self.worker
+
+    def start_listener(self) -> None:
+        if not self.settings.is_sqlite and self.listener is None:
+            self.listener = PgListener(libpq_dsn(self.settings.sqlalchemy_url), self.signals)
+            self.listener.start()
+
+    def close(self) -> None:
+        if self.worker is not None:
+            self.worker.stop()
+        if self.listener is not None:
+            self.listener.stop()
+        self.engine.dispose()

@@ -1,0 +1,109 @@
+"""What a committed transaction tells the rest of the system: new trace entries, new due work.
+
+Signals are gathered on the session and leave only with the commit. On PostgreSQL they are
+`pg_notify` calls made inside the transaction (delivered to every process on commit, never
+on rollback); on SQLite, which runs as one process, they are in-process callbacks run after
+the commit.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable
+
+from sqlalchemy import event, text
+from sqlalchemy.orm import Session
+
+log = logging.getLogger("vigie.signals")
+
+TRACE_CHANNEL = "vigie_trace"
+WAKE_CHANNEL = "vigie_wake"
+_PAYLOAD_LIMIT = 7000  # PostgreSQL refuses NOTIFY payloads of 8000 bytes or more
+
+
+class Signals:
+    def __init__(self, *, use_pg_notify: bool):
+        self.use_pg_notify = use_pg_notify
+        self._trace_listeners: list[Callable[[list[int]], None]] = []
+        self._wake_listeners: list[Callable[[], None]] = []
+        self._lock = threading.Lock()
+
+    def on_trace(self, callback: Callable[[list[int]], None]) -> None:
+        with self._lock:
+            self._trace_listeners.append(callback)
+
+    def on_wake(self, callback: Callable[[], None]) -> None:
+        with self._lock:
+            self._wake_listeners.append(callback)
+
+    def trace_appended(self, session: Session, entry_id: int) -> None:
+        session.info.setdefault("signal_trace", []).append(entry_id)
+
+    def work_due(self, session: Session) -> None:
+        session.info["signal_wake"] = True
+
+    # Called by the PostgreSQL listener, and after commit on SQLite.
+    def deliver_trace(self, ids: list[int]) -> None:
+        for callback in list(self._trace_listeners):
+            _safe(callback, ids)
+
+    def deliver_wake(self) -> None:
+        for callback in list(self._wake_listeners):
+            _safe(callback)
+
+    def install(self, session_class=Session) -> None:
+        """Hook the session lifecycle; call once per process."""
+        event.listen(session_class, "before_commit", self._before_commit)
+        event.listen(session_class, "after_commit", self._after_commit)
+        event.listen(session_class, "after_rollback", self._after_rollback)
+
+    def _owns(self, session: Session) -> bool:
+        return session.info.get("signals") is self
+
+    def _before_commit(self, session: Session) -> None:
+        if not self._owns(session) or not self.use_pg_notify:
+            return
+        ids = session.info.pop("signal_trace", [])
+        for payload in _chunks(ids):
+            session.execute(text("SELECT pg_notify(:c, :p)"), {"c": TRACE_CHANNEL, "p": payload})
+        if session.info.pop("signal_wake", False) or ids:
+            session.execute(text("SELECT pg_notify(:c, '')"), {"c": WAKE_CHANNEL})
+
+    def _after_commit(self, session: Session) -> None:
+        if not self._owns(session) or self.use_pg_notify:
+            return
+        ids = session.info.pop("signal_trace", [])
+        wake = session.info.pop("signal_wake", False)
+        if ids:
+            self.deliver_trace(ids)
+        if wake or ids:
+            self.deliver_wake()
+
+    def _after_rollback(self, session: Session) -> None:
+        session.info.pop("signal_trace", None)
+        session.info.pop("signal_wake", None)
+
+
+def signals_of(session: Session) -> Signals | None:
+    return session.info.get("signals")
+
+
+def _chunks(ids: list[int]):
+    batch: list[int] = []
+    for entry_id in ids:
+        batch.append(entry_id)
+        if len(json.dumps(batch)) > _PAYLOAD_LIMIT:
+            batch.pop()
+            yield json.dumps(batch)
+            batch = [entry_id]
+    if batch:
+        yield json.dumps(batch)
+
+
+def _safe(callback, *args) -> None:
+    try:
+        callback(*args)
+    except Exception:  # one broken listener must not stop the others
+        log.exception("signal listener failed")

@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from backend.db import Base, JSONType, UTCDateTime
+
+
+class TraceEntry(Base):
+    """One line of the main courante: append-only, hash-chained per event."""
+
+    __tablename__ = "trace_entries"
+    __table_args__ = (UniqueConstraint("event_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id"), index=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    seq: Mapped[int]
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor_type: Mapped[str] = mapped_column(String(10))  # user | person | system
+    actor_id: Mapped[int | None]
+    actor_label: Mapped[str] = mapped_column(String(200), default="")
+    kind: Mapped[str] = mapped_column(String(50))
+    data: Mapped[dict] = mapped_column(JSONType, default=dict)
+    corrects_id: Mapped[int | None] = mapped_column(ForeignKey("trace_entries.id"))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))

@@ -1,0 +1,158 @@
+"""Escalation lateness: how long after its due time does each escalation step fire?
+
+Creates N active pages whose next step is due at a random instant of a window, starts W
+`vigie worker` processes, and reads back from the trace when each step fired. Prints
+lateness (fired − due) p50/p99/max, the workers' peak memory, and duplicate steps.
+
+    .venv/bin/python bench/escalation_lateness.py --db sqlite --pages 1000 --workers 1
+    .venv/bin/python bench/escalation_lateness.py --db postgresql://postgres@127.0.0.1:5432/test --pages 10000 --workers 2
+
+Runs by hand; it resets the database it is given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import create_engine, func, select, text, update
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from backend.db import make_engine, make_session_factory, transaction, utcnow  # noqa: E402
+from backend.events import service as event_service  # noqa: E402
+from backend.migrate import upgrade  # noqa: E402
+from backend.pages.models import Page  # noqa: E402
+from backend.trace.models import TraceEntry  # noqa: E402
+from backend.trace.service import Actor  # noqa: E402
+from bench.world import build  # noqa: E402
+
+
+def reset(url: str) -> str:
+    if url == "sqlite":
+        path = Path(tempfile.mkdtemp(prefix="vigie-bench-")) / "bench.db"
+        url = f"sqlite:///{path}"
+    else:
+        url = url.replace("postgresql://", "postgresql+psycopg://", 1)
+        engine = create_engine(url)
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        engine.dispose()
+    upgrade(url)
+    return url
+
+
+def create_pages(factory, pages: int) -> None:
+    world = build(factory)
+    actor = Actor("system", None, "bench")
+    batch = 500
+    for start in range(0, pages, batch):
+        with transaction(factory) as session:
+            for n in range(start, min(start + batch, pages)):
+                event_service.create(db_session=session, organization_id=world["commune_id"],
+                                     org_ids=frozenset({world["commune_id"]}), actor=actor, user_id=None,
+                                     data={"procedure_id": world["procedure_id"], "severity": 2,
+                                           "title": f"Bench {n}"})
+
+
+def schedule(factory, window_s: float, lead_s: float) -> dict[int, object]:
+    """Give every page one due time in [now + lead, now + lead + window]."""
+    base = utcnow() + timedelta(seconds=lead_s)
+    due = {}
+    with transaction(factory) as session:
+        ids = list(session.scalars(select(Page.id)))
+        for page_id in ids:
+            due[page_id] = base + timedelta(seconds=random.uniform(0, window_s))
+        session.execute(update(Page), [{"id": pid, "due_at": at} for pid, at in due.items()])
+    return due
+
+
+def peak_rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except FileNotFoundError:
+        pass
+    return float("nan")
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--db", default="sqlite", help="'sqlite' or a postgresql:// URL (reset!)")
+    parser.add_argument("--pages", type=int, default=1000)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--window", type=float, default=60.0, help="seconds over which the steps fall due")
+    args = parser.parse_args()
+
+    url = reset(args.db)
+    engine = make_engine(url)
+    factory = make_session_factory(engine)
+    t0 = time.monotonic()
+    create_pages(factory, args.pages)
+    print(f"created {args.pages} pages in {time.monotonic() - t0:.1f}s", flush=True)
+
+    env = {**os.environ, "DATABASE_URL": url, "VIGIE_LEASE_SECONDS": "30"}
+    workers = [subprocess.Popen([sys.executable, "-m", "backend.cli", "worker"], env=env, cwd=ROOT,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+               for _ in range(args.workers)]
+    time.sleep(3)  # let them start and drain the first solicitations
+    due = schedule(factory, args.window, lead_s=3.0)
+    # The schedule change is not a NOTIFY: wake the workers the way a commit would.
+    if not url.startswith("sqlite"):
+        with engine.begin() as conn:
+            conn.execute(text("SELECT pg_notify('vigie_wake', '')"))
+    deadline = time.monotonic() + 3.0 + args.window + 60
+    while time.monotonic() < deadline:
+        with transaction(factory) as session:
+            fired = session.scalar(select(func.count(TraceEntry.id)).where(
+                TraceEntry.kind == "page.notify", TraceEntry.data["reason"].as_string() == "timeout"))
+        if fired >= len(due):
+            break
+        time.sleep(0.5)
+    peaks = [peak_rss_mb(w.pid) for w in workers]
+    for w in workers:
+        w.send_signal(signal.SIGTERM)
+    for w in workers:
+        w.wait(30)
+
+    with transaction(factory) as session:
+        rows = session.execute(
+            select(TraceEntry.at, Page.id).join(Page, Page.event_id == TraceEntry.event_id)
+            .where(TraceEntry.kind == "page.notify", TraceEntry.data["reason"].as_string() == "timeout")).all()
+    per_page = Counter(page_id for _, page_id in rows)
+    first_fire = {}
+    for at, page_id in rows:
+        first_fire[page_id] = min(at, first_fire.get(page_id, at))
+    lateness_ms = [(first_fire[p] - due[p]).total_seconds() * 1000 for p in first_fire]
+    duplicates = sum(c - 1 for c in per_page.values() if c > 1)
+    backend = "sqlite" if url.startswith("sqlite") else "postgresql"
+    print(f"{backend} pages={args.pages} workers={args.workers} window={args.window:.0f}s "
+          f"fired={len(first_fire)}/{len(due)}")
+    if lateness_ms:
+        print(f"  lateness ms: p50={statistics.median(lateness_ms):.1f} p99={percentile(lateness_ms, 0.99):.1f} "
+              f"max={max(lateness_ms):.1f}")
+    print(f"  duplicate steps: {duplicates}")
+    print(f"  worker peak RSS MB: {', '.join(f'{p:.0f}' for p in peaks)}")
+    engine.dispose()
+
+
+if __name__ == "__main__":
+    main()

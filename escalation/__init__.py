@@ -1,0 +1,43 @@
+"""Pure on-call domain logic: no I/O, no database, no clock of its own."""
+
+from escalation.planner import (
+    Acknowledged,
+    Cancelled,
+    Decision,
+    Declined,
+    Escalated,
+    GroupRoster,
+    Notify,
+    PageState,
+    PageStatus,
+    Policy,
+    Repeated,
+    Requalified,
+    Start,
+    Stopped,
+    Tick,
+    Timing,
+    Unreached,
+    decide,
+)
+
+__all__ = [
+    "Acknowledged",
+    "Cancelled",
+    "Decision",
+    "Declined",
+    "Escalated",
+    "GroupRoster",
+    "Notify",
+    "PageState",
+    "PageStatus",
+    "Policy",
+    "Repeated",
+    "Requalified",
+    "Start",
+    "Stopped",
+    "Tick",
+    "Timing",
+    "Unreached",
+    "decide",
+]

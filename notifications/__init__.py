@@ -1,0 +1,1 @@
+"""Channels behind one interface, message rendering, SMS reply parsing. Knows nothing of the database."""

@@ -1,0 +1,105 @@
+"""French messages for each purpose and channel. Knows nothing of the database."""
+
+from __future__ import annotations
+
+import html as html_lib
+from dataclasses import dataclass, field
+
+from notifications.base import ChannelKind
+from notifications.sms_text import fit_sms, fold_to_gsm7
+
+SEVERITY_LABELS = {1: "Information", 2: "Modéré", 3: "Grave", 4: "Critique"}
+PURPOSES = ("solicit", "inform", "unreached", "closing", "confirm")
+
+
+@dataclass(frozen=True)
+class EventSummary:
+    org_code: str
+    number: str
+    severity: int
+    title: str
+    place: str | None = None
+    category: str | None = None
+    description: str | None = None
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    text: str
+    html: str | None = None
+    data: dict = field(default_factory=dict)
+
+
+def severity_label(severity: int) -> str:
+    return SEVERITY_LABELS.get(severity, SEVERITY_LABELS[3])
+
+
+def _what(event: EventSummary) -> str:
+    return f"{event.title}, {event.place}" if event.place else event.title
+
+
+def _lines(purpose: str, event: EventSummary, *, acked_by: str | None, note: str | None,
+           reply_code: str | None) -> tuple[str, str, str]:
+    """(subject, body, reply hint) in plain French."""
+    label = severity_label(event.severity)
+    ref = f"{event.org_code} {label.upper()} {event.number}"
+    code = f" {reply_code}" if reply_code else ""
+    if purpose == "solicit":
+        return (f"[{ref}] {event.title}", _what(event), f"Rep 1{code}=je prends 2{code}=indispo")
+    if purpose == "inform":
+        return (f"[{ref}] Pour information : {event.title}", _what(event), "")
+    if purpose == "unreached":
+        return (f"[{ref}] PERSONNE N'A PRIS EN CHARGE", f"Aucun acquittement : {_what(event)}",
+                "")
+    if purpose == "closing":
+        who = acked_by or "un collègue"
+        return (f"[{ref}] Pris en charge par {who}", f"Pris en charge par {who} : {event.title}", "")
+    if purpose == "confirm":
+        return (f"[{ref}] Réponse enregistrée", note or "Réponse enregistrée.", "")
+    raise ValueError(f"unknown purpose {purpose!r}")
+
+
+def render(purpose: str, channel: ChannelKind | str, event: EventSummary, *, reply_code: str | None = None,
+           person_name: str | None = None, acked_by: str | None = None,
+           links: dict[str, str] | None = None, note: str | None = None) -> Rendered:
+    channel = ChannelKind(channel)
+    subject, body, hint = _lines(purpose, event, acked_by=acked_by, note=note, reply_code=reply_code)
+    data = {"purpose": purpose, "number": event.number, "severity": event.severity,
+            "severity_label": severity_label(event.severity), "title": event.title, "place": event.place,
+            "org": event.org_code}
+    if purpose == "solicit":
+        data["actions"] = ["ack", "decline"]
+    if channel is ChannelKind.SMS:
+        head = f"[{event.org_code}] {severity_label(event.severity).upper()} {event.number}"
+        return Rendered(fold_to_gsm7(subject), fit_sms(head, body, hint), None, data)
+    text = "\n".join(part for part in (
+        f"Bonjour {person_name}," if person_name and channel is ChannelKind.EMAIL else "",
+        body,
+        event.description or "" if channel is ChannelKind.EMAIL else "",
+        hint if channel is ChannelKind.EMAIL and not links else "",
+        *(f"{label} : {url}" for label, url in (links or {}).items()),
+    ) if part)
+    html = _html(subject, body, event, person_name, links) if channel is ChannelKind.EMAIL else None
+    return Rendered(subject, text, html, data)
+
+
+def _html(subject: str, body: str, event: EventSummary, person_name: str | None,
+          links: dict[str, str] | None) -> str:
+    esc = html_lib.escape
+    buttons = "".join(
+        f'<p><a href="{esc(url)}" style="display:inline-block;padding:14px 22px;background:#0b5;'
+        f'color:#fff;text-decoration:none;border-radius:6px;font-size:18px">{esc(label)}</a></p>'
+        for label, url in (links or {}).items()
+    )
+    rows = "".join(
+        f"<tr><th align='left'>{esc(k)}</th><td>{esc(v)}</td></tr>"
+        for k, v in (("Événement", event.number), ("Gravité", severity_label(event.severity)),
+                     ("Catégorie", event.category or ""), ("Lieu", event.place or ""),
+                     ("Description", event.description or ""))
+        if v
+    )
+    greeting = f"<p>Bonjour {esc(person_name)},</p>" if person_name else ""
+    return (f'<!doctype html><html lang="fr"><head><meta charset="utf-8"><title>{esc(subject)}</title></head>'
+            f"<body style='font-family:sans-serif'>{greeting}<h1 style='font-size:20px'>{esc(body)}</h1>"
+            f"<table>{rows}</table>{buttons}</body></html>")

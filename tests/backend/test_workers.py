@@ -1,0 +1,64 @@
+"""Several workers on one database never hand the same notification to a provider twice."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from sqlalchemy import func, select
+
+from backend.db import make_engine, make_session_factory, transaction
+from backend.events import service as event_service
+from backend.outbox.models import Notification
+from backend.pages.models import Page
+from backend.trace.service import Actor
+from backend.worker.engine import Worker
+from notifications.base import ChannelKind
+from tests.conftest import ON_POSTGRES
+from tests.factories import build_world
+from tests.smoke.harness import wait_until
+
+PAGES = 1000 if ON_POSTGRES else 200
+WORKERS = 3
+
+
+def test_concurrent_workers_send_each_notification_once(runtime, settings, recording_channels):
+    factory = runtime.session_factory
+    world = build_world(factory, ack_timeout_s=1)
+    with transaction(factory) as session:
+        for n in range(PAGES):
+            event_service.create(db_session=session, organization_id=world.commune_id,
+                                 org_ids=frozenset({world.commune_id}), actor=Actor("system", None, "test"),
+                                 user_id=None, data={"procedure_id": world.procedure_id, "severity": 2,
+                                                     "title": f"Arbre {n}"})
+    engines = [make_engine(settings.sqlalchemy_url) for _ in range(WORKERS)]
+    workers = []
+    for engine in engines:
+        worker_factory = make_session_factory(engine)
+        worker_factory.configure(info={"signals": runtime.signals})
+        workers.append(Worker(session_factory=worker_factory, channels=recording_channels, batch=50,
+                              max_sleep_seconds=0.2, lease_seconds=30))
+    for worker in workers:
+        worker.start()
+    try:
+        def advanced():
+            with transaction(factory) as session:
+                waiting = session.scalar(select(func.count(Page.id)).where(Page.status == "active",
+                                                                         Page.member_index < 2))
+                queued = session.scalar(select(func.count(Notification.id)).where(Notification.status == "queued"))
+                return waiting == 0 and queued == 0
+
+        wait_until(advanced, timeout=120, interval=0.5, what="every page to reach its third technician")
+    finally:
+        for worker in workers:
+            worker.stop()
+        for engine in engines:
+            engine.dispose()
+
+    handed = Counter(m.notification_id for m in recording_channels.get(ChannelKind.SMS).sent)
+    with transaction(factory) as session:
+        rows = session.scalar(select(func.count(Notification.id)).where(Notification.channel == "sms",
+                                                                    Notification.status == "delivered"))
+    assert handed, "the workers sent nothing"
+    assert max(handed.values()) == 1, "a notification was handed to the provider twice"
+    assert sum(handed.values()) == rows
+    assert all(w.cycles > 0 for w in workers)

@@ -1,0 +1,34 @@
+"""Dependencies point one way: backend → escalation, backend → notifications; never back."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def imported_modules(package: str) -> set[tuple[str, str]]:
+    found = set()
+    for path in (ROOT / package).rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                found.update((str(path.relative_to(ROOT)), alias.name) for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                found.add((str(path.relative_to(ROOT)), node.module))
+    return found
+
+
+@pytest.mark.parametrize("package", ["escalation", "notifications"])
+def test_core_packages_never_import_the_backend(package):
+    offenders = [(f, m) for f, m in imported_modules(package) if m == "backend" or m.startswith("backend.")]
+    assert offenders == []
+
+
+def test_escalation_does_no_io():
+    forbidden = ("sqlalchemy", "httpx", "requests", "socket", "time", "asyncio", "notifications", "os")
+    offenders = [(f, m) for f, m in imported_modules("escalation") if m.split(".")[0] in forbidden]
+    assert offenders == []
