@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+import backend.models  # noqa: F401  (every mapper registered before the first flush)
 from backend.config import Settings
 from backend.db import make_engine, make_session_factory
 from backend.live.hub import Hub

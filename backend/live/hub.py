@@ -103,10 +103,9 @@ class Hub:
             else:
                 return []
             rows = session.execute(query.order_by(TraceEntry.id).limit(5000)).all()
-            session.rollback()
-        if rows and self.tail:
-            self._last_id = rows[-1][0].id
-        return [entry_json(entry, number) for entry, number in rows]
+            if rows and self.tail:
+                self._last_id = rows[-1][0].id
+            return [entry_json(entry, number) for entry, number in rows]
 
     async def _fan_out(self, message: dict) -> None:
         for subscriber in list(self.subscribers):

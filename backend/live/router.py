@@ -41,18 +41,34 @@ async def live(websocket: WebSocket, token: str = "", after: int | None = None):
                 sent.add(message["id"])
                 await websocket.send_json({"type": "trace", "entry": message})
             await websocket.send_json({"type": "caught_up"})
-        while True:
-            message = await subscriber.queue.get()
-            if message["id"] in sent:
-                continue
-            await websocket.send_json({"type": "trace", "entry": message})
-            if subscriber.overflowed:
-                await websocket.close(code=4000, reason="too slow; reconnect with ?after=")
-                return
+        sender = asyncio.create_task(_forward(websocket, subscriber, sent))
+        listener = asyncio.create_task(_until_disconnect(websocket))
+        done, pending = await asyncio.wait({sender, listener}, return_when=asyncio.FIRST_COMPLETED)
+        for task in pending:
+            task.cancel()
+        for task in done:
+            task.result()
     except WebSocketDisconnect:
         pass
     finally:
         runtime.hub.unsubscribe(subscriber)
+
+
+async def _forward(websocket: WebSocket, subscriber: Subscriber, sent: set[int]) -> None:
+    while True:
+        message = await subscriber.queue.get()
+        if message["id"] in sent:
+            continue
+        await websocket.send_json({"type": "trace", "entry": message})
+        if subscriber.overflowed:
+            await websocket.close(code=4000, reason="too slow; reconnect with ?after=")
+            return
+
+
+async def _until_disconnect(websocket: WebSocket) -> None:
+    # Clients send nothing we need; reading is how a closed connection is noticed at once.
+    while (await websocket.receive())["type"] != "websocket.disconnect":
+        pass
 
 
 def _authenticate(factory, token: str):
@@ -71,5 +87,4 @@ def _backlog(factory, subscriber: Subscriber, after: int) -> list[dict]:
             query = query.where(TraceEntry.event_id.in_(
                 select(Notification.event_id).where(Notification.person_id == subscriber.person_id)))
         rows = session.execute(query.order_by(TraceEntry.id).limit(BACKLOG_LIMIT)).all()
-        session.rollback()
         return [entry_json(entry, number) for entry, number in rows]
