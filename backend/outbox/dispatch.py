@@ -52,8 +52,9 @@ def claim_due(*, db_session: Session, worker_id: str, now: datetime, lease_until
         .execution_options(populate_existing=True)).all()
     attempts = []
     for row, page_status in rows:
-        if row.purpose == "solicit" and page_status is not None and page_status != "active":
+        if row.purpose == "solicit" and page_status in ("acknowledged", "cancelled"):
             # The page was answered between the step and this hand-off: say nothing more.
+            # (An unreached page still wants its last solicitation: a late ack is still an ack.)
             row.status, row.due_at, row.claimed_by, row.claim_until = "cancelled", None, None, None
             continue
         attempts.append(Attempt(row.id, row.event_id, _message(row), row.created_at, row.attempts))
@@ -96,10 +97,12 @@ def record_results(*, db_session: Session, worker_id: str, attempts: list[Attemp
     by_event: dict[int, list[tuple[Attempt, SendResult]]] = {}
     for attempt, result in zip(attempts, results):
         by_event.setdefault(attempt.event_id, []).append((attempt, result))
+    rows = {row.id: row for row in db_session.scalars(
+        select(Notification).where(Notification.id.in_([a.notification_id for a in attempts])))}
     for event_id in sorted(by_event):  # lock events in one order: two workers never deadlock
         event = db_session.scalar(select(Event).where(Event.id == event_id).with_for_update())
         for attempt, result in by_event[event_id]:
-            row = db_session.get(Notification, attempt.notification_id)
+            row = rows.get(attempt.notification_id)
             if row is None or row.claimed_by != worker_id:
                 continue  # our lease expired and another worker owns it now
             row.claimed_by, row.claim_until = None, None

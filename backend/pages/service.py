@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select, update
@@ -153,9 +154,10 @@ def _raise_unreached(*, db_session: Session, event: Event, page: Page, rounds: i
                          data={"page_id": page.id, "rounds": rounds, "alarm": True})
 
 
-def lock_event_and_page(*, db_session: Session, page_id: int) -> tuple[Event, Page] | None:
+def lock_event_and_page(*, db_session: Session, page_id: int, event_id: int | None = None) -> tuple[Event, Page] | None:
     """Take the event row then the page row, always in this order, so two steps never deadlock."""
-    event_id = db_session.scalar(select(Page.event_id).where(Page.id == page_id))
+    if event_id is None:
+        event_id = db_session.scalar(select(Page.event_id).where(Page.id == page_id))
     if event_id is None:
         return None
     event = db_session.scalar(select(Event).where(Event.id == event_id).with_for_update())
@@ -164,7 +166,15 @@ def lock_event_and_page(*, db_session: Session, page_id: int) -> tuple[Event, Pa
     return event, page
 
 
-def claim_due(*, db_session: Session, worker_id: str, now: datetime, lease_until: datetime, limit: int) -> list[int]:
+@dataclass(frozen=True)
+class Claimed:
+    page_id: int
+    event_id: int
+    due_at: datetime
+
+
+def claim_due(*, db_session: Session, worker_id: str, now: datetime, lease_until: datetime,
+              limit: int) -> list[Claimed]:
     """Lease due pages to this worker: one statement, safe on SQLite and PostgreSQL."""
     due = (select(Page.id)
            .where(Page.status == ACTIVE, Page.due_at <= now,
@@ -172,15 +182,16 @@ def claim_due(*, db_session: Session, worker_id: str, now: datetime, lease_until
            .order_by(Page.due_at).limit(limit).with_for_update(skip_locked=True))
     rows = db_session.execute(
         update(Page).where(Page.id.in_(due.scalar_subquery())).values(claimed_by=worker_id, claim_until=lease_until)
-        .returning(Page.id)
+        .returning(Page.id, Page.event_id, Page.due_at)
         .execution_options(synchronize_session=False)
     )
-    return [r[0] for r in rows]
+    return sorted((Claimed(*r) for r in rows), key=lambda c: c.due_at)
 
 
-def step_due_page(*, db_session: Session, page_id: int, worker_id: str, now: datetime | None = None) -> bool:
+def step_due_page(*, db_session: Session, page_id: int, worker_id: str, now: datetime | None = None,
+                  event_id: int | None = None) -> bool:
     """Fire one claimed page's deadline; False when the page moved on meanwhile (ack, other worker)."""
-    held = lock_event_and_page(db_session=db_session, page_id=page_id)
+    held = lock_event_and_page(db_session=db_session, page_id=page_id, event_id=event_id)
     if held is None:
         return False
     event, page = held

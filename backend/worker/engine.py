@@ -98,20 +98,19 @@ class Worker:
     def _fire_due_pages(self) -> bool:
         now = utcnow()
         with transaction(self.session_factory) as session:
-            ids = page_service.claim_due(db_session=session, worker_id=self.worker_id, now=now,
-                                         lease_until=now + self.lease, limit=self.batch)
-        for page_id in ids:
+            claimed = page_service.claim_due(db_session=session, worker_id=self.worker_id, now=now,
+                                             lease_until=now + self.lease, limit=self.batch)
+        for item in claimed:
             try:
                 with transaction(self.session_factory) as session:
-                    due = session.scalar(select(Page.due_at).where(Page.id == page_id))
                     fired_at = utcnow()
-                    if page_service.step_due_page(db_session=session, page_id=page_id, worker_id=self.worker_id,
-                                                  now=fired_at) and due is not None:
-                        metrics.ESCALATION_LATENESS.observe(max((fired_at - due).total_seconds(), 0.0))
+                    if page_service.step_due_page(db_session=session, page_id=item.page_id, worker_id=self.worker_id,
+                                                  now=fired_at, event_id=item.event_id):
+                        metrics.ESCALATION_LATENESS.observe(max((fired_at - item.due_at).total_seconds(), 0.0))
                         metrics.STEPS.inc()
             except Exception:
-                log.exception("escalation step of page %s failed; its lease will expire", page_id)
-        return len(ids) >= self.batch
+                log.exception("escalation step of page %s failed; its lease will expire", item.page_id)
+        return len(claimed) >= self.batch
 
     def _drain_outbox(self) -> bool:
         now = utcnow()

@@ -10,6 +10,7 @@ from backend.db import make_engine, make_session_factory, transaction
 from backend.events import service as event_service
 from backend.outbox.models import Notification
 from backend.pages.models import Page
+from backend.trace.models import TraceEntry
 from backend.trace.service import Actor
 from backend.worker.engine import Worker
 from notifications.base import ChannelKind
@@ -40,14 +41,13 @@ def test_concurrent_workers_send_each_notification_once(runtime, settings, recor
     for worker in workers:
         worker.start()
     try:
-        def advanced():
+        def finished():
             with transaction(factory) as session:
-                waiting = session.scalar(select(func.count(Page.id)).where(Page.status == "active",
-                                                                         Page.member_index < 2))
+                active = session.scalar(select(func.count(Page.id)).where(Page.status == "active"))
                 queued = session.scalar(select(func.count(Notification.id)).where(Notification.status == "queued"))
-                return waiting == 0 and queued == 0
+                return active == 0 and queued == 0
 
-        wait_until(advanced, timeout=120, interval=0.5, what="every page to reach its third technician")
+        wait_until(finished, timeout=240, interval=0.5, what="every page to run its whole chain")
     finally:
         for worker in workers:
             worker.stop()
@@ -58,6 +58,12 @@ def test_concurrent_workers_send_each_notification_once(runtime, settings, recor
     with transaction(factory) as session:
         rows = session.scalar(select(func.count(Notification.id)).where(Notification.channel == "sms",
                                                                     Notification.status == "delivered"))
+    with transaction(factory) as session:
+        steps = Counter(session.scalars(select(TraceEntry.event_id).where(TraceEntry.kind == "page.notify")))
+        unreached = session.scalar(select(func.count(Page.id)).where(Page.status == "unreached"))
+    # 3 technicians then 2 cadres, two rounds: every step exactly once on every page.
+    assert set(steps.values()) == {10} and len(steps) == PAGES
+    assert unreached == PAGES
     assert handed, "the workers sent nothing"
     assert max(handed.values()) == 1, "a notification was handed to the provider twice"
     assert sum(handed.values()) == rows
