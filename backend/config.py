@@ -29,12 +29,30 @@ class Settings(BaseSettings):
     notification_retry_max: int = 5
     sqlite_busy_timeout_ms: int = 30_000
 
+    # Signing one-tap links; generated once under var_dir when not given.
+    secret_key: str | None = None
+    link_ttl_hours: float = 24.0
+
+    # Channels. Nothing configured: every kind prints on the console (`make run` works offline).
+    sms_providers: list[str] = []  # Apprise URLs with a {to} placeholder, tried in order (failover)
+    sms_inbound_secret: str | None = None  # HMAC-SHA256 key shared with the SMS provider's callback
+    smtp_url: str | None = None  # Apprise mailto:// or mailtos:// URL without recipient
+    fcm_credentials: Path | None = None  # service-account JSON
+    webpush_enabled: bool = True  # VAPID keys are generated under var_dir on first start
+    vapid_subject: str = "mailto:pc-astreinte@example.org"
+    push_fallback_seconds: float = 120.0  # severity 2: SMS too when push is not acknowledged by then
+    sms_flood_limit: int = 8  # SMS per person per quarter hour; beyond, one merged message
+
     @field_validator("admin_password")
     @classmethod
     def _refuse_placeholder(cls, value: str | None) -> str | None:
         if value is not None and (value.lower() in PLACEHOLDER_SECRETS or len(value) < 10):
             raise ValueError("VIGIE_ADMIN_PASSWORD must be at least 10 characters and not a placeholder")
         return value
+
+    @property
+    def console_channels_only(self) -> bool:
+        return not (self.sms_providers or self.smtp_url or self.fcm_credentials)
 
     @property
     def is_sqlite(self) -> bool:

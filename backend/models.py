@@ -4,6 +4,7 @@ from backend.auth.models import ApiToken, User  # noqa: F401
 from backend.db import Base  # noqa: F401
 from backend.events.models import Event  # noqa: F401
 from backend.groups.models import DistributionList, DistributionMember, GroupMember, OnCallGroup  # noqa: F401
+from backend.inbound.models import InboundSms, UsedLink  # noqa: F401
 from backend.orgs.models import Organization  # noqa: F401
 from backend.outbox.models import Notification  # noqa: F401
 from backend.pages.models import Page  # noqa: F401

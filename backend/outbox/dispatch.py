@@ -13,7 +13,9 @@ from sqlalchemy.orm import Session
 from backend.db import utcnow
 from backend.events.models import Event
 from backend.outbox.models import Notification
+from backend.outbox import service as outbox_service
 from backend.pages.models import Page
+from backend.people.models import ContactMethod
 from backend.trace import service as trace_service
 from notifications.base import ChannelKind, OutboundMessage, Outcome, SendResult
 from notifications.registry import ChannelRegistry
@@ -47,12 +49,15 @@ def claim_due(*, db_session: Session, worker_id: str, now: datetime, lease_until
     if not ids:
         return []
     rows = db_session.execute(
-        select(Notification, Page.status).outerjoin(Page, Page.id == Notification.page_id)
+        select(Notification, Page.status, Page.current_person_id).outerjoin(Page, Page.id == Notification.page_id)
         .where(Notification.id.in_(ids)).order_by(Notification.id)
         .execution_options(populate_existing=True)).all()
     attempts = []
-    for row, page_status in rows:
-        if row.purpose == "solicit" and page_status in ("acknowledged", "cancelled"):
+    for row, page_status, current_person_id in rows:
+        answered = row.purpose == "solicit" and page_status in ("acknowledged", "cancelled")
+        # A held-back SMS is for the person still being asked; the page may have moved on.
+        moved_on = (row.data or {}).get("fallback") and (page_status != "active" or current_person_id != row.person_id)
+        if answered or moved_on:
             # The page was answered between the step and this hand-off: say nothing more.
             # (An unreached page still wants its last solicitation: a late ack is still an ack.)
             row.status, row.due_at, row.claimed_by, row.claim_until = "cancelled", None, None, None
@@ -116,7 +121,30 @@ def record_results(*, db_session: Session, worker_id: str, attempts: list[Attemp
                 "channel": row.channel, "purpose": row.purpose, "attempt": row.attempts,
                 "detail": result.detail, "next_attempt_at": row.due_at,
             })
+            if kind == "notification.failed":
+                _after_failure(db_session=db_session, event=event, row=row, result=result, now=now)
     return latencies
+
+
+def _after_failure(*, db_session: Session, event: Event, row: Notification, result: SendResult,
+                   now: datetime) -> None:
+    """A dead address is forgotten; the message takes the next road. Both are traced."""
+    if result.gone and row.contact_method_id is not None:
+        contact = db_session.get(ContactMethod, row.contact_method_id)
+        if contact is not None:
+            db_session.delete(contact)
+            db_session.flush()
+            trace_service.append(db_session=db_session, event=event, kind="contact.removed", at=now, data={
+                "person_id": row.person_id, "contact_method_id": row.contact_method_id, "channel": row.channel,
+                "reason": result.detail})
+    page_active = row.page_id is None or db_session.scalar(select(Page.status).where(Page.id == row.page_id)) == "active"
+    if row.purpose == "solicit" and not page_active:
+        return
+    nxt = outbox_service.fall_back(db_session=db_session, failed=row, now=now)
+    if nxt is not None:
+        trace_service.append(db_session=db_session, event=event, kind="notification.fallback", at=now, data={
+            "failed_notification_id": row.id, "notification_id": nxt.id, "person_id": row.person_id,
+            "from_channel": row.channel, "to_channel": nxt.channel, "page_id": row.page_id})
 
 
 def _apply_outcome(row: Notification, result: SendResult, now: datetime, max_attempts: int) -> str:

@@ -1,52 +1,74 @@
-"""The notification outbox: which channels reach a person, and the rows the dispatcher drains."""
+"""The notification outbox: which channels reach a person, and the rows the dispatcher drains.
+
+Channel policy (DESIGN.md §2): severity 1 never wakes anybody (e-mail only); severity 2 is
+push first, with the SMS held back and sent only if the push fails or is not acknowledged
+within `push_fallback_seconds`, or at once when the person has no push device; severity 3
+is push and SMS together; severity 4 adds e-mail. A person without a phone app (a basic
+phone) is SMS only; `email_copies` adds an e-mail to every solicitation.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from backend.events.models import Event
 from backend.orgs.models import Organization
 from backend.outbox.models import Notification
+from backend.pages.models import Page
 from backend.people.models import ContactMethod, Person
 from backend.signals import signals_of
 from notifications.base import ChannelKind
 from notifications.render import EventSummary, render
 
 PUSH_KINDS = ("push", "fcm")
+FALLBACK_ORDER = ("push", "fcm", "sms", "email")
 
 
-def channels_for(severity: int, purpose: str) -> tuple[tuple[str, ...], ...]:
-    """Channel preferences, most wanted first; each inner tuple is "one of these" (DESIGN.md §2).
-
-    Returns a tuple of alternatives-groups: every group is served by the first kind the
-    person has.
-    """
-    if purpose in ("closing", "confirm"):
-        return (("push", "fcm", "sms"),)
-    if purpose == "inform" or severity <= 1:
-        return (("email", "sms"),) if severity <= 1 else (("push", "fcm", "sms"), ("email",))
-    if severity == 2:
-        return (("push", "fcm", "sms"),)
-    if severity == 3:
-        return (("push", "fcm"), ("sms",))
-    return (("push", "fcm"), ("sms",), ("email",))
+@dataclass(frozen=True)
+class OutboxPolicy:
+    push_fallback_seconds: float = 120.0
+    sms_flood_limit: int = 8
 
 
-def pick_contacts(person: Person, severity: int, purpose: str) -> list[ContactMethod]:
+def policy_of(db_session: Session) -> OutboxPolicy:
+    return db_session.info.get("outbox_policy") or OutboxPolicy()
+
+
+def links_of(db_session: Session):
+    return db_session.info.get("links")
+
+
+@dataclass(frozen=True)
+class Planned:
+    contact: ContactMethod
+    delay_s: float = 0.0  # > 0: held back as a fallback, pulled forward if the push fails
+
+
+def plan(person: Person, severity: int, purpose: str, policy: OutboxPolicy) -> list[Planned]:
     usable = [cm for cm in person.contact_methods if cm.enabled]
-    chosen: list[ContactMethod] = []
-    for alternatives in channels_for(severity, purpose):
-        for kind in alternatives:
-            matches = [cm for cm in usable if cm.kind == kind]
-            if matches:
-                # Every device of the person gets the push; one number / one address otherwise.
-                chosen.extend(matches if kind in PUSH_KINDS else matches[:1])
-                break
-    return chosen
+    by_kind = {kind: [cm for cm in usable if cm.kind == kind] for kind in FALLBACK_ORDER}
+    push = by_kind["push"] + by_kind["fcm"]
+    sms, email = by_kind["sms"][:1], by_kind["email"][:1]
+    if purpose in ("closing", "confirm"):
+        first = push or sms or email
+        return [Planned(cm) for cm in first]
+    if severity <= 1:
+        return [Planned(cm) for cm in (email or sms)]
+    planned = [Planned(cm) for cm in push]
+    if purpose == "inform":
+        planned += [Planned(cm) for cm in ([] if push else sms)]
+        return planned + [Planned(cm) for cm in email]
+    if severity == 2:
+        planned += [Planned(cm, policy.push_fallback_seconds if push else 0.0) for cm in sms]
+    else:
+        planned += [Planned(cm) for cm in sms]
+    if severity >= 4 or person.email_copies or not (push or sms):
+        planned += [Planned(cm) for cm in email]
+    return planned
 
 
 def summary_of(event: Event, organization: Organization) -> EventSummary:
@@ -55,35 +77,59 @@ def summary_of(event: Event, organization: Organization) -> EventSummary:
                         description=event.description)
 
 
-@dataclass(frozen=True)
-class Queued:
-    notification: Notification
-    contact: ContactMethod
+def reply_code_for(db_session: Session, *, person_id: int, page: Page | None) -> str | None:
+    """The page's code, only when the person has another solicitation open (else `1` is enough)."""
+    if page is None or page.reply_code is None:
+        return None
+    others = db_session.scalar(
+        select(func.count(func.distinct(Notification.page_id)))
+        .join(Page, Page.id == Notification.page_id)
+        .where(Notification.person_id == person_id, Notification.purpose == "solicit",
+               Notification.page_id != page.id, Page.status == "active"))
+    return page.reply_code if others else None
 
 
 def enqueue(*, db_session: Session, event: Event, organization: Organization, person: Person, purpose: str,
             now: datetime, page_id: int | None = None, page_version: int | None = None,
-            acked_by: str | None = None) -> list[Notification]:
-    """Queue one notification per chosen contact method of `person`, due now."""
+            acked_by: str | None = None, contacts: list[ContactMethod] | None = None,
+            note: str | None = None) -> list[Notification]:
+    """Queue the notifications of one person for one purpose (`contacts` forces the roads)."""
+    policy = policy_of(db_session)
+    planned = [Planned(cm) for cm in contacts] if contacts is not None else plan(
+        person, event.severity, purpose, policy)
+    if not planned:
+        return []
     summary = summary_of(event, organization)
+    page = db_session.get(Page, page_id) if page_id is not None else None
+    code = reply_code_for(db_session, person_id=person.id, page=page) if purpose == "solicit" else None
+    links = links_of(db_session)
     rows: list[Notification] = []
-    for contact in pick_contacts(person, event.severity, purpose):
-        rendered = render(purpose, ChannelKind(contact.kind), summary, person_name=person.display_name,
-                          acked_by=acked_by)
+    for item in planned:
+        contact = item.contact
+        channel = ChannelKind(contact.kind)
+        one_tap = None
+        if links is not None and channel is ChannelKind.EMAIL and purpose == "solicit" and page_id is not None:
+            one_tap = {"Je prends": links.url(person_id=person.id, page_id=page_id, action="ack", now=now),
+                       "Indisponible": links.url(person_id=person.id, page_id=page_id, action="decline", now=now)}
+        rendered = render(purpose, channel, summary, person_name=person.display_name, acked_by=acked_by,
+                          reply_code=code if channel is ChannelKind.SMS else None, links=one_tap, note=note)
+        data = {**rendered.data, "event_id": event.id, "page_id": page_id, "purpose": purpose,
+                "reply_code": page.reply_code if page is not None else None}
+        if item.delay_s:
+            data["fallback"] = True
         row = Notification(
             organization_id=event.organization_id, event_id=event.id, page_id=page_id, person_id=person.id,
             contact_method_id=contact.id, page_version=page_version, channel=contact.kind,
             address=contact.address, purpose=purpose, subject=rendered.subject, text=rendered.text,
-            html=rendered.html, data={**rendered.data, "event_id": event.id, "page_id": page_id, "purpose": purpose},
-            urgent=event.severity >= 3, status="queued", due_at=now, created_at=now,
+            html=rendered.html, data=data, urgent=event.severity >= 3, status="queued",
+            due_at=now + timedelta(seconds=item.delay_s), created_at=now,
         )
         db_session.add(row)
         rows.append(row)
-    if rows:
-        db_session.flush()
-        signals = signals_of(db_session)
-        if signals is not None:
-            signals.work_due(db_session)
+    db_session.flush()
+    signals = signals_of(db_session)
+    if signals is not None:
+        signals.work_due(db_session)
     return rows
 
 
@@ -100,3 +146,47 @@ def cancel_for_page(*, db_session: Session, page_id: int, purposes: tuple[str, .
         count += 1
     return count
 
+
+def cancel_held_fallbacks(*, db_session: Session, page_id: int, person_id: int) -> int:
+    """The person moved on (declined, or the step timed out): their held SMS is no longer due."""
+    count = 0
+    for row in db_session.scalars(select(Notification).where(
+            Notification.page_id == page_id, Notification.person_id == person_id,
+            Notification.status == "queued", Notification.purpose == "solicit")):
+        if (row.data or {}).get("fallback"):
+            row.status, row.due_at = "cancelled", None
+            count += 1
+    return count
+
+
+def fall_back(*, db_session: Session, failed: Notification, now: datetime) -> Notification | None:
+    """A road failed for good: pull the held SMS forward, or open the next road the person has."""
+    siblings = list(db_session.scalars(select(Notification).where(
+        Notification.event_id == failed.event_id, Notification.person_id == failed.person_id,
+        Notification.page_id.is_(None) if failed.page_id is None else Notification.page_id == failed.page_id,
+        Notification.purpose == failed.purpose, Notification.id != failed.id)))
+    if any(s.status in ("sent", "delivered") or (s.status == "queued" and not (s.data or {}).get("fallback"))
+           for s in siblings if s.channel != failed.channel):
+        return None  # another road is already carrying this message
+    held = next((s for s in siblings if s.status == "queued" and (s.data or {}).get("fallback")), None)
+    if held is not None:
+        held.due_at = now
+        return held
+    if failed.person_id is None:
+        return None
+    person = db_session.get(Person, failed.person_id)
+    tried = {s.channel for s in siblings} | {failed.channel}
+    start = FALLBACK_ORDER.index(failed.channel) + 1 if failed.channel in FALLBACK_ORDER else 0
+    for kind in FALLBACK_ORDER[start:]:
+        if kind in tried:
+            continue
+        contact = next((cm for cm in person.contact_methods if cm.enabled and cm.kind == kind), None)
+        if contact is None:
+            continue
+        event = db_session.get(Event, failed.event_id)
+        organization = db_session.get(Organization, failed.organization_id)
+        rows = enqueue(db_session=db_session, event=event, organization=organization, person=person,
+                       purpose=failed.purpose, now=now, page_id=failed.page_id, page_version=failed.page_version,
+                       contacts=[contact])
+        return rows[0] if rows else None
+    return None

@@ -39,3 +39,5 @@ class Page(Base):
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     acknowledged_by_person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     unreached_alarm_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Short code an SMS reply can name when the person has several pages open (`1 4821`).
+    reply_code: Mapped[str | None] = mapped_column(String(6), index=True)

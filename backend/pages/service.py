@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -56,7 +57,8 @@ def open_pages(*, db_session: Session, event: Event, procedure: Procedure, now: 
     for chain in chains:
         policy = policy_for(db_session=db_session, procedure=procedure, group_ids=chain)
         page = Page(event_id=event.id, organization_id=event.organization_id, severity=event.severity,
-                    policy=policy.to_json(), started_at=now, status=ACTIVE)
+                    policy=policy.to_json(), started_at=now, status=ACTIVE,
+                    reply_code=new_reply_code(db_session))
         db_session.add(page)
         db_session.flush()
         trace_service.append(db_session=db_session, event=event, kind="page.started", at=now, data={
@@ -66,6 +68,16 @@ def open_pages(*, db_session: Session, event: Event, procedure: Procedure, now: 
         apply_signal(db_session=db_session, event=event, page=page, signal=esc.Start(), now=now)
         pages.append(page)
     return pages
+
+
+def new_reply_code(db_session: Session) -> str:
+    """Four digits no other open page uses, so `1 4821` names one page without doubt."""
+    for _ in range(20):
+        code = f"{secrets.randbelow(9000) + 1000}"
+        taken = db_session.scalar(select(Page.id).where(Page.reply_code == code, Page.status == ACTIVE).limit(1))
+        if taken is None:
+            return code
+    return f"{secrets.randbelow(900000) + 100000}"
 
 
 def state_of(page: Page) -> esc.PageState:

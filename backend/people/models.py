@@ -23,6 +23,7 @@ class Person(Base):
     employee_number: Mapped[str | None] = mapped_column(String(50))
     is_elected: Mapped[bool] = mapped_column(default=False)
     active: Mapped[bool] = mapped_column(default=True)
+    email_copies: Mapped[bool] = mapped_column(default=False)  # an e-mail copy of every solicitation
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     contact_methods: Mapped[list["ContactMethod"]] = relationship(

@@ -94,18 +94,26 @@ def _in_chain(page: Page, person_id: int) -> bool:
 
 
 def _close_the_loop(*, db_session: Session, event: Event, page: Page, acked_by: str, now: datetime) -> None:
-    """Everyone already reached for this page learns it is taken care of."""
-    notified = db_session.scalars(
-        select(Notification.person_id).where(Notification.page_id == page.id, Notification.purpose == "solicit",
-                                             Notification.status.in_(("sent", "delivered")))
-        .distinct())
-    organization = db_session.get(Organization, event.organization_id)
-    for person_id in notified:
+    """Everyone already reached for this page learns it is taken care of, by the road that reached them."""
+    reached = db_session.execute(
+        select(Notification.person_id, Notification.contact_method_id)
+        .where(Notification.page_id == page.id, Notification.purpose == "solicit",
+               Notification.status.in_(("sent", "delivered")))
+        .order_by(Notification.id)).all()
+    roads: dict[int, list[int]] = {}
+    for person_id, contact_id in reached:
         if person_id is None or person_id == page.acknowledged_by_person_id:
             continue
+        roads.setdefault(person_id, [])
+        if contact_id is not None and contact_id not in roads[person_id]:
+            roads[person_id].append(contact_id)
+    organization = db_session.get(Organization, event.organization_id)
+    for person_id, contact_ids in roads.items():
         person = db_session.get(Person, person_id, options=[selectinload(Person.contact_methods)])
+        contacts = [cm for cm in person.contact_methods if cm.id in contact_ids and cm.enabled]
         outbox_service.enqueue(db_session=db_session, event=event, organization=organization, person=person,
-                               purpose="closing", now=now, page_id=page.id, acked_by=acked_by)
+                               purpose="closing", now=now, page_id=page.id, acked_by=acked_by,
+                               contacts=contacts or None)
 
 
 def _name(person: Person | None, actor: Actor) -> str:
