@@ -15,7 +15,10 @@ from backend.auth import service as auth_service
 from backend.auth.router import router as auth_router
 from backend.config import Settings, get_settings
 from backend.db import transaction
+from backend.devices.router import router as devices_router
 from backend.events.router import router as events_router
+from backend.inbound.router import router as inbound_router
+from backend.links.router import router as links_router
 from backend.groups.router import router as groups_router
 from backend.live.hub import Hub
 from backend.live.router import router as live_router
@@ -68,6 +71,9 @@ def create_app(settings: Settings | None = None, *, channels: ChannelRegistry | 
     app.include_router(groups_router)
     app.include_router(procedures_router)
     app.include_router(users_router)
+    app.include_router(devices_router)
+    app.include_router(inbound_router)
+    app.include_router(links_router)
     if PWA_DIR.is_dir():
         app.mount("/static", StaticFiles(directory=PWA_DIR), name="static")
 

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 import backend.models  # noqa: F401  (every mapper registered before the first flush)
+from backend.channels import build_registry, vapid_keys
 from backend.config import Settings
+from backend.keys import load_or_create_secret
+from backend.links.signing import LinkSigner
+from backend.outbox.service import OutboxPolicy
 from backend.db import make_engine, make_session_factory
 from backend.live.hub import Hub
 from backend.live.pg_listener import PgListener, libpq_dsn
@@ -30,6 +35,8 @@ class Runtime:
     hub: Hub | None = None
     worker: Worker | None = None
     listener: PgListener | None = None
+    links: LinkSigner | None = None
+    vapid: object | None = None  # notifications.webpush.VapidKeys when Web Push is on
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -37,10 +44,15 @@ class Runtime:
         engine = make_engine(settings.sqlalchemy_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
         signals = Signals(use_pg_notify=not settings.is_sqlite)
         signals.install()
+        secret = settings.secret_key or load_or_create_secret(settings.var_dir / "secret.key")
+        links = LinkSigner(secret, settings.public_url, timedelta(hours=settings.link_ttl_hours))
+        policy = OutboxPolicy(push_fallback_seconds=settings.push_fallback_seconds,
+                              sms_flood_limit=settings.sms_flood_limit)
         factory = make_session_factory(engine)
-        factory.configure(info={"signals": signals})
+        factory.configure(info={"signals": signals, "links": links, "outbox_policy": policy})
         return cls(settings=settings, engine=engine, session_factory=factory, signals=signals,
-                   channels=channels or ChannelRegistry.console_default())
+                   channels=channels or build_registry(settings), links=links,
+                   vapid=vapid_keys(settings) if settings.webpush_enabled else None)
 
     def start_worker(self, *, standalone: bool = False) -> Worker:
         max_sleep = self.settings.max_sleep_seconds

@@ -56,10 +56,13 @@ def database_url(migrated_template, tmp_path) -> str:
     return f"sqlite:///{path}"
 
 
+INBOUND_SECRET = "test-inbound-secret-0123456789"
+
+
 @pytest.fixture
 def settings(database_url, tmp_path) -> Settings:
     return Settings(DATABASE_URL=database_url, var_dir=tmp_path / "var", run_worker=False,
-                    max_sleep_seconds=5.0, lease_seconds=5.0)
+                    max_sleep_seconds=5.0, lease_seconds=5.0, sms_inbound_secret=INBOUND_SECRET)
 
 
 @pytest.fixture

@@ -94,6 +94,7 @@ class PageOut(BaseModel):
     started_at: datetime
     ended_at: datetime | None
     acknowledged_by_person_id: int | None
+    reply_code: str | None = None
     policy: dict
 
 
