@@ -60,7 +60,8 @@ class Runtime:
             max_sleep = min(max_sleep, 1.0)  # no cross-process wake-up on SQLite: look every second
         self.worker = Worker(session_factory=self.session_factory, channels=self.channels,
                              lease_seconds=self.settings.lease_seconds, max_sleep_seconds=max_sleep,
-                             batch=self.settings.claim_batch, max_attempts=self.settings.notification_retry_max)
+                             batch=self.settings.claim_batch, max_attempts=self.settings.notification_retry_max,
+                             sms_flood_limit=self.settings.sms_flood_limit)
         self.signals.on_wake(self.worker.wake)
         return self.worker
 

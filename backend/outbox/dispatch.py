@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from backend.db import utcnow
 from backend.events.models import Event
 from backend.outbox.models import Notification
+from backend.outbox import flood
 from backend.outbox import service as outbox_service
 from backend.pages.models import Page
 from backend.people.models import ContactMethod
@@ -34,10 +35,11 @@ class Attempt:
     message: OutboundMessage
     created_at: datetime
     attempts: int
+    over_budget: bool = False  # merged into the number's digest instead of sent (flood protection)
 
 
 def claim_due(*, db_session: Session, worker_id: str, now: datetime, lease_until: datetime,
-              limit: int) -> list[Attempt]:
+              limit: int, sms_flood_limit: int = 8) -> list[Attempt]:
     due = (select(Notification.id)
            .where(Notification.status == "queued", Notification.due_at <= now,
                   (Notification.claim_until.is_(None)) | (Notification.claim_until < now))
@@ -53,6 +55,7 @@ def claim_due(*, db_session: Session, worker_id: str, now: datetime, lease_until
         .where(Notification.id.in_(ids)).order_by(Notification.id)
         .execution_options(populate_existing=True)).all()
     attempts = []
+    live = []
     for row, page_status, current_person_id in rows:
         answered = row.purpose == "solicit" and page_status in ("acknowledged", "cancelled")
         # A held-back SMS is for the person still being asked; the page may have moved on.
@@ -62,7 +65,11 @@ def claim_due(*, db_session: Session, worker_id: str, now: datetime, lease_until
             # (An unreached page still wants its last solicitation: a late ack is still an ack.)
             row.status, row.due_at, row.claimed_by, row.claim_until = "cancelled", None, None, None
             continue
-        attempts.append(Attempt(row.id, row.event_id, _message(row), row.created_at, row.attempts))
+        live.append(row)
+    over = flood.split(db_session=db_session, rows=live, now=now, limit=sms_flood_limit)
+    for row in live:
+        attempts.append(Attempt(row.id, row.event_id, _message(row), row.created_at, row.attempts,
+                                over_budget=row.id in over))
     return attempts
 
 
@@ -72,8 +79,14 @@ def _message(row: Notification) -> OutboundMessage:
                            urgent=row.urgent)
 
 
+OVER_BUDGET = SendResult(Outcome.FAILED, "merged: too many SMS for this number in a quarter hour")
+
+
 async def send_all(registry: ChannelRegistry, attempts: list[Attempt]) -> list[SendResult]:
-    return list(await asyncio.gather(*(_send_one(registry, a) for a in attempts)))
+    async def one(attempt: Attempt) -> SendResult:
+        return OVER_BUDGET if attempt.over_budget else await _send_one(registry, attempt)
+
+    return list(await asyncio.gather(*(one(a) for a in attempts)))
 
 
 async def _send_one(registry: ChannelRegistry, attempt: Attempt) -> SendResult:
@@ -111,6 +124,12 @@ def record_results(*, db_session: Session, worker_id: str, attempts: list[Attemp
             if row is None or row.claimed_by != worker_id:
                 continue  # our lease expired and another worker owns it now
             row.claimed_by, row.claim_until = None, None
+            if attempt.over_budget:
+                digest = flood.merge_into_digest(db_session=db_session, row=row, number=event.number, now=now)
+                trace_service.append(db_session=db_session, event=event, kind="notification.merged", at=now, data={
+                    "notification_id": row.id, "digest_id": digest.id, "person_id": row.person_id,
+                    "channel": row.channel, "purpose": row.purpose, "due_at": digest.due_at})
+                continue
             row.attempts = attempt.attempts + 1
             kind = _apply_outcome(row, result, now, max_attempts)
             if row.handed_off_at is None and result.outcome in (Outcome.SENT, Outcome.DELIVERED):

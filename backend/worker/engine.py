@@ -37,13 +37,14 @@ HEARTBEAT_EVERY_S = 1.0
 class Worker:
     def __init__(self, *, session_factory: sessionmaker[Session], channels: ChannelRegistry,
                  lease_seconds: float = 30.0, max_sleep_seconds: float = 30.0, batch: int = 200,
-                 max_attempts: int = 5, worker_id: str | None = None):
+                 max_attempts: int = 5, worker_id: str | None = None, sms_flood_limit: int = 8):
         self.session_factory = session_factory
         self.channels = channels
         self.lease = timedelta(seconds=lease_seconds)
         self.max_sleep = max_sleep_seconds
         self.batch = batch
         self.max_attempts = max_attempts
+        self.sms_flood_limit = sms_flood_limit
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -116,7 +117,8 @@ class Worker:
         now = utcnow()
         with transaction(self.session_factory) as session:
             attempts = dispatch.claim_due(db_session=session, worker_id=self.worker_id, now=now,
-                                          lease_until=now + self.lease, limit=self.batch)
+                                          lease_until=now + self.lease, limit=self.batch,
+                                          sms_flood_limit=self.sms_flood_limit)
         if not attempts:
             return False
         results = self._loop.run_until_complete(dispatch.send_all(self.channels, attempts))

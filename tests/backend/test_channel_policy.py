@@ -134,3 +134,35 @@ def test_the_others_reached_learn_who_took_it_on_the_road_that_reached_them(setu
     assert "Pris en charge par Tech Deux" in closing_sms[0].text and len(closing_sms) == 1
     assert len(closing_push) == 1
     assert not [m for m in sent(channels, ChannelKind.SMS, TECH2) if m.data.get("purpose") == "closing"]
+
+
+def test_a_flood_of_sms_to_one_number_is_merged_into_one_message(make_client, settings):
+    settings.sms_flood_limit = 3
+    channels = registry()
+    client = make_client(worker=True, channels=channels)
+    factory = client.app.state.runtime.session_factory
+    world = build_world(factory, ack_timeout_s=300)
+    operator = login(client, world.users["operator"])
+    numbers = []
+    for n in range(5):
+        event = client.post("/api/v1/events", headers=operator, json={
+            "organization_id": world.commune_id, "procedure_id": world.procedure_id, "severity": 3,
+            "title": f"Arbre {n}"}).json()
+        numbers.append(event["number"])
+
+    def settled():
+        with factory() as s:
+            rows = s.scalars(select(Notification).where(Notification.address == TECH1)).all()
+            return rows if all(r.status != "queued" or r.purpose == "digest" for r in rows) else None
+
+    rows = wait_until(settled, timeout=10, what="the SMS of technician 1 to settle")
+    assert len(sent(channels, ChannelKind.SMS, TECH1)) == 3, "three SMS in the quarter hour, no more"
+    merged = [r for r in rows if r.status == "merged"]
+    digest = [r for r in rows if r.purpose == "digest"]
+    assert len(merged) == 2 and len(digest) == 1 and digest[0].status == "queued"
+    assert digest[0].text.startswith("[VIGIE] 2 messages regroupes :")
+    assert all(number in digest[0].text for number in numbers[3:])
+    first_handoff = min(r.handed_off_at for r in rows if r.handed_off_at)
+    assert abs((digest[0].due_at - first_handoff).total_seconds() - 900) < 2
+    kinds = trace_kinds(client, operator, {"id": merged[0].event_id})
+    assert "notification.merged" in kinds

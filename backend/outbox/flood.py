@@ -1,0 +1,72 @@
+"""Flood protection: a person gets a bounded number of SMS per quarter hour; the excess is merged.
+
+Solicitations keep their place first; closings, confirmations and information are merged
+first. The merged ones become one digest SMS, sent when the quarter hour allows it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from backend.outbox.models import Notification
+from backend.signals import signals_of
+from notifications.sms_text import fit_sms
+
+WINDOW = timedelta(minutes=15)
+PRIORITY = {"solicit": 0, "unreached": 1, "confirm": 2, "closing": 3, "inform": 4}
+
+
+def split(*, db_session: Session, rows: list[Notification], now: datetime, limit: int) -> set[int]:
+    """Ids of the SMS rows of this batch that go over their number's budget."""
+    by_address: dict[str, list[Notification]] = {}
+    for row in rows:
+        if row.channel == "sms" and row.purpose != "digest":
+            by_address.setdefault(row.address, []).append(row)
+    over: set[int] = set()
+    for address, group in by_address.items():
+        recent = db_session.scalar(select(func.count(Notification.id)).where(
+            Notification.channel == "sms", Notification.address == address,
+            Notification.handed_off_at >= now - WINDOW))
+        allowed = max(limit - recent, 0)
+        group.sort(key=lambda r: (PRIORITY.get(r.purpose, 9), r.id))
+        over.update(r.id for r in group[allowed:])
+    return over
+
+
+def merge_into_digest(*, db_session: Session, row: Notification, number: str, now: datetime) -> Notification:
+    """Fold one over-budget SMS into its number's pending digest (made if needed)."""
+    digest = db_session.scalar(select(Notification).where(
+        Notification.channel == "sms", Notification.address == row.address, Notification.purpose == "digest",
+        Notification.status == "queued").with_for_update())
+    if digest is None:
+        oldest = db_session.scalar(select(func.min(Notification.handed_off_at)).where(
+            Notification.channel == "sms", Notification.address == row.address,
+            Notification.handed_off_at >= now - WINDOW))
+        digest = Notification(
+            organization_id=row.organization_id, event_id=row.event_id, person_id=row.person_id,
+            channel="sms", address=row.address, purpose="digest", subject="Messages regroupes", text="",
+            data={"merged": []}, urgent=row.urgent, status="queued", created_at=now,
+            due_at=(oldest or now) + WINDOW)
+        db_session.add(digest)
+    merged = [*digest.data.get("merged", []), {"id": row.id, "number": number, "purpose": row.purpose}]
+    digest.data = {"merged": merged}
+    digest.urgent = digest.urgent or row.urgent
+    digest.text = _digest_text(merged)
+    row.status, row.due_at = "merged", None
+    db_session.flush()
+    signals = signals_of(db_session)
+    if signals is not None:
+        signals.work_due(db_session)
+    return digest
+
+
+WORDS = {"solicit": "alerte", "closing": "pris en charge", "confirm": "reponse", "inform": "info",
+         "unreached": "non joint"}
+
+
+def _digest_text(merged: list[dict]) -> str:
+    items = "; ".join(f"{m['number']} {WORDS.get(m['purpose'], m['purpose'])}" for m in merged)
+    return fit_sms(f"[VIGIE] {len(merged)} messages regroupes :", items, "Details dans l'appli ou au PC.")
