@@ -52,12 +52,15 @@ def _read(request: Request, token: str) -> LinkClaims | HTMLResponse:
                      "</p>", 404)
 
 
-def _describe(db, claims: LinkClaims) -> tuple[Event, Page, Person] | None:
+def _resolve(request: Request, token: str, db) -> tuple[LinkClaims, Event, Person] | HTMLResponse:
+    claims = _read(request, token)
+    if isinstance(claims, HTMLResponse):
+        return claims
     page = db.get(Page, claims.page_id)
     person = db.get(Person, claims.person_id)
     if page is None or person is None:
-        return None
-    return db.get(Event, page.event_id), page, person
+        return _page("Lien invalide", "<p>Cette sollicitation n'existe plus.</p>", 404)
+    return claims, db.get(Event, page.event_id), person
 
 
 def _summary(event: Event, person: Person) -> str:
@@ -68,13 +71,10 @@ def _summary(event: Event, person: Person) -> str:
 
 @router.get("/l/{token}", response_class=HTMLResponse, include_in_schema=False)
 def confirm_link(token: str, request: Request, db: SessionDep):
-    claims = _read(request, token)
-    if isinstance(claims, HTMLResponse):
-        return claims
-    found = _describe(db, claims)
-    if found is None:
-        return _page("Lien invalide", "<p>Cette sollicitation n'existe plus.</p>", 404)
-    event, _page_row, person = found
+    found = _resolve(request, token, db)
+    if isinstance(found, HTMLResponse):
+        return found
+    claims, event, person = found
     used = db.get(UsedLink, claims.link_id)
     if used is not None:
         return _page("Déjà utilisé", f"{_summary(event, person)}<p>Ce lien a déjà servi le "
@@ -86,13 +86,10 @@ def confirm_link(token: str, request: Request, db: SessionDep):
 
 @router.post("/l/{token}", response_class=HTMLResponse, include_in_schema=False)
 def use_link(token: str, request: Request, db: SessionDep):
-    claims = _read(request, token)
-    if isinstance(claims, HTMLResponse):
-        return claims
-    found = _describe(db, claims)
-    if found is None:
-        return _page("Lien invalide", "<p>Cette sollicitation n'existe plus.</p>", 404)
-    event, _page_row, person = found
+    found = _resolve(request, token, db)
+    if isinstance(found, HTMLResponse):
+        return found
+    claims, event, person = found
     event = db.scalar(select(Event).where(Event.id == event.id).with_for_update())
     if db.get(UsedLink, claims.link_id) is not None:
         return _page("Déjà utilisé", f"{_summary(event, person)}<p>Ce lien a déjà servi. Rien n'a été modifié.</p>",
