@@ -11,17 +11,20 @@ from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from backend import exception_handlers
+from backend.attachments.router import router as attachments_router
 from backend.auth import service as auth_service
 from backend.auth.router import router as auth_router
 from backend.config import Settings, get_settings
 from backend.db import transaction
 from backend.devices.router import router as devices_router
+from backend.enrolment.router import router as enrolment_router
 from backend.events.router import router as events_router
 from backend.inbound.router import router as inbound_router
 from backend.links.router import router as links_router
 from backend.groups.router import router as groups_router
 from backend.live.hub import Hub
 from backend.live.router import router as live_router
+from backend.oncall.router import router as oncall_router
 from backend.ops.router import router as ops_router
 from backend.orgs.router import router as orgs_router
 from backend.people.router import router as people_router
@@ -63,6 +66,8 @@ def create_app(settings: Settings | None = None, *, channels: ChannelRegistry | 
                   description="Astreinte: alertes, acquittements et escalade automatique.")
     exception_handlers.install(app)
     app.include_router(auth_router)
+    app.include_router(oncall_router)  # before events: /events/preview is not /events/{id}
+    app.include_router(attachments_router)
     app.include_router(events_router)
     app.include_router(live_router)
     app.include_router(ops_router)
@@ -72,6 +77,7 @@ def create_app(settings: Settings | None = None, *, channels: ChannelRegistry | 
     app.include_router(procedures_router)
     app.include_router(users_router)
     app.include_router(devices_router)
+    app.include_router(enrolment_router)
     app.include_router(inbound_router)
     app.include_router(links_router)
     if PWA_DIR.is_dir():

@@ -65,3 +65,8 @@ class Conflict(VigieError):
 class Unprocessable(VigieError):
     status_code = 422
     code = "unprocessable"
+
+
+class Gone(VigieError):
+    status_code = 410
+    code = "gone"

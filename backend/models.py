@@ -1,7 +1,9 @@
 """Every table, imported once so that Alembic and the tests see the whole metadata."""
 
+from backend.attachments.models import Attachment  # noqa: F401
 from backend.auth.models import ApiToken, User  # noqa: F401
 from backend.db import Base  # noqa: F401
+from backend.enrolment.models import Enrolment  # noqa: F401
 from backend.events.models import Event  # noqa: F401
 from backend.groups.models import DistributionList, DistributionMember, GroupMember, OnCallGroup  # noqa: F401
 from backend.inbound.models import InboundSms, UsedLink  # noqa: F401

@@ -1,4 +1,4 @@
-"""The logged-in person's own devices: Web Push subscriptions and FCM tokens."""
+"""The logged-in person's push addresses: Web Push subscriptions and FCM tokens."""
 
 from __future__ import annotations
 
@@ -86,14 +86,14 @@ def register_fcm_token(body: FcmTokenIn, db: SessionDep, principal: CurrentPrinc
     return _register(db, _me(db, principal), "fcm", body.token, body.label)
 
 
-@router.get("/me/devices", response_model=list[DeviceOut])
-def list_my_devices(db: SessionDep, principal: CurrentPrincipal):
+@router.get("/me/push-subscriptions", response_model=list[DeviceOut])
+def list_my_push_subscriptions(db: SessionDep, principal: CurrentPrincipal):
     person = _me(db, principal)
     return [c for c in person.contact_methods if c.kind in ("push", "fcm")]
 
 
-@router.delete("/me/devices/{contact_id}", status_code=204)
-def remove_my_device(contact_id: int, db: SessionDep, principal: CurrentPrincipal):
+@router.delete("/me/push-subscriptions/{contact_id}", status_code=204)
+def remove_my_push_subscription(contact_id: int, db: SessionDep, principal: CurrentPrincipal):
     person = _me(db, principal)
     contact = db.get(ContactMethod, contact_id)
     if contact is None or contact.person_id != person.id or contact.kind not in ("push", "fcm"):

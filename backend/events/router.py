@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 
 from fastapi import APIRouter, Query
 from sqlalchemy import select
@@ -24,6 +24,8 @@ router = APIRouter(prefix="/api/v1/events", tags=["events"])
 
 
 def actor_of(principal: Principal) -> Actor:
+    if principal.role == "oncall" and principal.person_id is not None:
+        return Actor("person", principal.person_id, principal.user.full_name)
     return Actor("user", principal.user.id, principal.user.full_name)
 
 
@@ -51,7 +53,7 @@ def list_events(db: SessionDep, principal: CurrentPrincipal, status: str | None 
                 limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0)):
     return event_service.list_events(
         db_session=db, org_ids=principal.org_ids, status=status, organization_id=organization_id,
-        severity_min=severity_min, since=since, until=until, limit=limit, offset=offset,
+        severity_min=severity_min, since=_utc(since), until=_utc(until), limit=limit, offset=offset,
         person_id=principal.person_id if principal.role == "oncall" else None)
 
 
@@ -85,7 +87,7 @@ def respond(event_id: int, body: schemas.ResponseCreate, db: SessionDep, princip
             raise NotFound("person")
         return response_service.record(
             db_session=db, event=event, kind=body.kind, person_id=principal.person_id,
-            actor=Actor("person", principal.person_id, principal.user.full_name), via=body.via, text=body.text,
+            actor=actor_of(principal), via=body.via, text=body.text,
             page_id=body.page_id)
     if body.kind in ("ack", "decline") and not body.reason.strip():
         raise Unprocessable("say why you answer on someone's behalf (e.g. reached by phone)",
@@ -116,6 +118,11 @@ def correct_trace(event_id: int, body: schemas.Correction, db: SessionDep, princ
         raise NotFound("trace entry")
     return trace_service.append(db_session=db, event=event, kind="trace.correction", actor=actor_of(principal),
                                 data={"text": body.text, "corrected_kind": target.kind}, corrects_id=target.id)
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    """A date given without a timezone is taken as UTC (the API answers in UTC)."""
+    return value.replace(tzinfo=timezone.utc) if value is not None and value.tzinfo is None else value
 
 
 def _detail(db, event: Event) -> dict:

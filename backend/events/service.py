@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
@@ -20,6 +21,7 @@ from backend.pages.models import Page
 from backend.people.models import Person
 from backend.procedures.models import Procedure
 from backend.trace import service as trace_service
+from backend.trace.models import TraceEntry
 from backend.trace.service import Actor
 
 CAP_SEVERITY = {1: "Minor", 2: "Moderate", 3: "Severe", 4: "Extreme"}
@@ -61,7 +63,8 @@ def create(*, db_session: Session, organization_id: int, org_ids: frozenset[int]
     if not category:
         raise Unprocessable("a category or a procedure is required", code="category_required")
     severity = data.get("severity") or esc.planner.DEFAULT_SEVERITY
-    year = now.year
+    # The year of the number is the commune's, not UTC's: 00:30 on 1 January in Paris is the new year.
+    year = now.astimezone(ZoneInfo(organization.timezone or "Europe/Paris")).year
     seq, number = next_number(db_session=db_session, organization=organization, year=year)
     event = Event(
         organization_id=organization.id, year=year, seq=seq, number=number,
@@ -123,6 +126,19 @@ def requalify(*, db_session: Session, event: Event, severity: int, reason: str, 
     for page in _active_pages(db_session=db_session, event_id=event.id):
         page_service.apply_signal(db_session=db_session, event=event, page=page,
                                   signal=esc.Requalified(severity), now=now, actor=actor)
+    procedure = db_session.scalar(select(Procedure).options(selectinload(Procedure.steps))
+                                  .where(Procedure.id == event.procedure_id)) if event.procedure_id else None
+    if procedure is not None:
+        organization = db_session.get(Organization, event.organization_id)
+        # Raised from "information" (or back from it): nobody is being asked yet, so ask now.
+        statuses = set(db_session.scalars(select(Page.status).where(Page.event_id == event.id)))
+        if severity > 1 and statuses <= {esc.PageStatus.CANCELLED.value}:
+            page_service.open_pages(db_session=db_session, event=event, procedure=procedure, now=now)
+        # Groups the procedure informs at the new severity hear of it, once.
+        informed = {entry.data.get("group_id") for entry in db_session.scalars(
+            select(TraceEntry).where(TraceEntry.event_id == event.id, TraceEntry.kind == "event.informed"))}
+        _inform(db_session=db_session, event=event, organization=organization, now=now,
+                group_ids=[g for g in page_service.informed_groups(procedure, severity) if g not in informed])
     page_service.signal_worker(db_session)
     return event
 

@@ -112,21 +112,25 @@ def record_results(*, db_session: Session, worker_id: str, attempts: list[Attemp
                    now: datetime, max_attempts: int) -> list[float]:
     """Store each outcome and trace it; return the hand-off latencies (seconds) for metrics."""
     latencies = []
-    by_event: dict[int, list[tuple[Attempt, SendResult]]] = {}
+    by_event: dict[int | None, list[tuple[Attempt, SendResult]]] = {}
     for attempt, result in zip(attempts, results):
         by_event.setdefault(attempt.event_id, []).append((attempt, result))
     rows = {row.id: row for row in db_session.scalars(
         select(Notification).where(Notification.id.in_([a.notification_id for a in attempts])))}
-    for event_id in sorted(by_event):  # lock events in one order: two workers never deadlock
-        event = db_session.scalar(select(Event).where(Event.id == event_id).with_for_update())
+    # Lock events in one order, so two workers never deadlock. Messages outside any event
+    # (enrolment links, taking the watch) are recorded on their row and logged, not traced.
+    for event_id in sorted(by_event, key=lambda e: (e is None, e or 0)):
+        event = None if event_id is None else db_session.scalar(
+            select(Event).where(Event.id == event_id).with_for_update())
         for attempt, result in by_event[event_id]:
             row = rows.get(attempt.notification_id)
             if row is None or row.claimed_by != worker_id:
                 continue  # our lease expired and another worker owns it now
             row.claimed_by, row.claim_until = None, None
             if attempt.over_budget:
-                digest = flood.merge_into_digest(db_session=db_session, row=row, number=event.number, now=now)
-                trace_service.append(db_session=db_session, event=event, kind="notification.merged", at=now, data={
+                digest = flood.merge_into_digest(db_session=db_session, row=row,
+                                                 number=event.number if event else "Vigie", now=now)
+                _trace(db_session, event, kind="notification.merged", at=now, data={
                     "notification_id": row.id, "digest_id": digest.id, "person_id": row.person_id,
                     "channel": row.channel, "purpose": row.purpose, "due_at": digest.due_at})
                 continue
@@ -135,7 +139,7 @@ def record_results(*, db_session: Session, worker_id: str, attempts: list[Attemp
             if row.handed_off_at is None and result.outcome in (Outcome.SENT, Outcome.DELIVERED):
                 row.handed_off_at = now
                 latencies.append((now - attempt.created_at).total_seconds())
-            trace_service.append(db_session=db_session, event=event, kind=kind, at=now, data={
+            _trace(db_session, event, kind=kind, at=now, data={
                 "notification_id": row.id, "page_id": row.page_id, "person_id": row.person_id,
                 "channel": row.channel, "purpose": row.purpose, "attempt": row.attempts,
                 "detail": result.detail, "next_attempt_at": row.due_at,
@@ -145,7 +149,14 @@ def record_results(*, db_session: Session, worker_id: str, attempts: list[Attemp
     return latencies
 
 
-def _after_failure(*, db_session: Session, event: Event, row: Notification, result: SendResult,
+def _trace(db_session: Session, event: Event | None, *, kind: str, at: datetime, data: dict) -> None:
+    if event is None:
+        log.info("%s %s", kind, data)
+        return
+    trace_service.append(db_session=db_session, event=event, kind=kind, at=at, data=data)
+
+
+def _after_failure(*, db_session: Session, event: Event | None, row: Notification, result: SendResult,
                    now: datetime) -> None:
     """A dead address is forgotten; the message takes the next road. Both are traced."""
     if result.gone and row.contact_method_id is not None:
@@ -153,7 +164,7 @@ def _after_failure(*, db_session: Session, event: Event, row: Notification, resu
         if contact is not None:
             db_session.delete(contact)
             db_session.flush()
-            trace_service.append(db_session=db_session, event=event, kind="contact.removed", at=now, data={
+            _trace(db_session, event, kind="contact.removed", at=now, data={
                 "person_id": row.person_id, "contact_method_id": row.contact_method_id, "channel": row.channel,
                 "reason": result.detail})
     page_active = row.page_id is None or db_session.scalar(select(Page.status).where(Page.id == row.page_id)) == "active"
@@ -161,7 +172,7 @@ def _after_failure(*, db_session: Session, event: Event, row: Notification, resu
         return
     nxt = outbox_service.fall_back(db_session=db_session, failed=row, now=now)
     if nxt is not None:
-        trace_service.append(db_session=db_session, event=event, kind="notification.fallback", at=now, data={
+        _trace(db_session, event, kind="notification.fallback", at=now, data={
             "failed_notification_id": row.id, "notification_id": nxt.id, "person_id": row.person_id,
             "from_channel": row.channel, "to_channel": nxt.channel, "page_id": row.page_id})
 

@@ -19,14 +19,14 @@ class Notification(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
-    event_id: Mapped[int] = mapped_column(ForeignKey("events.id"), index=True)
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id"), index=True)  # None: enrolment, watch
     page_id: Mapped[int | None] = mapped_column(ForeignKey("pages.id"), index=True)
     person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), index=True)
     contact_method_id: Mapped[int | None] = mapped_column(ForeignKey("contact_methods.id", ondelete="SET NULL"))
     page_version: Mapped[int | None]  # the page step that wrote it
     channel: Mapped[str] = mapped_column(String(10))
     address: Mapped[str] = mapped_column(Text)
-    purpose: Mapped[str] = mapped_column(String(20))  # solicit | inform | closing | confirm
+    purpose: Mapped[str] = mapped_column(String(20))  # solicit | inform | closing | confirm | digest | enrol
     subject: Mapped[str] = mapped_column(String(300), default="")
     text: Mapped[str] = mapped_column(Text)
     html: Mapped[str | None] = mapped_column(Text)

@@ -172,7 +172,7 @@ def fall_back(*, db_session: Session, failed: Notification, now: datetime) -> No
     if held is not None:
         held.due_at = now
         return held
-    if failed.person_id is None:
+    if failed.person_id is None or failed.event_id is None:
         return None
     person = db_session.get(Person, failed.person_id)
     tried = {s.channel for s in siblings} | {failed.channel}

@@ -25,15 +25,17 @@ from backend.trace.service import SYSTEM, Actor
 ACTIVE = esc.PageStatus.ACTIVE.value
 
 
+def group_roster(*, db_session: Session, group_id: int) -> esc.GroupRoster:
+    """A group's active members in roster order, as escalation would try them now."""
+    group = db_session.get(OnCallGroup, group_id)
+    active = {p.id for p in db_session.scalars(
+        select(Person).where(Person.id.in_([m.person_id for m in group.members]), Person.active))}
+    return esc.GroupRoster(group.id, group.name, tuple(m.person_id for m in group.members if m.person_id in active))
+
+
 def policy_for(*, db_session: Session, procedure: Procedure, group_ids: list[int]) -> esc.Policy:
     """Freeze the chain (rosters as they are now) and the timings of the procedure."""
-    chain = []
-    for group_id in group_ids:
-        group = db_session.get(OnCallGroup, group_id)
-        active = {p.id for p in db_session.scalars(
-            select(Person).where(Person.id.in_([m.person_id for m in group.members]), Person.active))}
-        members = tuple(m.person_id for m in group.members if m.person_id in active)
-        chain.append(esc.GroupRoster(group.id, group.name, members))
+    chain = [group_roster(db_session=db_session, group_id=group_id) for group_id in group_ids]
     timings = {int(sev): esc.Timing(int(t["ack_timeout_s"]), int(t.get("repeats", 1)))
                for sev, t in (procedure.timings or DEFAULT_TIMINGS).items()}
     return esc.Policy(tuple(chain), timings)

@@ -403,6 +403,28 @@ def test_requalifying_an_information_upwards_pages_the_on_call_staff(api, world)
     assert [(p["status"], p["current_person_id"]) for p in pages] == [("active", world.techs[0])]
     solicited = {n["person_id"] for n in response.json()["notifications"] if n["purpose"] == "solicit"}
     assert solicited == {world.techs[0]}
+    # Grave: the élu is informed too, as if the event had been opened at this severity.
+    assert world.elus[0] in {n["person_id"] for n in response.json()["notifications"] if n["purpose"] == "inform"}
+
+
+def test_requalifying_to_grave_informs_the_elu_once(api, world):
+    event = api.open(severity=2)
+
+    def informed_elu() -> int:
+        notifications = api.detail(event["id"])["notifications"]
+        return len({n["id"] for n in notifications if n["person_id"] == world.elus[0] and n["purpose"] == "inform"})
+
+    assert informed_elu() == 0
+    # One message per contact method (SMS and e-mail), sent once whatever the requalifications after.
+    for severity, expected in ((3, 2), (2, 2), (4, 2)):
+        response = api.client.post(f"{API}/events/{event['id']}/requalify", json={"severity": severity},
+                                   headers=api.h("operator"))
+        assert response.status_code == 200, response.text
+        assert informed_elu() == expected
+    per_message = {n["channel"] for n in api.detail(event["id"])["notifications"]
+                   if n["person_id"] == world.elus[0]}
+    assert per_message == {"sms", "email"}
+    assert kinds(api.trace(event["id"])).count("event.informed") == 1
 
 
 def test_closing_stops_the_pages(api, world, runtime, worker):

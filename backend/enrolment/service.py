@@ -1,0 +1,94 @@
+"""Enrolling a phone without a password: a single-use link, then a revocable device token."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from backend.auth import service as auth_service
+from backend.auth.models import ApiToken, User
+from backend.auth.security import token_digest
+from backend.enrolment.models import Enrolment
+from backend.errors import Gone, NotFound, Unprocessable
+from backend.outbox.models import Notification
+from backend.people.models import Person
+from backend.signals import signals_of
+from notifications.sms_text import fit_sms
+
+ENROLMENT_TTL = timedelta(hours=72)
+
+
+def send_link(*, db_session: Session, person: Person, channel: str, public_url: str, by_user_id: int | None,
+              now: datetime) -> Enrolment:
+    contact = next((c for c in person.contact_methods if c.enabled and c.kind == channel), None)
+    if contact is None:
+        raise Unprocessable(f"this person has no {channel} contact to receive the link", code="no_contact")
+    code = secrets.token_urlsafe(24)
+    enrolment = Enrolment(person_id=person.id, code_hash=token_digest(code), channel=channel,
+                          created_by_user_id=by_user_id, created_at=now, expires_at=now + ENROLMENT_TTL)
+    db_session.add(enrolment)
+    url = f"{public_url.rstrip('/')}/app/#/enrol/{code}"
+    subject = "Vigie : installez l'application d'astreinte"
+    text = (fit_sms("[VIGIE]", "Installez l'appli d'astreinte :", url) if channel == "sms" else
+            f"Bonjour {person.display_name},\n\nOuvrez ce lien sur votre téléphone pour recevoir les alertes "
+            f"d'astreinte (valable 72 h, une seule fois) :\n{url}\n")
+    db_session.add(Notification(
+        organization_id=person.organization_id, event_id=None, person_id=person.id, contact_method_id=contact.id,
+        channel=channel, address=contact.address, purpose="enrol", subject=subject, text=text,
+        html=None, data={"purpose": "enrol"}, urgent=False, status="queued", due_at=now, created_at=now))
+    db_session.flush()
+    signals = signals_of(db_session)
+    if signals is not None:
+        signals.work_due(db_session)
+    return enrolment
+
+
+def enrol(*, db_session: Session, code: str, label: str, now: datetime) -> tuple[Person, ApiToken, str]:
+    enrolment = db_session.scalar(select(Enrolment).where(Enrolment.code_hash == token_digest(code))
+                                  .with_for_update())
+    if enrolment is None:
+        raise NotFound("enrolment link")
+    if enrolment.used_at is not None:
+        raise Gone("this enrolment link was already used; ask the PC for a new one", code="enrolment_used")
+    if enrolment.expires_at <= now:
+        raise Gone("this enrolment link has expired; ask the PC for a new one", code="enrolment_expired")
+    person = db_session.get(Person, enrolment.person_id)
+    if person is None or not person.active:
+        raise Gone("this person is no longer on call", code="enrolment_person_inactive")
+    user = _device_user(db_session, person)
+    token = auth_service.issue_token(db_session=db_session, user=user, ttl_hours=None, kind="device",
+                                     label=label or "Téléphone")
+    row = db_session.scalar(select(ApiToken).where(ApiToken.token_hash == token_digest(token)))
+    enrolment.used_at = now
+    enrolment.device_token_id = row.id
+    return person, row, token
+
+
+def _device_user(db_session: Session, person: Person) -> User:
+    """The on-call account a person's devices act as (made on first enrolment)."""
+    user = db_session.scalar(select(User).where(User.person_id == person.id, User.role == "oncall"))
+    if user is not None:
+        return user
+    email = next((c.address for c in person.contact_methods if c.kind == "email"), None)
+    if email is None or db_session.scalar(select(User.id).where(User.email == email)) is not None:
+        email = f"person-{person.id}@devices.vigie.invalid"
+    return auth_service.create_user(db_session=db_session, email=email, full_name=person.display_name,
+                                    role="oncall", organization_id=person.organization_id, person_id=person.id)
+
+
+def devices_of(*, db_session: Session, person_id: int) -> list[ApiToken]:
+    return list(db_session.scalars(
+        select(ApiToken).join(User, User.id == ApiToken.user_id)
+        .where(User.person_id == person_id, ApiToken.kind == "device").order_by(ApiToken.id)))
+
+
+def revoke_device(*, db_session: Session, person_id: int, token_id: int, now: datetime) -> ApiToken:
+    token = next((t for t in devices_of(db_session=db_session, person_id=person_id) if t.id == token_id), None)
+    if token is None:
+        raise NotFound("device")
+    if token.revoked_at is None:
+        token.revoked_at = now
+    return token

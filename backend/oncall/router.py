@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field
+
+from backend.db import utcnow
+from backend.deps import CurrentPrincipal, Operator, SessionDep
+from backend.errors import Unprocessable
+from backend.oncall import service
+
+router = APIRouter(prefix="/api/v1", tags=["oncall"])
+
+
+class PreviewIn(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    organization_id: int
+    procedure_id: int
+    severity: int | None = Field(default=None, ge=1, le=4)
+
+
+class MyEvent(BaseModel):
+    id: int
+    number: str
+    title: str
+    place: str
+    description: str
+    category: str
+    status: str
+    received_at: datetime
+    latitude: float | None
+    longitude: float | None
+    organization: str
+    organization_code: str
+    pc_phone: str | None
+
+
+class OtherAnswer(BaseModel):
+    person: str
+    kind: str
+
+
+class MyPage(BaseModel):
+    page_id: int
+    status: str
+    reply_code: str | None
+    severity: int
+    due_at: datetime | None
+    asking_me: bool
+    current_person: str | None
+    acknowledged_by: str | None
+    my_responses: list[str]
+    others: list[OtherAnswer]
+    event: MyEvent
+
+
+@router.get("/me/pages", response_model=list[MyPage], summary="Mes sollicitations")
+def my_pages(db: SessionDep, principal: CurrentPrincipal):
+    if principal.person_id is None:
+        raise Unprocessable("this account is not linked to a person on call", code="no_person")
+    return service.my_pages(db_session=db, person_id=principal.person_id, now=utcnow())
+
+
+@router.post("/events/preview", summary="Who would be solicited, in which order, before confirming")
+def preview_event(body: PreviewIn, db: SessionDep, principal: Operator) -> dict:
+    return service.preview(db_session=db, organization_id=body.organization_id, org_ids=principal.org_ids,
+                           procedure_id=body.procedure_id, severity=body.severity)

@@ -1,0 +1,103 @@
+"""What an on-call person sees on their phone, and what the PC sees before it confirms an event."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from backend.errors import NotFound, Unprocessable
+from backend.events.models import Event
+from backend.orgs.models import Organization
+from backend.outbox import service as outbox_service
+from backend.outbox.models import Notification
+from backend.pages import service as page_service
+from backend.pages.models import Page
+from backend.people.models import Person
+from backend.procedures.models import Procedure
+from backend.responses.models import Response
+
+RECENT = timedelta(hours=48)
+
+
+def my_pages(*, db_session: Session, person_id: int, now: datetime) -> list[dict]:
+    """Pages I was solicited for: the ones waiting first (gravest first), then the last 48 h."""
+    page_ids = set(db_session.scalars(select(Notification.page_id).where(
+        Notification.person_id == person_id, Notification.purpose == "solicit", Notification.page_id.is_not(None))))
+    if not page_ids:
+        return []
+    rows = db_session.execute(select(Page, Event, Organization).join(Event, Event.id == Page.event_id)
+                              .join(Organization, Organization.id == Event.organization_id)
+                              .where(Page.id.in_(page_ids))).all()
+    responses = list(db_session.scalars(select(Response).where(Response.page_id.in_(page_ids))
+                                        .order_by(Response.id)))
+    names = _names(db_session, {r.person_id for r in responses} | {p.current_person_id for p, _, _ in rows}
+                   | {p.acknowledged_by_person_id for p, _, _ in rows})
+    out = []
+    for page, event, org in rows:
+        if page.status != "active" and event.status == "closed" and (page.ended_at or now) < now - RECENT:
+            continue
+        mine = [r.kind for r in responses if r.page_id == page.id and r.person_id == person_id]
+        others = []
+        for r in responses:
+            if r.page_id == page.id and r.person_id not in (None, person_id):
+                others.append({"person": names.get(r.person_id, ""), "kind": r.kind})
+        out.append({
+            "page_id": page.id, "status": page.status, "reply_code": page.reply_code, "severity": event.severity,
+            "due_at": page.due_at if page.status == "active" else None,
+            "asking_me": page.status == "active" and page.current_person_id == person_id,
+            "current_person": names.get(page.current_person_id), "acknowledged_by": names.get(
+                page.acknowledged_by_person_id), "my_responses": mine, "others": others,
+            "event": {"id": event.id, "number": event.number, "title": event.title, "place": event.place,
+                      "description": event.description, "category": event.category, "status": event.status,
+                      "received_at": event.received_at, "latitude": event.latitude, "longitude": event.longitude,
+                      "organization": org.name, "organization_code": org.code, "pc_phone": org.pc_phone},
+        })
+    out.sort(key=lambda p: (p["status"] != "active", -p["severity"], -p["event"]["received_at"].timestamp()))
+    return out
+
+
+def _names(db_session: Session, ids: set) -> dict[int, str]:
+    ids = {i for i in ids if i is not None}
+    if not ids:
+        return {}
+    return {p.id: p.display_name for p in db_session.scalars(select(Person).where(Person.id.in_(ids)))}
+
+
+def preview(*, db_session: Session, organization_id: int, org_ids: frozenset[int], procedure_id: int,
+            severity: int | None) -> dict:
+    """Who would be solicited, in which order and by which roads, and who would be informed."""
+    if organization_id not in org_ids:
+        raise NotFound("organization")
+    procedure = db_session.scalar(select(Procedure).options(selectinload(Procedure.steps)).where(
+        Procedure.id == procedure_id, Procedure.organization_id == organization_id))
+    if procedure is None:
+        raise Unprocessable("this procedure does not belong to the commune", code="unknown_procedure")
+    severity = severity or 3
+    policy = outbox_service.policy_of(db_session)
+    solicit = page_service.solicited_groups(procedure, severity) if severity > 1 else []
+    chains = [[g] for g in solicit] if severity >= 4 else ([solicit] if solicit else [])
+    pages = []
+    for chain in chains:
+        frozen = page_service.policy_for(db_session=db_session, procedure=procedure, group_ids=chain)
+        timing = frozen.timing(severity)
+        pages.append({"ack_timeout_s": timing.ack_timeout_s if timing else None,
+                      "repeats": timing.repeats if timing else 0,
+                      "groups": [{"group_id": g.group_id, "group": g.name,
+                                  "members": [_member(db_session, pid, severity, "solicit", policy)
+                                              for pid in g.members]} for g in frozen.chain]})
+    informed = []
+    for group_id in page_service.informed_groups(procedure, severity):
+        group = page_service.group_roster(db_session=db_session, group_id=group_id)
+        informed.append({"group_id": group.group_id, "group": group.name,
+                         "members": [_member(db_session, pid, severity, "inform", policy) for pid in group.members]})
+    return {"severity": severity, "all_at_once": severity >= 4, "pages": pages, "informed": informed}
+
+
+def _member(db_session: Session, person_id: int, severity: int, purpose: str, policy) -> dict:
+    person = db_session.get(Person, person_id, options=[selectinload(Person.contact_methods)])
+    roads = outbox_service.plan(person, severity, purpose, policy)
+    return {"person_id": person.id, "name": person.display_name,
+            "channels": sorted({p.contact.kind for p in roads}),
+            "unreachable": not roads}
