@@ -9,6 +9,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.middleware.gzip import GZipMiddleware
 
 from backend import exception_handlers
 from backend.attachments.router import router as attachments_router
@@ -80,11 +81,23 @@ def create_app(settings: Settings | None = None, *, channels: ChannelRegistry | 
     app.include_router(enrolment_router)
     app.include_router(inbound_router)
     app.include_router(links_router)
-    if PWA_DIR.is_dir():
-        app.mount("/static", StaticFiles(directory=PWA_DIR), name="static")
+    app.add_middleware(GZipMiddleware, minimum_size=512)
 
     @app.get("/", include_in_schema=False)
     def root():
-        return RedirectResponse("/docs")
+        return RedirectResponse("/console/")
+
+    for face in ("app", "console"):
+        folder = PWA_DIR / face
+        if folder.is_dir():
+            app.add_api_route(f"/{face}", _slash(face), include_in_schema=False)
+            app.mount(f"/{face}", StaticFiles(directory=folder, html=True), name=face)
 
     return app
+
+
+def _slash(face: str):
+    def redirect():
+        return RedirectResponse(f"/{face}/")
+
+    return redirect

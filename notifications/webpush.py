@@ -100,7 +100,7 @@ class VapidKeys:
     @staticmethod
     def _store_exclusively(path: Path, pem: bytes) -> bool:
         """Write `pem` at `path` unless it exists already. True when this call created it."""
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.{time.monotonic_ns()}.tmp")
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(6).hex()}.tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, KEY_FILE_MODE)
         try:
             with os.fdopen(fd, "wb") as file:
