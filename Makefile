@@ -7,7 +7,7 @@ PG_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
 export DATABASE_URL ?= sqlite:///./var/vigie.db
 
-.PHONY: run test test-sqlite test-postgres openapi bench clean
+.PHONY: run test test-sqlite test-postgres openapi bench clean browser
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
@@ -22,8 +22,18 @@ run: $(STAMP)
 	$(BIN)/vigie demo --if-empty
 	$(BIN)/vigie serve --host 127.0.0.1 --port 8000
 
+# Debian's chromium drives the browser tests (Playwright needs no browser download then).
+BROWSER_PKGS := chromium fonts-liberation fonts-noto-color-emoji
+browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		echo "installing $(BROWSER_PKGS) for the browser tests"; \
+		apt-get install -y -q $(BROWSER_PKGS) >/dev/null 2>&1 || \
+		(apt-get update -q >/dev/null 2>&1 && apt-get install -y -q $(BROWSER_PKGS) >/dev/null 2>&1) || \
+		echo "could not install chromium (not root?): the browser tests will be skipped"; \
+	fi
+
 ## Set everything up and pass the tests: SQLite always, PostgreSQL when it answers.
-test: $(STAMP)
+test: $(STAMP) browser
 	$(MAKE) --no-print-directory test-sqlite
 	@if $(BIN)/python -c "import psycopg,sys; psycopg.connect('$(PG_TEST_URL)', connect_timeout=3).close()" 2>/dev/null; then \
 		$(MAKE) --no-print-directory test-postgres; \
@@ -37,7 +47,7 @@ test-sqlite: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 test-postgres: $(STAMP)
-	VIGIE_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/python -m pytest -q
+	VIGIE_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/python -m pytest -q --ignore=tests/browser
 
 openapi: $(STAMP)
 	$(BIN)/vigie openapi

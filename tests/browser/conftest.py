@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -23,6 +24,8 @@ DESK = {"viewport": {"width": 1440, "height": 900}, "locale": "fr-FR", "timezone
 @pytest.fixture(scope="session")
 def playwright_browser():
     if not Path(CHROMIUM).exists():
+        if os.environ.get("CI_REQUIRE_BROWSER"):
+            pytest.fail("CI requires chromium for the browser tests (make test installs it)")
         pytest.skip("chromium is not installed (make test installs it: apt-get install chromium)")
     from playwright.sync_api import sync_playwright
 

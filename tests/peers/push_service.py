@@ -134,7 +134,8 @@ class PushService:
         self._server.daemon_threads = True
         self.port = self._server.server_address[1]
         self.origin = f"http://127.0.0.1:{self.port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, name="push-service", daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="push-service", daemon=True)
         self._thread.start()
 
     # -- set-up ---------------------------------------------------------------------------------
