@@ -45,6 +45,7 @@ def _db(args) -> int:
 
 def _demo(args) -> int:
     from backend import demo
+    from backend.auth import service as auth_service
     from backend.db import make_engine, make_session_factory, transaction
 
     settings = get_settings()
@@ -53,6 +54,10 @@ def _demo(args) -> int:
         if args.if_empty and demo.has_data(session):
             print("demo data: the database already has a commune, nothing loaded")
             return 0
+        # The demo's users would otherwise make the database look "already set up" and
+        # VIGIE_ADMIN_EMAIL / VIGIE_ADMIN_PASSWORD would be ignored by `vigie serve`.
+        auth_service.ensure_first_admin(db_session=session, email=settings.admin_email,
+                                        password=settings.admin_password)
         info = demo.load(session)
     engine.dispose()
     print(f"demo data loaded: {info['commune']}")

@@ -26,16 +26,17 @@ from urllib.parse import parse_qsl, quote, urlsplit
 import apprise
 
 from notifications.base import ChannelKind, OutboundMessage, SendResult
-from notifications.sms import failure_reason, make_asset, notify_one, redact, with_timeouts
+from notifications.sms import make_asset, notify_one, redact, with_timeouts
 
 log = logging.getLogger("vigie.email")
 
 SCHEMES = ("mailto", "mailtos")
 # One plain address: no display name, no list separator, no space or quote.
-ADDRESS = re.compile(r"^[^@\s,;<>()\"'\[\]\\:/?#%]+@[^@\s,;<>()\"'\[\]\\:/?#%]+\.[^@\s,;<>()\"'\[\]\\:/?#%.]+$")
+_ATOM = r"[^@\s,;<>()\"\[\]\\:/?#%&=]"
+ADDRESS = re.compile(rf"^{_ATOM}+@{_ATOM}+\.{_ATOM}+$")
 _RECIPIENT_ARGS = {"to", "cc", "bcc"}
 
-__all__ = ["EmailChannel", "redact", "failure_reason"]
+__all__ = ["EmailChannel", "redact"]
 
 
 class EmailChannel:

@@ -16,6 +16,7 @@ import email.utils
 import json
 import logging
 import os
+import re
 import stat
 import time
 from pathlib import Path
@@ -208,10 +209,8 @@ def retry_after_seconds(value: str | None) -> float | None:
     if not value:
         return None
     value = value.strip()
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        pass
+    if re.fullmatch(r"\d+(\.\d+)?", value):
+        return float(value)
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):

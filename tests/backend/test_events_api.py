@@ -213,6 +213,8 @@ def test_numbering_restarts_each_year_in_the_communes_own_time(api, world, runti
     # 23:30 UTC on 31 December is already New Year's Day in Chenôve (Europe/Paris).
     assert open_at(datetime(2030, 12, 31, 23, 30, tzinfo=timezone.utc)) == "2031-0001"
     assert open_at(datetime(2031, 1, 2, 8, 0, tzinfo=timezone.utc)) == "2031-0002"
+    listed = api.client.get(f"{API}/events", headers=api.h("operator")).json()
+    assert [e["number"] for e in listed] == ["2031-0002", "2031-0001", "2030-0002", "2030-0001"]
 
 
 def event_refusals(world):
@@ -390,6 +392,13 @@ def test_requalifying_to_information_stops_asking_for_an_acknowledgement(api, wo
     assert (page["status"], page["due_at"]) == ("cancelled", None)
     solicits = [n for n in response.json()["notifications"] if n["purpose"] == "solicit"]
     assert solicits and all(n["status"] == "cancelled" for n in solicits)
+    # Raised again: the staff is asked again, from the top of the roster.
+    response = api.client.post(f"{API}/events/{event['id']}/requalify", json={"severity": 2, "reason": "Finalement"},
+                               headers=api.h("operator"))
+    assert response.status_code == 200, response.text
+    pages = response.json()["pages"]
+    assert [p["status"] for p in pages] == ["cancelled", "active"]
+    assert pages[1]["current_person_id"] == world.techs[0]
 
 
 def test_requalifying_an_information_upwards_pages_the_on_call_staff(api, world):

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import re
 import time
 from datetime import timedelta
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import sessionmaker
 
@@ -31,12 +31,17 @@ def open_event(runtime, world, *, minutes_ago: float, severity: int = 3) -> int:
         return event.id
 
 
+def families(text: str) -> dict:
+    return {family.name: family for family in text_string_to_metric_families(text)}
+
+
 def sample(text: str, name: str, **labels) -> float | None:
     """The value of one sample in a Prometheus exposition."""
-    label_text = ",".join(f'{k}="{v}"' for k, v in labels.items())
-    pattern = re.escape(name) + (r"\{" + re.escape(label_text) + r"\}" if labels else "") + r" (\S+)$"
-    match = re.search(pattern, text, re.MULTILINE)
-    return float(match.group(1)) if match else None
+    for family in text_string_to_metric_families(text):
+        for s in family.samples:
+            if s.name == name and s.labels == labels:
+                return s.value
+    return None
 
 
 @pytest.fixture
@@ -126,13 +131,17 @@ def test_metrics_expose_the_prometheus_names(client, world, runtime):
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
     text = response.text
-    # The worker's own metrics (backend/worker/metrics.py), as Prometheus names them.
-    for metric in (worker_metrics.ESCALATION_LATENESS, worker_metrics.DISPATCH_LATENCY, worker_metrics.STEPS):
-        assert f"# TYPE {metric._name} " in text, metric._name
-    for name in ("vigie_escalation_lateness_seconds_bucket", "vigie_escalation_lateness_seconds_count",
-                 "vigie_dispatch_latency_seconds_bucket", "vigie_dispatch_latency_seconds_sum",
-                 "vigie_escalation_steps_total"):
-        assert re.search(rf"^{name}[{{ ]", text, re.MULTILINE), name
+    # The worker's own metrics (backend/worker/metrics.py), under their Prometheus names and types.
+    exposed = families(text)
+    for metric, kind in ((worker_metrics.ESCALATION_LATENESS, "histogram"),
+                         (worker_metrics.DISPATCH_LATENCY, "histogram"), (worker_metrics.STEPS, "counter")):
+        assert metric._name in exposed, metric._name
+        assert exposed[metric._name].type == kind
+    names = {s.name for family in exposed.values() for s in family.samples}
+    assert {"vigie_escalation_lateness_seconds_bucket", "vigie_escalation_lateness_seconds_count",
+            "vigie_dispatch_latency_seconds_bucket", "vigie_dispatch_latency_seconds_sum",
+            "vigie_escalation_steps_total"} <= names
+    assert {"vigie_queue_depth", "vigie_oldest_due_lag_seconds", "vigie_worker_last_cycle_age_seconds"} <= set(exposed)
     # The queue, as of this request.
     assert sample(text, "vigie_queue_depth", kind="pages") == 1.0
     assert sample(text, "vigie_queue_depth", kind="notifications") >= 2.0

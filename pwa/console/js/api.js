@@ -1,0 +1,67 @@
+// The HTTP side: bearer token kept in sessionStorage (one tab, gone when the tab is closed).
+
+import { ERRORS } from "./labels.js";
+
+const TOKEN_KEY = "vigie.console.token";
+
+export const token = {
+  get: () => sessionStorage.getItem(TOKEN_KEY),
+  set: (value) => sessionStorage.setItem(TOKEN_KEY, value),
+  clear: () => sessionStorage.removeItem(TOKEN_KEY),
+};
+
+export class ApiError extends Error {
+  constructor(status, code, message, details) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.details = details;
+  }
+
+  /** What to tell the operator, in French. */
+  get french() {
+    if (ERRORS[this.code]) return ERRORS[this.code];
+    if (this.status >= 500) return "Erreur du serveur : réessayez. Si elle persiste, prévenez l'administrateur.";
+    if (this.status === 409) return "Action impossible dans l'état actuel de l'événement.";
+    return `La demande a été refusée (${this.code || this.status}).`;
+  }
+}
+
+let onUnauthorized = () => {};
+export function whenUnauthorized(callback) {
+  onUnauthorized = callback;
+}
+
+export async function request(method, path, { json, form } = {}) {
+  const headers = { Accept: "application/json" };
+  const bearer = token.get();
+  if (bearer) headers.Authorization = `Bearer ${bearer}`;
+  let body;
+  if (json !== undefined) {
+    headers["Content-Type"] = "application/json";
+    body = JSON.stringify(json);
+  } else if (form !== undefined) {
+    body = new URLSearchParams(form);
+  }
+  let response;
+  try {
+    response = await fetch(path, { method, headers, body });
+  } catch (error) {
+    throw new ApiError(0, "network", "network error");
+  }
+  if (response.status === 204) return null;
+  const data = await response.json().catch(() => null);
+  if (!response.ok) {
+    const err = data?.error || {};
+    const apiError = new ApiError(response.status, err.code || "", err.message || response.statusText, err.details);
+    if (response.status === 401 && path !== "/api/v1/auth/token") onUnauthorized(apiError);
+    throw apiError;
+  }
+  return data;
+}
+
+export const api = {
+  get: (path) => request("GET", path),
+  post: (path, json) => request("POST", path, { json }),
+  login: (username, password) => request("POST", "/api/v1/auth/token", { form: { username, password } }),
+};

@@ -1,0 +1,111 @@
+// The live board: every event not closed, grouped by commune, gravest first.
+
+import { EVENT_STATUS, severityLabel } from "./labels.js";
+import { renderPages, stepsLegend, tickCountdowns } from "./pages.js";
+import { orgName, silenceAlarms, store, subscribe } from "./store.js";
+import { esc, since, timeOf } from "./util.js";
+
+export function mountBoard(root) {
+  root.innerHTML = `<div class="board-view">
+      <div class="board-head">
+        <h1>Tableau de bord</h1>
+        <p class="muted" id="board-summary"></p>
+        ${stepsLegend()}
+        <a class="button primary" href="#/nouvel-evenement">+ Nouvel événement</a>
+      </div>
+      <div id="board" class="board" data-testid="board"></div>
+    </div>`;
+  const board = root.querySelector("#board");
+  let scheduled = false;
+  const render = () => {
+    scheduled = false;
+    board.innerHTML = renderBoard();
+    const open = openEvents();
+    root.querySelector("#board-summary").textContent = open.length
+      ? `${open.length} événement${open.length > 1 ? "s" : ""} en cours`
+      : "";
+    tickCountdowns(board);
+  };
+  const schedule = () => {
+    if (!scheduled) {
+      scheduled = true;
+      requestAnimationFrame(render);
+    }
+  };
+  board.addEventListener("click", (click) => {
+    const silence = click.target.closest("[data-silence]");
+    if (silence) {
+      silenceAlarms(Number(silence.dataset.silence));
+      return;
+    }
+    const card = click.target.closest("[data-event-id]");
+    if (card && !click.target.closest("a")) location.hash = `#/evenement/${card.dataset.eventId}`;
+  });
+  const unsubscribe = subscribe(schedule);
+  render();
+  return { unmount: unsubscribe, tick: () => tickCountdowns(board) };
+}
+
+function openEvents() {
+  return [...store.events.values()].filter((e) => e.status !== "closed");
+}
+
+function renderBoard() {
+  const events = openEvents();
+  if (!events.length) {
+    return store.connection === "connecting" && !store.connections
+      ? `<p class="empty">Chargement…</p>`
+      : `<div class="empty"><p><strong>Aucun événement en cours.</strong></p>
+           <p class="muted">Les nouveaux événements et les réponses des astreintes s'affichent ici en direct.</p></div>`;
+  }
+  const byOrg = new Map();
+  for (const event of events) {
+    if (!byOrg.has(event.organization_id)) byOrg.set(event.organization_id, []);
+    byOrg.get(event.organization_id).push(event);
+  }
+  const orgs = [...byOrg.keys()].sort((a, b) => orgName(a).localeCompare(orgName(b), "fr"));
+  return orgs.map((orgId) => {
+    const list = byOrg.get(orgId).sort((a, b) =>
+      alarming(b) - alarming(a) || b.severity - a.severity || (b.received_at > a.received_at ? 1 : -1));
+    return `<section class="commune" data-org-id="${orgId}">
+        <h2>${esc(orgName(orgId))} <span class="count">${list.length}</span></h2>
+        <div class="cards">${list.map(card).join("")}</div>
+      </section>`;
+  }).join("");
+}
+
+function alarming(event) {
+  return [...store.alarms.values()].some((a) => a.eventId === event.id) ? 1 : 0;
+}
+
+function alarmState(event) {
+  const alarms = [...store.alarms.values()].filter((a) => a.eventId === event.id);
+  if (!alarms.length) return null;
+  return alarms.every((a) => a.silenced) ? "silenced" : "ringing";
+}
+
+function card(event) {
+  const alarm = alarmState(event);
+  const alarmBox = alarm
+    ? `<div class="alarm-box" role="alert"><strong>Personne n'a répondu</strong>
+         <span>Appelez les astreintes par téléphone, puis saisissez la prise en charge.</span>
+         ${alarm === "ringing" ? `<button type="button" class="ghost small" data-silence="${event.id}">Couper le son</button>` : ""}
+       </div>`
+    : "";
+  const caller = [event.caller_name, event.callback_number].filter(Boolean).join(" · ");
+  return `<article class="card sev-${event.severity}${alarm ? ` alarm alarm-${alarm}` : ""}" data-event-id="${event.id}"
+        data-number="${esc(event.number)}" tabindex="0">
+      <header class="card-head">
+        <span class="sev-badge sev-${event.severity}">${esc(severityLabel(event.severity))}</span>
+        <span class="number">${esc(event.number)}</span>
+        <span class="status status-${esc(event.status)}">${esc(EVENT_STATUS[event.status] || event.status)}</span>
+        <span class="since" title="Reçu à ${esc(timeOf(event.received_at))}" data-since="${esc(event.received_at)}">${
+          esc(since(event.received_at))}</span>
+      </header>
+      <h3 class="title"><a href="#/evenement/${event.id}">${esc(event.title)}</a></h3>
+      <p class="meta">${esc(event.category)}${event.place ? ` — <span class="place">${esc(event.place)}</span>` : ""}</p>
+      ${caller ? `<p class="meta small">Appelant : ${esc(caller)}</p>` : ""}
+      ${alarmBox}
+      <div class="pages">${renderPages(event, { compact: true })}</div>
+    </article>`;
+}

@@ -1,0 +1,100 @@
+// French wording of the console: every code value shown to the operator goes through here.
+
+export const SEVERITY = { 1: "Information", 2: "Modéré", 3: "Grave", 4: "Critique" };
+
+export function severityLabel(level) {
+  return SEVERITY[level] || "Inconnue";
+}
+
+export const SOURCES = [
+  ["phone", "Téléphone"], ["police", "Police"], ["sdis", "SDIS"], ["elu", "Élu"],
+  ["sensor", "Capteur"], ["agent", "Agent"], ["other", "Autre"],
+];
+const SOURCE_LABELS = Object.fromEntries(SOURCES);
+export const sourceLabel = (code) => SOURCE_LABELS[code] || code;
+
+export const CHANNELS = { sms: "SMS", email: "e-mail", push: "notification", fcm: "notification (app)" };
+export const channelLabel = (code) => CHANNELS[code] || code;
+
+export const EVENT_STATUS = { open: "Ouvert", acknowledged: "Pris en charge", closed: "Clos" };
+export const PAGE_STATUS = {
+  active: "Sollicitation en cours", acknowledged: "Prise en charge", unreached: "Personne n'a répondu",
+  cancelled: "Sollicitation arrêtée",
+};
+export const NOTIFICATION_STATUS = {
+  queued: "En file", sent: "Envoyé", delivered: "Remis", failed: "Échec d'envoi", cancelled: "Annulé",
+  merged: "Regroupé",
+};
+export const RESPONSE = {
+  ack: "Pris en charge", decline: "Indisponible", en_route: "En route", on_site: "Sur place", done: "Terminé",
+  need_help: "Renfort demandé", note: "Note",
+};
+export const PURPOSE = {
+  solicit: "sollicitation", inform: "information", closing: "fin de sollicitation", confirm: "confirmation",
+  report: "rapport", digest: "récapitulatif",
+};
+export const VIA = {
+  app: "depuis l'application", push: "depuis la notification", sms: "par SMS", email: "par e-mail",
+  link: "par lien e-mail", operator: "saisi par le PC", api: "par l'API",
+};
+
+export const TRACE_KINDS = {
+  "event.created": "Événement créé",
+  "event.informed": "Information envoyée",
+  "event.requalified": "Requalifié",
+  "event.closed": "Événement clos",
+  "page.started": "Début des sollicitations",
+  "page.notify": "Sollicitation",
+  "page.escalated": "Escalade",
+  "page.repeated": "Nouveau tour",
+  "page.acknowledged": "Sollicitation terminée",
+  "page.cancelled": "Sollicitation arrêtée",
+  "page.unreached": "Personne n'a répondu",
+  "notification.sent": "Envoyé",
+  "notification.delivered": "Remis",
+  "notification.failed": "Échec d'envoi",
+  "notification.retry": "Nouvel essai d'envoi",
+  "notification.fallback": "Canal de secours",
+  "notification.merged": "Message regroupé",
+  "response.ack": "Pris en charge",
+  "response.decline": "Indisponible",
+  "response.en_route": "En route",
+  "response.on_site": "Sur place",
+  "response.done": "Terminé",
+  "response.need_help": "Renfort demandé",
+  "response.note": "Note",
+  "response.photo": "Photo",
+  "trace.correction": "Correction",
+  "contact.removed": "Moyen de contact retiré",
+  "report.sent": "Rapport diffusé",
+  "call.logged": "Appel enregistré",
+};
+
+export function traceKindLabel(kind) {
+  if (TRACE_KINDS[kind]) return TRACE_KINDS[kind];
+  const [family] = kind.split(".");
+  const families = { event: "Événement", page: "Sollicitation", notification: "Message", response: "Réponse",
+                     report: "Rapport", trace: "Main courante" };
+  return families[family] ? `${families[family]} (${kind})` : kind;
+}
+
+// Error codes of the API, said in French (the API's own messages are in English).
+export const ERRORS = {
+  bad_credentials: "Identifiant ou mot de passe incorrect.",
+  invalid_token: "Votre session a expiré : reconnectez-vous.",
+  not_authenticated: "Votre session a expiré : reconnectez-vous.",
+  reason_required: "Indiquez pourquoi vous répondez à sa place (ex. : joint par téléphone).",
+  already_acknowledged: "Quelqu'un d'autre a déjà pris en charge cette sollicitation.",
+  event_closed: "L'événement est clos.",
+  same_severity: "L'événement a déjà cette gravité.",
+  unknown_procedure: "Cette procédure n'appartient pas à la commune choisie.",
+  no_active_page: "Aucune sollicitation en cours pour cette personne.",
+  not_solicited: "Cette personne n'a pas été sollicitée pour cet événement.",
+  person_required: "Choisissez la personne.",
+  role_forbidden: "Votre rôle ne permet pas cette action.",
+  forbidden: "Votre rôle ne permet pas cette action.",
+  not_found: "Introuvable (supprimé ou hors de votre périmètre).",
+  invalid_input: "Certaines informations sont invalides ou manquantes.",
+  category_required: "Choisissez une procédure.",
+  network: "Le serveur ne répond pas. Réessayez dans un instant.",
+};

@@ -1,0 +1,146 @@
+// The console's entry point: login, header, routing (#/, #/nouvel-evenement, #/evenement/{id}).
+
+import { api, token, whenUnauthorized } from "./api.js";
+import { mountBoard } from "./board.js";
+import { mountEvent } from "./eventview.js";
+import { mountNewEvent } from "./newevent.js";
+import { soundStats, unlockAudio } from "./sound.js";
+import { live, loadReference, resetStore, store, subscribe } from "./store.js";
+import { since } from "./util.js";
+
+const $ = (selector) => document.querySelector(selector);
+let current = null;
+
+// A handle for the browser tests and for whoever debugs at 3 a.m. from the DevTools.
+window.vigieConsole = { store, live, sound: soundStats };
+
+function showLogin(message = "") {
+  live.stop();
+  resetStore();
+  current?.unmount();
+  current = null;
+  $("#shell").hidden = true;
+  $("#login").hidden = false;
+  const error = $("#login-error");
+  error.textContent = message;
+  error.hidden = !message;
+  $("#login-form").elements.password.value = "";
+  $("#login-form").elements.username.focus();
+}
+
+async function start() {
+  try {
+    await loadReference();
+  } catch (error) {
+    if (error.status === 401) return showLogin("Votre session a expiré : reconnectez-vous.");
+    token.clear();
+    return showLogin(error.status === 403 ? "Ce compte n'a pas accès à la console du PC." : error.french);
+  }
+  if (!["operator", "admin", "referent"].includes(store.me.role)) {
+    token.clear();
+    return showLogin("Ce compte n'a pas accès à la console du PC.");
+  }
+  $("#login").hidden = true;
+  $("#shell").hidden = false;
+  $("#user-name").textContent = store.me.full_name;
+  $("#nav-new").hidden = !["operator", "admin"].includes(store.me.role);
+  live.onAuthFailure = () => showLogin("Votre session a expiré : reconnectez-vous.");
+  live.start(); // subscribed first; the board is read once the socket says hello
+  route();
+}
+
+function route() {
+  if ($("#shell").hidden) return;
+  current?.unmount();
+  const view = $("#view");
+  const hash = location.hash || "#/";
+  const eventMatch = hash.match(/^#\/evenement\/(\d+)$/);
+  let nav = "board";
+  if (eventMatch) {
+    current = mountEvent(view, Number(eventMatch[1]));
+    nav = "";
+  } else if (hash === "#/nouvel-evenement" && ["operator", "admin"].includes(store.me.role)) {
+    current = mountNewEvent(view);
+    nav = "new";
+  } else {
+    current = mountBoard(view);
+  }
+  for (const link of document.querySelectorAll("[data-nav]")) link.classList.toggle("active", link.dataset.nav === nav);
+  window.scrollTo(0, 0);
+}
+
+function renderConnection() {
+  const status = $("#live-status");
+  const state = store.connection;
+  status.dataset.state = state;
+  status.textContent = state === "live" ? "En direct" : state === "reconnecting" ? "Reconnexion…" : "Connexion…";
+  $("#reconnect-banner").hidden = state !== "reconnecting";
+}
+
+function renderAlarmIndicator() {
+  const box = $("#alarm-indicator");
+  const events = new Set([...store.alarms.values()].map((a) => a.eventId));
+  box.hidden = events.size === 0;
+  box.classList.toggle("ringing", [...store.alarms.values()].some((a) => !a.silenced));
+  box.textContent = events.size === 1 ? "1 événement sans réponse" : `${events.size} événements sans réponse`;
+  box.onclick = () => {
+    const [first] = events;
+    if (first) location.hash = `#/evenement/${first}`;
+  };
+}
+
+subscribe((change) => {
+  if (change.type === "connection") renderConnection();
+  if (change.type === "alarms" || change.type === "event") renderAlarmIndicator();
+});
+
+const CLOCK = new Intl.DateTimeFormat("fr-FR", { weekday: "short", day: "2-digit", month: "short",
+                                                 hour: "2-digit", minute: "2-digit", second: "2-digit" });
+setInterval(() => {
+  if ($("#shell").hidden) return;
+  $("#clock").textContent = CLOCK.format(new Date());
+  current?.tick?.();
+  for (const node of document.querySelectorAll("[data-since]")) {
+    const text = since(node.dataset.since);
+    if (node.textContent !== text) node.textContent = text;
+  }
+}, 1000);
+
+$("#login-form").addEventListener("submit", async (submit) => {
+  submit.preventDefault();
+  unlockAudio(); // a user gesture: the alarm may sound later
+  const form = submit.target;
+  const button = form.querySelector("button");
+  const error = $("#login-error");
+  error.hidden = true;
+  button.disabled = true;
+  try {
+    const result = await api.login(form.elements.username.value.trim(), form.elements.password.value);
+    token.set(result.access_token);
+    await start();
+  } catch (failure) {
+    error.textContent = failure.status === 401 || failure.code === "bad_credentials"
+      ? "Identifiant ou mot de passe incorrect." : failure.french;
+    error.hidden = false;
+  } finally {
+    button.disabled = false;
+  }
+});
+
+$("#logout").addEventListener("click", async () => {
+  try {
+    await api.post("/api/v1/auth/logout");
+  } catch (error) { /* the token goes anyway */ }
+  token.clear();
+  showLogin();
+});
+
+whenUnauthorized(() => {
+  token.clear();
+  showLogin("Votre session a expiré : reconnectez-vous.");
+});
+
+window.addEventListener("hashchange", route);
+
+if (token.get()) start();
+else showLogin();

@@ -1,0 +1,78 @@
+// One line of the main courante, in French.
+
+import { channelLabel, PURPOSE, severityLabel, sourceLabel, traceKindLabel, VIA } from "./labels.js";
+import { personName } from "./store.js";
+import { esc, timeOf } from "./util.js";
+
+const NOTIFY_REASONS = {
+  start: "premier appelé", timeout: "le précédent n'a pas répondu à temps",
+  decline: "le précédent est indisponible", declined: "le précédent est indisponible",
+  requalified: "après requalification", unreachable: "le précédent est injoignable",
+};
+
+const CANCEL_REASONS = {
+  "event closed": "L'événement est clos.",
+  "no acknowledgement asked at this severity": "À cette gravité, aucun acquittement n'est demandé.",
+};
+
+function who(data) {
+  return data.person || personName(data.person_id);
+}
+
+export function traceDetail(entry) {
+  const d = entry.data || {};
+  const kind = entry.kind;
+  if (kind === "event.created") {
+    return [d.category, d.severity ? `gravité ${severityLabel(d.severity)}${d.severity_defaulted ? " (par défaut)" : ""}` : "",
+            d.place ? `lieu : ${d.place}` : "", d.source ? `source : ${sourceLabel(d.source)}` : "",
+            d.caller_name ? `appelant : ${d.caller_name}` : "", d.callback_number ? `rappel : ${d.callback_number}` : ""]
+      .filter(Boolean).join(" · ");
+  }
+  if (kind === "page.started") return `Ordre : ${(d.chain || []).map((g) => g.group).join(" → ")}`;
+  if (kind === "page.notify") {
+    const channels = (d.notifications || []).map((n) => channelLabel(n.channel)).join(", ");
+    return [`${who(d)} (${d.group || ""})`, channels, d.round ? `tour ${d.round + 1}` : "",
+            NOTIFY_REASONS[d.reason] || ""].filter(Boolean).join(" · ");
+  }
+  if (kind.startsWith("notification.")) {
+    return [who(d), channelLabel(d.channel), PURPOSE[d.purpose] || d.purpose,
+            d.attempt > 1 ? `essai ${d.attempt}` : "",
+            kind === "notification.failed" || kind === "notification.retry" ? d.detail : ""]
+      .filter(Boolean).join(" · ");
+  }
+  if (kind.startsWith("response.")) {
+    const parts = [];
+    if (d.person_id != null) {
+      parts.push(who(d));
+      if (d.on_behalf) parts.push(`saisi par ${entry.actor_label} pour son compte${d.reason ? ` : ${d.reason}` : ""}`);
+      else if (d.via && VIA[d.via]) parts.push(VIA[d.via]);
+    }
+    if (d.text) parts.push(`« ${d.text} »`);
+    if (d.caption) parts.push(`« ${d.caption} »`);
+    return parts.filter(Boolean).join(" · ");
+  }
+  if (kind === "page.escalated") return `${d.from_group || "?"} → ${d.to_group || "?"}`;
+  if (kind === "page.repeated") return `La chaîne reprend : tour ${(d.round ?? 1) + 1}`;
+  if (kind === "page.unreached") return `Personne n'a pris en charge après ${d.rounds ?? "?"} tour(s) : appelez les astreintes.`;
+  if (kind === "page.acknowledged") return "Prise en charge : les sollicitations s'arrêtent.";
+  if (kind === "page.cancelled") return CANCEL_REASONS[d.reason] || "";
+  if (kind === "event.informed") return `${d.group} : ${(d.people || []).map((p) => p.person).join(", ")}`;
+  if (kind === "event.requalified") {
+    return `${severityLabel(d.from)} → ${severityLabel(d.to)}${d.reason ? ` · ${d.reason}` : ""}`;
+  }
+  if (kind === "event.closed") return d.reason ? `Motif : ${d.reason}` : "";
+  if (kind === "trace.correction") return d.text || "";
+  return d.text || d.reason || "";
+}
+
+export function traceRow(entry) {
+  const family = entry.kind.split(".")[0];
+  const alarm = entry.kind === "page.unreached" ? " alarm" : "";
+  return `<li class="trace-entry k-${esc(family)} kind-${esc(entry.kind.replace(".", "-"))}${alarm}" data-id="${entry.id}"
+      data-kind="${esc(entry.kind)}">
+    <time datetime="${esc(entry.at)}">${esc(timeOf(entry.at))}</time>
+    <div class="tbody"><span class="tkind">${esc(traceKindLabel(entry.kind))}</span>
+      <span class="tdetail">${esc(traceDetail(entry))}</span></div>
+    <span class="tactor">${esc(entry.actor_label || "")}</span>
+  </li>`;
+}
