@@ -51,9 +51,9 @@ def _demo(args) -> int:
     settings = get_settings()
     engine = make_engine(settings.sqlalchemy_url)
     with transaction(make_session_factory(engine)) as session:
-        if args.if_empty and demo.has_data(session):
+        if demo.has_data(session):
             print("demo data: the database already has a commune, nothing loaded")
-            return 0
+            return 0 if args.if_empty else 1
         # The demo's users would otherwise make the database look "already set up" and
         # VIGIE_ADMIN_EMAIL / VIGIE_ADMIN_PASSWORD would be ignored by `vigie serve`.
         auth_service.ensure_first_admin(db_session=session, email=settings.admin_email,

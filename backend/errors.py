@@ -28,10 +28,8 @@ class VigieError(Exception):
         self.details = details
 
     def body(self) -> dict:
-        error: dict[str, Any] = {"code": self.code, "message": self.message}
-        if self.details is not None:
-            error["details"] = self.details
-        return {"error": error}
+        # Always the same three keys: clients can rely on the shape.
+        return {"error": {"code": self.code, "message": self.message, "details": self.details}}
 
 
 class BadRequest(VigieError):

@@ -19,10 +19,7 @@ HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "n
 
 
 def _body(code: str, message: str, details=None) -> dict:
-    error = {"code": code, "message": message}
-    if details is not None:
-        error["details"] = details
-    return {"error": error}
+    return {"error": {"code": code, "message": message, "details": details}}
 
 
 def install(app: FastAPI) -> None:

@@ -111,7 +111,7 @@ def main() -> None:
     create_pages(factory, args.pages)
     print(f"created {args.pages} pages in {time.monotonic() - t0:.1f}s", flush=True)
 
-    env = {**os.environ, "DATABASE_URL": url, "VIGIE_LEASE_SECONDS": "30"}
+    env = {**os.environ, "DATABASE_URL": url, "VIGIE_LEASE_SECONDS": "30", "VIGIE_SMS_FLOOD_LIMIT": "1000000000"}
     workers = [subprocess.Popen([sys.executable, "-m", "backend.cli", "worker"], env=env, cwd=ROOT,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                for _ in range(args.workers)]

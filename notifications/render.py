@@ -89,7 +89,9 @@ def _html(subject: str, body: str, event: EventSummary, person_name: str | None,
     esc = html_lib.escape
     buttons = "".join(
         f'<p><a href="{esc(url)}" style="display:inline-block;padding:14px 22px;background:#0b5;'
-        f'color:#fff;text-decoration:none;border-radius:6px;font-size:18px">{esc(label)}</a></p>'
+        f'color:#fff;text-decoration:none;border-radius:6px;font-size:18px">{esc(label)}</a>'
+        # The address in clear too: the text part Apprise derives from this HTML keeps it.
+        f'<br><small>{esc(label)} : {esc(url)}</small></p>'
         for label, url in (links or {}).items()
     )
     rows = "".join(

@@ -46,6 +46,7 @@ class Hub:
         self._pending: asyncio.Queue | None = None
         self._task: asyncio.Task | None = None
         self._last_id = 0
+        self._stopping = False
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -55,12 +56,16 @@ class Hub:
         self._task = asyncio.create_task(self._run())
 
     async def stop(self) -> None:
-        if self._task is not None:
+        # A flag and a wake-up rather than cancel() alone: on Python 3.11 `wait_for` can
+        # swallow a cancellation that races with its own timeout, and stop() would hang.
+        self._stopping = True
+        if self._task is None:
+            return
+        self._pending.put_nowait([])
+        try:
+            await asyncio.wait_for(asyncio.shield(self._task), timeout=5)
+        except (asyncio.TimeoutError, asyncio.CancelledError):
             self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
 
     def notify_threadsafe(self, ids: list[int]) -> None:
         """Called from any thread once entries are committed."""
@@ -74,13 +79,15 @@ class Hub:
         self.subscribers.discard(subscriber)
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 ids = await asyncio.wait_for(self._pending.get(), SQLITE_TAIL_FALLBACK_S if self.tail else None)
             except asyncio.TimeoutError:
                 ids = []
             while not self._pending.empty():  # coalesce a burst into one read
                 ids = ids + self._pending.get_nowait()
+            if self._stopping:
+                return
             try:
                 messages = await asyncio.to_thread(self._load, ids)
             except Exception:

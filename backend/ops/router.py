@@ -59,5 +59,6 @@ def metrics(request: Request):
     for kind in ("pages", "notifications"):
         QUEUE_DEPTH.labels(kind).set(snapshot[kind]["due"])
         OLDEST_DUE_LAG.labels(kind).set(snapshot[kind]["lag_s"])
-    WORKER_AGE.set(snapshot["worker_last_cycle_age_s"] or -1)
+    age = snapshot["worker_last_cycle_age_s"]
+    WORKER_AGE.set(-1 if age is None else age)  # -1: no worker has ever cycled
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -26,7 +26,9 @@ TIMEOUT_S = 1
 
 
 def start_worker(database_url: str, log_path) -> subprocess.Popen:
-    env = {**os.environ, "DATABASE_URL": database_url, "VIGIE_LEASE_SECONDS": "2"}
+    # Every page texts the same five people: flood protection would merge most SMS (not what is tested).
+    env = {**os.environ, "DATABASE_URL": database_url, "VIGIE_LEASE_SECONDS": "2", "VIGIE_SMS_FLOOD_LIMIT": "1000000",
+           "VIGIE_VAR_DIR": str(log_path.parent / "var")}
     return subprocess.Popen([sys.executable, "-m", "backend.cli", "worker"], env=env,
                             stdout=open(log_path, "ab"), stderr=subprocess.STDOUT)
 
