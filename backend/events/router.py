@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from fastapi import APIRouter, Query
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query
 from sqlalchemy import select
 
 from backend.auth.service import Principal
@@ -15,6 +17,7 @@ from backend.events import service as event_service
 from backend.events.models import Event
 from backend.outbox.models import Notification
 from backend.pages import service as page_service
+from backend.responses.models import Response
 from backend.responses import service as response_service
 from backend.trace import service as trace_service
 from backend.trace.models import TraceEntry
@@ -78,24 +81,31 @@ def close_event(event_id: int, body: schemas.Close, db: SessionDep, principal: O
 
 
 @router.post("/{event_id}/responses", status_code=201, response_model=schemas.ResponseOut)
-def respond(event_id: int, body: schemas.ResponseCreate, db: SessionDep, principal: CurrentPrincipal):
+def respond(event_id: int, body: schemas.ResponseCreate, db: SessionDep, principal: CurrentPrincipal,
+            idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=64)] = None):
     if principal.role == "referent":
         raise Forbidden("referents read events; they do not answer them", code="role_forbidden")
     event = visible_event(db, principal, event_id, lock=True)
+    if idempotency_key:
+        # The phone resends what it is not sure was received: the first one stands.
+        earlier = db.scalar(select(Response).where(Response.event_id == event.id,
+                                                   Response.client_id == idempotency_key))
+        if earlier is not None:
+            return earlier
     if principal.role == "oncall":
         if body.person_id not in (None, principal.person_id):
             raise NotFound("person")
         return response_service.record(
             db_session=db, event=event, kind=body.kind, person_id=principal.person_id,
             actor=actor_of(principal), via=body.via, text=body.text,
-            page_id=body.page_id)
+            page_id=body.page_id, client_id=idempotency_key)
     if body.kind in ("ack", "decline") and not body.reason.strip():
         raise Unprocessable("say why you answer on someone's behalf (e.g. reached by phone)",
                             code="reason_required")
     return response_service.record(
         db_session=db, event=event, kind=body.kind, person_id=body.person_id, actor=actor_of(principal),
         via="operator", text=body.text, page_id=body.page_id, on_behalf_by_user_id=principal.user.id,
-        reason=body.reason)
+        reason=body.reason, client_id=idempotency_key)
 
 
 @router.get("/{event_id}/trace", response_model=list[schemas.TraceEntryOut])

@@ -27,7 +27,7 @@ PAGE_KINDS = ("ack", "decline")
 
 def record(*, db_session: Session, event: Event, kind: str, person_id: int | None, actor: Actor, via: str,
            text: str = "", page_id: int | None = None, on_behalf_by_user_id: int | None = None,
-           reason: str = "", now: datetime | None = None) -> Response:
+           reason: str = "", now: datetime | None = None, client_id: str | None = None) -> Response:
     """Record one answer; `event` is locked by the caller."""
     now = now or utcnow()
     if event.status == "closed" and kind in PAGE_KINDS:
@@ -41,7 +41,7 @@ def record(*, db_session: Session, event: Event, kind: str, person_id: int | Non
         pages = _target_pages(db_session=db_session, event=event, person_id=person_id, page_id=page_id, kind=kind)
         page_id = pages[0].id if len(pages) == 1 else page_id
     response = Response(event_id=event.id, page_id=page_id, person_id=person_id, kind=kind, text=text, via=via,
-                        on_behalf_by_user_id=on_behalf_by_user_id, created_at=now)
+                        on_behalf_by_user_id=on_behalf_by_user_id, created_at=now, client_id=client_id)
     db_session.add(response)
     db_session.flush()
     trace_service.append(db_session=db_session, event=event, kind=f"response.{kind}", actor=actor, at=now, data={

@@ -840,3 +840,17 @@ def test_every_events_route_needs_a_login(api, world, runtime):
         bad = api.client.request(method, url, json=body, headers={"Authorization": "Bearer not-a-token"})
         assert (bad.status_code, code_of(bad)) == (401, "invalid_token"), (method, url)
     assert counts(runtime) == before
+
+
+def test_a_resent_answer_with_the_same_idempotency_key_is_kept_once(client, world):
+    operator = login(client, world.users["operator"])
+    event = client.post("/api/v1/events", headers=operator, json={
+        "organization_id": world.commune_id, "procedure_id": world.procedure_id, "severity": 3,
+        "title": "Arbre"}).json()
+    tech1 = {**login(client, world.users["oncall"]), "Idempotency-Key": "phone-42-0001"}
+    first = client.post(f"/api/v1/events/{event['id']}/responses", headers=tech1, json={"kind": "on_site"})
+    again = client.post(f"/api/v1/events/{event['id']}/responses", headers=tech1, json={"kind": "on_site"})
+    assert first.status_code == 201 and again.status_code == 201
+    assert again.json()["id"] == first.json()["id"]
+    kinds = [e["kind"] for e in client.get(f"/api/v1/events/{event['id']}/trace", headers=operator).json()]
+    assert kinds.count("response.on_site") == 1
