@@ -21,7 +21,9 @@ PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "i
 DESK = {"viewport": {"width": 1440, "height": 900}, "locale": "fr-FR", "timezone_id": "Europe/Paris"}
 
 
-@pytest.fixture(scope="session")
+# Module scope: Playwright's sync API keeps an event loop running in this thread while it is
+# open, and every later `asyncio.run()` (the channel tests) would refuse to start.
+@pytest.fixture(scope="module")
 def playwright_browser():
     if not Path(CHROMIUM).exists():
         if os.environ.get("CI_REQUIRE_BROWSER"):
