@@ -15,7 +15,9 @@ from backend import exception_handlers
 from backend.attachments.router import router as attachments_router
 from backend.auth import service as auth_service
 from backend.auth.router import router as auth_router
+from backend.calendars.router import router as calendars_router
 from backend.config import Settings, get_settings
+from backend.coverage.router import router as coverage_router
 from backend.db import transaction
 from backend.devices.router import router as devices_router
 from backend.enrolment.router import router as enrolment_router
@@ -31,7 +33,9 @@ from backend.orgs.router import router as orgs_router
 from backend.people.router import router as people_router
 from backend.procedures.router import router as procedures_router
 from backend.runtime import Runtime
+from backend.schedule.router import router as schedule_router
 from backend.users.router import router as users_router
+from backend.watch.router import router as watch_router
 from notifications.registry import ChannelRegistry
 
 log = logging.getLogger("vigie")
@@ -81,6 +85,10 @@ def create_app(settings: Settings | None = None, *, channels: ChannelRegistry | 
     app.include_router(enrolment_router)
     app.include_router(inbound_router)
     app.include_router(links_router)
+    app.include_router(schedule_router)
+    app.include_router(coverage_router)
+    app.include_router(watch_router)
+    app.include_router(calendars_router)
     app.add_middleware(GZipMiddleware, minimum_size=512)
 
     @app.get("/", include_in_schema=False)

@@ -7,20 +7,27 @@ example.org.
 from __future__ import annotations
 
 import unicodedata
+from datetime import datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from backend.auth import service as auth_service
 from backend.auth.models import User
+from backend.coverage import service as coverage_service
+from backend.coverage.models import CoverageSettings
 from backend.groups.models import DistributionList, DistributionMember, GroupMember, OnCallGroup
 from backend.orgs.models import Organization
 from backend.people.models import ContactMethod, Person
 from backend.procedures.models import DEFAULT_TIMINGS, Procedure, ProcedureReportList, ProcedureStep
+from backend.schedule.models import Rotation
+from escalation import coverage
 
 DEMO_PASSWORD = "vigie-demo-2026"
 ADMIN_EMAIL = "admin@example.org"
 OPERATOR_EMAIL = "operateur@example.org"
+REFERENT_EMAIL = "referent@example.org"
 
 GROUPS = {
     "elu": ("Astreinte élu", [("Claire", "Fontaine", "Maire adjointe"), ("Bernard", "Lemoine", "Adjoint travaux"),
@@ -129,15 +136,37 @@ def load(session: Session) -> dict:
         procedure.report_lists = [ProcedureReportList(list_id=direction.id)]
         session.add(procedure)
 
+    _planning(session, commune, groups)
+
     logins = {}
-    for email, name, role, org in ((ADMIN_EMAIL, "Admin Démo", "admin", metropole),
-                                   (OPERATOR_EMAIL, "Opérateur PC", "operator", metropole)):
+    referent = groups["cadre"].members[0].person_id
+    for email, name, role, org, person_id in (
+            (ADMIN_EMAIL, "Admin Démo", "admin", metropole, None),
+            (OPERATOR_EMAIL, "Opérateur PC", "operator", metropole, None),
+            (REFERENT_EMAIL, "Julien Perrin (référent)", "referent", commune, referent)):
         if not _user_exists(session, email):
             auth_service.create_user(db_session=session, email=email, full_name=name, role=role,
-                                     organization_id=org.id, password=DEMO_PASSWORD)
+                                     organization_id=org.id, password=DEMO_PASSWORD, person_id=person_id)
         logins[role] = email
     session.flush()
     return {"commune": commune.name, "logins": logins, "password": DEMO_PASSWORD}
+
+
+def _planning(session: Session, commune: Organization, groups: dict[str, OnCallGroup]) -> None:
+    """Weekly turns since four weeks ago: élus hand over on Friday 17:30, the others on Monday 08:30."""
+    zone = ZoneInfo(commune.timezone)
+    today = datetime.now(zone).date()
+    monday = today - timedelta(days=today.weekday() + 28)
+    since = datetime.combine(monday, time(0), zone).astimezone(timezone.utc)
+    for kind, group in groups.items():
+        anchor = datetime.combine(monday + timedelta(days=4), time(17, 30)) if kind == "elu" else \
+            datetime.combine(monday, time(8, 30))
+        session.add(Rotation(organization_id=commune.id, group_id=group.id,
+                             member_ids=[m.person_id for m in group.members], anchor_local=anchor, turn_days=7,
+                             valid_from=since))
+    session.add(CoverageSettings(organization_id=commune.id, weekly=coverage_service.windows_to_json(
+        coverage.CHENOVE_WEEKLY), holidays="FR", out_of_coverage="solicit", watch_confirm_minutes=30))
+    session.flush()
 
 
 def _user_exists(session: Session, email: str) -> bool:

@@ -2,6 +2,8 @@
 
 from backend.attachments.models import Attachment  # noqa: F401
 from backend.auth.models import ApiToken, User  # noqa: F401
+from backend.calendars.models import CalendarFeed  # noqa: F401
+from backend.coverage.models import CoverageException, CoverageSettings  # noqa: F401
 from backend.db import Base  # noqa: F401
 from backend.enrolment.models import Enrolment  # noqa: F401
 from backend.events.models import Event  # noqa: F401
@@ -13,5 +15,7 @@ from backend.pages.models import Page  # noqa: F401
 from backend.people.models import ContactMethod, Person  # noqa: F401
 from backend.procedures.models import Procedure, ProcedureReportList, ProcedureStep  # noqa: F401
 from backend.responses.models import Response  # noqa: F401
-from backend.trace.models import TraceEntry  # noqa: F401
+from backend.schedule.models import Override, Rotation, SwapRequest  # noqa: F401
+from backend.trace.models import GroupTraceEntry, TraceEntry  # noqa: F401
+from backend.watch.models import GapReport, WatchTurn  # noqa: F401
 from backend.worker.models import WorkerHeartbeat  # noqa: F401

@@ -42,5 +42,7 @@ class Event(Base):
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    in_coverage: Mapped[bool | None]  # None: created before coverage windows existed
+    coverage_handling: Mapped[str | None] = mapped_column(String(20))  # solicit | inform_referent
     trace_seq: Mapped[int] = mapped_column(default=0)
     trace_head: Mapped[str] = mapped_column(String(64), default="0" * 64)

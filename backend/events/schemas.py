@@ -79,6 +79,8 @@ class EventOut(BaseModel):
     received_at: datetime
     acknowledged_at: datetime | None
     closed_at: datetime | None
+    in_coverage: bool | None = Field(description="received during the PC's coverage hours of the commune")
+    coverage_handling: str | None = Field(description="solicit | inform_referent (the commune's choice outside)")
 
 
 class PageOut(BaseModel):

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 import escalation as esc
+from backend.coverage import service as coverage_service
 from backend.db import utcnow
 from backend.errors import Conflict, NotFound, Unprocessable
 from backend.events.models import Event
@@ -23,6 +24,7 @@ from backend.procedures.models import Procedure
 from backend.trace import service as trace_service
 from backend.trace.models import TraceEntry
 from backend.trace.service import Actor
+from notifications import notice as notices
 
 CAP_SEVERITY = {1: "Minor", 2: "Moderate", 3: "Severe", 4: "Extreme"}
 
@@ -84,6 +86,8 @@ def create(*, db_session: Session, organization_id: int, org_ids: frozenset[int]
         "callback_number": event.callback_number, "procedure_id": event.procedure_id,
         "severity_defaulted": data.get("severity") is None,
     })
+    if not _covered(db_session=db_session, event=event, organization=organization, now=now):
+        return event
     if procedure is not None:
         page_service.open_pages(db_session=db_session, event=event, procedure=procedure, now=now)
         _inform(db_session=db_session, event=event, organization=organization,
@@ -92,6 +96,26 @@ def create(*, db_session: Session, organization_id: int, org_ids: frozenset[int]
             _inform(db_session=db_session, event=event, organization=organization,
                     group_ids=page_service.solicited_groups(procedure, severity), now=now)
     return event
+
+
+def _covered(*, db_session: Session, event: Event, organization: Organization, now: datetime) -> bool:
+    """Mark the event in or out of the PC's hours; False when the commune wants only its referent told."""
+    event.in_coverage = coverage_service.is_covered(db_session=db_session, organization=organization, at=now)
+    event.coverage_handling = "solicit" if event.in_coverage else coverage_service.settings_of(
+        db_session=db_session, organization=organization).out_of_coverage
+    if event.in_coverage:
+        return True
+    told = []
+    if event.coverage_handling == "inform_referent":
+        local = now.astimezone(ZoneInfo(organization.timezone or "Europe/Paris"))
+        notice = notices.out_of_coverage(org_code=organization.code, number=event.number, title=event.title,
+                                         place=event.place, category=event.category, received=local)
+        told = outbox_service.enqueue_to_referents(db_session=db_session, organization_id=organization.id,
+                                                   notice=notice, now=now)
+    trace_service.append(db_session=db_session, event=event, kind="event.out_of_coverage", at=now, data={
+        "handling": event.coverage_handling,
+        "notifications": [{"id": n.id, "channel": n.channel, "person_id": n.person_id} for n in told]})
+    return event.coverage_handling == "solicit"
 
 
 def _inform(*, db_session: Session, event: Event, organization: Organization, group_ids: list[int],
@@ -132,7 +156,8 @@ def requalify(*, db_session: Session, event: Event, severity: int, reason: str, 
         organization = db_session.get(Organization, event.organization_id)
         # Raised from "information" (or back from it): nobody is being asked yet, so ask now.
         statuses = set(db_session.scalars(select(Page.status).where(Page.event_id == event.id)))
-        if severity > 1 and statuses <= {esc.PageStatus.CANCELLED.value}:
+        # (An event the commune wanted only its referent told of stays so.)
+        if severity > 1 and statuses <= {esc.PageStatus.CANCELLED.value} and event.coverage_handling != "inform_referent":
             page_service.open_pages(db_session=db_session, event=event, procedure=procedure, now=now)
         # Groups the procedure informs at the new severity hear of it, once.
         informed = {entry.data.get("group_id") for entry in db_session.scalars(

@@ -18,6 +18,8 @@ class OnCallGroup(Base):
     name: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    trace_seq: Mapped[int] = mapped_column(default=0)
+    trace_head: Mapped[str] = mapped_column(String(64), default="0" * 64)
 
     members: Mapped[list["GroupMember"]] = relationship(
         order_by="GroupMember.position", cascade="all, delete-orphan"

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from backend.errors import VigieError
 from backend.events.models import Event
+from backend.groups.models import OnCallGroup
 from backend.inbound.models import InboundSms
 from backend.orgs.models import Organization
 from backend.outbox import service as outbox_service
@@ -20,6 +21,8 @@ from backend.pages.models import Page
 from backend.people.models import ContactMethod, Person
 from backend.responses import service as response_service
 from backend.trace.service import Actor
+from backend.watch import service as watch_service
+from notifications import notice as notices
 from notifications.sms_reply import parse_reply
 
 log = logging.getLogger("vigie.inbound")
@@ -64,6 +67,10 @@ def handle_sms(*, db_session: Session, sender: str, text: str, now: datetime) ->
     solicited = _solicited_pages(db_session, list(people))
     pages = [(page, pid) for page, pid in solicited
              if page.status == "active" or page.acknowledged_by_person_id == pid]
+    if reply.kind == "ack" and not reply.code and not any(page.status == "active" for page, _ in solicited):
+        turn = watch_service.waiting_for(db_session=db_session, person_ids=list(people))
+        if turn is not None:
+            return _confirm_watch(db_session, turn, people[turn.person_id], sender, text, now)
     if reply.code:
         named = [(page, pid) for page, pid in solicited if page.reply_code == reply.code]
         if not named:
@@ -101,6 +108,18 @@ def handle_sms(*, db_session: Session, sender: str, text: str, now: datetime) ->
     _answer(db_session, [(page, person_id)], people, now,
             f"Recu : {DONE_WORDS[reply.kind]}{' (' + reply.text + ')' if reply.text and reply.kind != 'note' else ''}.")
     return _log(db_session, sender, text, now, "accepted", reply.kind, person_id=person_id, page_id=page.id)
+
+
+def _confirm_watch(db_session: Session, turn, contact: ContactMethod, sender: str, text: str,
+                   now: datetime) -> InboundResult:
+    """`OK` while nothing is being asked of the person: they confirm taking the watch."""
+    watch_service.confirm(db_session=db_session, row=turn, person_id=contact.person_id, via="sms", now=now)
+    group = db_session.get(OnCallGroup, turn.group_id)
+    organization = db_session.get(Organization, turn.organization_id)
+    outbox_service.enqueue_notice(db_session=db_session, organization_id=organization.id, person=contact.person,
+                                  notice=notices.watch_confirmed(org_code=organization.code, group=group.name),
+                                  now=now, contacts=[contact])
+    return _log(db_session, sender, text, now, "watch_confirmed", str(turn.id), person_id=contact.person_id)
 
 
 def _solicited_pages(db_session: Session, person_ids: list[int]) -> list[tuple[Page, int]]:

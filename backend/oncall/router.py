@@ -65,4 +65,4 @@ def my_pages(db: SessionDep, principal: CurrentPrincipal):
 @router.post("/events/preview", summary="Who would be solicited, in which order, before confirming")
 def preview_event(body: PreviewIn, db: SessionDep, principal: Operator) -> dict:
     return service.preview(db_session=db, organization_id=body.organization_id, org_ids=principal.org_ids,
-                           procedure_id=body.procedure_id, severity=body.severity)
+                           procedure_id=body.procedure_id, severity=body.severity, now=utcnow())

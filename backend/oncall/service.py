@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from backend.coverage import service as coverage_service
 from backend.errors import NotFound, Unprocessable
 from backend.events.models import Event
 from backend.orgs.models import Organization
@@ -66,7 +67,7 @@ def _names(db_session: Session, ids: set) -> dict[int, str]:
 
 
 def preview(*, db_session: Session, organization_id: int, org_ids: frozenset[int], procedure_id: int,
-            severity: int | None) -> dict:
+            severity: int | None, now: datetime) -> dict:
     """Who would be solicited, in which order and by which roads, and who would be informed."""
     if organization_id not in org_ids:
         raise NotFound("organization")
@@ -80,7 +81,7 @@ def preview(*, db_session: Session, organization_id: int, org_ids: frozenset[int
     chains = [[g] for g in solicit] if severity >= 4 else ([solicit] if solicit else [])
     pages = []
     for chain in chains:
-        frozen = page_service.policy_for(db_session=db_session, procedure=procedure, group_ids=chain)
+        frozen = page_service.policy_for(db_session=db_session, procedure=procedure, group_ids=chain, at=now)
         timing = frozen.timing(severity)
         pages.append({"ack_timeout_s": timing.ack_timeout_s if timing else None,
                       "repeats": timing.repeats if timing else 0,
@@ -89,10 +90,17 @@ def preview(*, db_session: Session, organization_id: int, org_ids: frozenset[int
                                               for pid in g.members]} for g in frozen.chain]})
     informed = []
     for group_id in page_service.informed_groups(procedure, severity):
-        group = page_service.group_roster(db_session=db_session, group_id=group_id)
+        group = page_service.group_roster(db_session=db_session, group_id=group_id, at=now)
         informed.append({"group_id": group.group_id, "group": group.name,
                          "members": [_member(db_session, pid, severity, "inform", policy) for pid in group.members]})
-    return {"severity": severity, "all_at_once": severity >= 4, "pages": pages, "informed": informed}
+    organization = db_session.get(Organization, organization_id)
+    covered = coverage_service.is_covered(db_session=db_session, organization=organization, at=now)
+    handling = "solicit" if covered else coverage_service.settings_of(
+        db_session=db_session, organization=organization).out_of_coverage
+    if handling == "inform_referent":
+        pages = []
+    return {"severity": severity, "all_at_once": severity >= 4, "pages": pages, "informed": informed,
+            "in_coverage": covered, "coverage_handling": handling}
 
 
 def _member(db_session: Session, person_id: int, severity: int, purpose: str, policy) -> dict:

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from backend.auth.models import User
 from backend.events.models import Event
 from backend.orgs.models import Organization
 from backend.outbox.models import Notification
@@ -22,6 +23,7 @@ from backend.pages.models import Page
 from backend.people.models import ContactMethod, Person
 from backend.signals import signals_of
 from notifications.base import ChannelKind
+from notifications.notice import Notice, render_notice
 from notifications.render import EventSummary, render
 
 PUSH_KINDS = ("push", "fcm")
@@ -190,3 +192,63 @@ def fall_back(*, db_session: Session, failed: Notification, now: datetime) -> No
                        contacts=[contact])
         return rows[0] if rows else None
     return None
+
+
+def enqueue_notice(*, db_session: Session, organization_id: int, person: Person, notice: Notice, now: datetime,
+                   urgent: bool = False, contacts: list[ContactMethod] | None = None) -> list[Notification]:
+    """A message about the planning (no event): push where the person has it, else SMS, else e-mail;
+    an urgent one goes by push and SMS together."""
+    if contacts is None:
+        usable = [cm for cm in person.contact_methods if cm.enabled]
+        by_kind = {kind: [cm for cm in usable if cm.kind == kind] for kind in FALLBACK_ORDER}
+        push = by_kind["push"] + by_kind["fcm"]
+        sms, email = by_kind["sms"][:1], by_kind["email"][:1]
+        if notice.kind == "gap_report":
+            contacts = email or sms
+        elif urgent:
+            contacts = push + sms or email
+        else:
+            contacts = push or sms or email
+    return _queue_notice(db_session, organization_id, notice, now, urgent, person.display_name, [
+        (person.id, contact.id, contact.kind, contact.address) for contact in contacts])
+
+
+def enqueue_email_notice(*, db_session: Session, organization_id: int, address: str, name: str, notice: Notice,
+                         now: datetime) -> list[Notification]:
+    """A planning message to a login's e-mail, for a referent who is not in the directory."""
+    return _queue_notice(db_session, organization_id, notice, now, False, name, [(None, None, "email", address)])
+
+
+def _queue_notice(db_session: Session, organization_id: int, notice: Notice, now: datetime, urgent: bool,
+                  name: str, roads: list[tuple[int | None, int | None, str, str]]) -> list[Notification]:
+    rows = []
+    for person_id, contact_id, kind, address in roads:
+        rendered = render_notice(notice, kind, person_name=name)
+        row = Notification(
+            organization_id=organization_id, event_id=None, page_id=None, person_id=person_id,
+            contact_method_id=contact_id, channel=kind, address=address, purpose=notice.kind[:20],
+            subject=rendered.subject, text=rendered.text, html=rendered.html, data=rendered.data, urgent=urgent,
+            status="queued", due_at=now, created_at=now)
+        db_session.add(row)
+        rows.append(row)
+    db_session.flush()
+    signals = signals_of(db_session)
+    if rows and signals is not None:
+        signals.work_due(db_session)
+    return rows
+
+
+def enqueue_to_referents(*, db_session: Session, organization_id: int, notice: Notice,
+                         now: datetime) -> list[Notification]:
+    """The commune's referents: by their directory entry's roads, else by their login e-mail."""
+    rows = []
+    for user in db_session.scalars(select(User).where(User.organization_id == organization_id,
+                                                      User.role == "referent", User.is_active).order_by(User.id)):
+        person = db_session.get(Person, user.person_id) if user.person_id else None
+        if person is not None and person.active:
+            rows += enqueue_notice(db_session=db_session, organization_id=organization_id,
+                                  person=person, notice=notice, now=now)
+        else:
+            rows += enqueue_email_notice(db_session=db_session, organization_id=organization_id,
+                                        address=user.email, name=user.full_name, notice=notice, now=now)
+    return rows

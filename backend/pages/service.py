@@ -18,6 +18,7 @@ from backend.outbox import service as outbox_service
 from backend.pages.models import Page
 from backend.people.models import Person
 from backend.procedures.models import DEFAULT_TIMINGS, Procedure
+from backend.schedule import service as schedule_service
 from backend.signals import signals_of
 from backend.trace import service as trace_service
 from backend.trace.service import SYSTEM, Actor
@@ -25,17 +26,18 @@ from backend.trace.service import SYSTEM, Actor
 ACTIVE = esc.PageStatus.ACTIVE.value
 
 
-def group_roster(*, db_session: Session, group_id: int) -> esc.GroupRoster:
-    """A group's active members in roster order, as escalation would try them now."""
+def group_roster(*, db_session: Session, group_id: int, at: datetime) -> esc.GroupRoster:
+    """A group's active people in the order escalation tries them at `at`: the holder of the turn first."""
     group = db_session.get(OnCallGroup, group_id)
-    active = {p.id for p in db_session.scalars(
-        select(Person).where(Person.id.in_([m.person_id for m in group.members]), Person.active))}
-    return esc.GroupRoster(group.id, group.name, tuple(m.person_id for m in group.members if m.person_id in active))
+    order = schedule_service.roster_at(db_session=db_session, group=group,
+                                       members=tuple(m.person_id for m in group.members), at=at)
+    active = set(db_session.scalars(select(Person.id).where(Person.id.in_(order), Person.active)))
+    return esc.GroupRoster(group.id, group.name, tuple(p for p in order if p in active))
 
 
-def policy_for(*, db_session: Session, procedure: Procedure, group_ids: list[int]) -> esc.Policy:
-    """Freeze the chain (rosters as they are now) and the timings of the procedure."""
-    chain = [group_roster(db_session=db_session, group_id=group_id) for group_id in group_ids]
+def policy_for(*, db_session: Session, procedure: Procedure, group_ids: list[int], at: datetime) -> esc.Policy:
+    """Freeze the chain (rosters as they are at `at`) and the timings of the procedure."""
+    chain = [group_roster(db_session=db_session, group_id=group_id, at=at) for group_id in group_ids]
     timings = {int(sev): esc.Timing(int(t["ack_timeout_s"]), int(t.get("repeats", 1)))
                for sev, t in (procedure.timings or DEFAULT_TIMINGS).items()}
     return esc.Policy(tuple(chain), timings)
@@ -57,7 +59,7 @@ def open_pages(*, db_session: Session, event: Event, procedure: Procedure, now: 
     chains = [[g] for g in group_ids] if event.severity >= 4 else [group_ids]
     pages = []
     for chain in chains:
-        policy = policy_for(db_session=db_session, procedure=procedure, group_ids=chain)
+        policy = policy_for(db_session=db_session, procedure=procedure, group_ids=chain, at=now)
         page = Page(event_id=event.id, organization_id=event.organization_id, severity=event.severity,
                     policy=policy.to_json(), started_at=now, status=ACTIVE,
                     reply_code=new_reply_code(db_session))

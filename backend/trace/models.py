@@ -27,3 +27,23 @@ class TraceEntry(Base):
     corrects_id: Mapped[int | None] = mapped_column(ForeignKey("trace_entries.id"))
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class GroupTraceEntry(Base):
+    """The group's own main courante: turns taken, confirmations, hand-overs, replacements, swaps."""
+
+    __tablename__ = "group_trace_entries"
+    __table_args__ = (UniqueConstraint("group_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("oncall_groups.id", ondelete="CASCADE"), index=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    seq: Mapped[int]
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor_type: Mapped[str] = mapped_column(String(10))
+    actor_id: Mapped[int | None]
+    actor_label: Mapped[str] = mapped_column(String(200), default="")
+    kind: Mapped[str] = mapped_column(String(50))
+    data: Mapped[dict] = mapped_column(JSONType, default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))

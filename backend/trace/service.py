@@ -12,8 +12,9 @@ from sqlalchemy.orm import Session
 
 from backend.db import utcnow
 from backend.events.models import Event
+from backend.groups.models import OnCallGroup
 from backend.signals import signals_of
-from backend.trace.models import TraceEntry
+from backend.trace.models import GroupTraceEntry, TraceEntry
 
 GENESIS = "0" * 64
 
@@ -28,12 +29,13 @@ class Actor:
 SYSTEM = Actor("system", None, "Vigie")
 
 
-def entry_hash(*, prev_hash: str, event_id: int, seq: int, at: datetime, actor: Actor, kind: str,
-               data: dict, corrects_id: int | None) -> str:
+def entry_hash(*, prev_hash: str, event_id: int | None = None, seq: int, at: datetime, actor: Actor, kind: str,
+               data: dict, corrects_id: int | None = None, group_id: int | None = None) -> str:
+    subject = {"event": event_id} if group_id is None else {"group": group_id}
     canonical = json.dumps(
         {
             "prev": prev_hash,
-            "event": event_id,
+            **subject,
             "seq": seq,
             "at": at.isoformat(timespec="microseconds"),
             "actor": [actor.type, actor.id, actor.label],
@@ -86,21 +88,60 @@ class Verification:
 
 def verify(*, db_session: Session, event: Event) -> Verification:
     entries = list_entries(db_session=db_session, event_id=event.id)
+    return _verify_chain(entries, event.trace_head, lambda entry, prev: entry_hash(
+        prev_hash=prev, event_id=entry.event_id, seq=entry.seq, at=entry.at,
+        actor=Actor(entry.actor_type, entry.actor_id, entry.actor_label), kind=entry.kind,
+        data=entry.data, corrects_id=entry.corrects_id))
+
+
+def _verify_chain(entries, head: str, rehash) -> Verification:
     prev = GENESIS
     for expected_seq, entry in enumerate(entries, start=1):
         if entry.seq != expected_seq:
             return Verification(False, len(entries), expected_seq, "missing entry")
         if entry.prev_hash != prev:
             return Verification(False, len(entries), entry.seq, "chain broken")
-        digest = entry_hash(prev_hash=prev, event_id=entry.event_id, seq=entry.seq, at=entry.at,
-                            actor=Actor(entry.actor_type, entry.actor_id, entry.actor_label), kind=entry.kind,
-                            data=entry.data, corrects_id=entry.corrects_id)
-        if digest != entry.hash:
+        if rehash(entry, prev) != entry.hash:
             return Verification(False, len(entries), entry.seq, "entry altered")
         prev = entry.hash
-    if entries and event.trace_head != prev:
+    if entries and head != prev:
         return Verification(False, len(entries), len(entries) + 1, "entries removed at the end")
     return Verification(True, len(entries))
+
+
+# The group's own trace: turns taken, confirmations, replacements, swaps ---------------------
+def append_group(*, db_session: Session, group: OnCallGroup, kind: str, actor: Actor = SYSTEM,
+                 data: dict | None = None, at: datetime | None = None) -> GroupTraceEntry:
+    """Append one entry to a group's chain; the caller holds the group row (locked) in this transaction."""
+    data = _jsonable(data or {})
+    at = at or utcnow()
+    seq = group.trace_seq + 1
+    digest = entry_hash(prev_hash=group.trace_head, group_id=group.id, seq=seq, at=at, actor=actor,
+                        kind=kind, data=data)
+    entry = GroupTraceEntry(group_id=group.id, organization_id=group.organization_id, seq=seq, at=at,
+                            actor_type=actor.type, actor_id=actor.id, actor_label=actor.label, kind=kind,
+                            data=data, prev_hash=group.trace_head, hash=digest)
+    group.trace_seq = seq
+    group.trace_head = digest
+    db_session.add(entry)
+    db_session.flush()
+    return entry
+
+
+def list_group_entries(*, db_session: Session, group_id: int, since: datetime | None = None,
+                       limit: int = 500) -> list[GroupTraceEntry]:
+    query = select(GroupTraceEntry).where(GroupTraceEntry.group_id == group_id)
+    if since is not None:
+        query = query.where(GroupTraceEntry.at >= since)
+    return list(db_session.scalars(query.order_by(GroupTraceEntry.seq.desc()).limit(limit)))[::-1]
+
+
+def verify_group(*, db_session: Session, group: OnCallGroup) -> Verification:
+    entries = list(db_session.scalars(select(GroupTraceEntry).where(GroupTraceEntry.group_id == group.id)
+                                      .order_by(GroupTraceEntry.seq)))
+    return _verify_chain(entries, group.trace_head, lambda entry, prev: entry_hash(
+        prev_hash=prev, group_id=entry.group_id, seq=entry.seq, at=entry.at,
+        actor=Actor(entry.actor_type, entry.actor_id, entry.actor_label), kind=entry.kind, data=entry.data))
 
 
 def _jsonable(data: dict) -> dict:

@@ -25,6 +25,8 @@ from backend.outbox import dispatch
 from backend.outbox.models import Notification
 from backend.pages import service as page_service
 from backend.pages.models import Page
+from backend.watch import service as watch_service
+from backend.watch.models import WatchTurn
 from backend.worker import metrics
 from backend.worker.models import WorkerHeartbeat
 from notifications.registry import ChannelRegistry
@@ -32,6 +34,9 @@ from notifications.registry import ChannelRegistry
 log = logging.getLogger("vigie.worker")
 
 HEARTBEAT_EVERY_S = 1.0
+# Re-planning the watch rows and looking for gaps is idempotent, so a plain timer is enough:
+# the deadlines themselves are rows, and every planning change re-plans in its own transaction.
+PLAN_EVERY_S = 600.0
 
 
 class Worker:
@@ -51,6 +56,7 @@ class Worker:
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._last_heartbeat = 0.0
+        self._last_plan = float("-inf")
         self.started_at = utcnow()
         self.cycles = 0
 
@@ -90,7 +96,9 @@ class Worker:
         """Do everything that is due now; return how long to sleep before the next due item."""
         self.cycles += 1
         self._heartbeat()
+        self._plan_watches()
         busy = self._fire_due_pages()
+        busy = self._fire_due_watches() or busy
         busy = self._drain_outbox() or busy
         if busy:
             return 0.0
@@ -112,6 +120,31 @@ class Worker:
             except Exception:
                 log.exception("escalation step of page %s failed; its lease will expire", item.page_id)
         return len(claimed) >= self.batch
+
+    def _fire_due_watches(self) -> bool:
+        now = utcnow()
+        with transaction(self.session_factory) as session:
+            claimed = watch_service.claim_due(db_session=session, worker_id=self.worker_id, now=now,
+                                              lease_until=now + self.lease, limit=self.batch)
+        for item in claimed:
+            try:
+                with transaction(self.session_factory) as session:
+                    watch_service.step(db_session=session, watch_id=item.watch_id, worker_id=self.worker_id,
+                                       now=utcnow())
+            except Exception:
+                log.exception("watch turn %s failed; its lease will expire", item.watch_id)
+        return len(claimed) >= self.batch
+
+    def _plan_watches(self) -> None:
+        if time.monotonic() - self._last_plan < PLAN_EVERY_S:
+            return
+        self._last_plan = time.monotonic()
+        for job in (watch_service.plan_all, watch_service.report_all_gaps):
+            try:
+                with transaction(self.session_factory) as session:
+                    job(db_session=session, now=utcnow())
+            except Exception:
+                log.exception("%s failed; next try in %.0f s", job.__name__, PLAN_EVERY_S)
 
     def _drain_outbox(self) -> bool:
         now = utcnow()
@@ -141,7 +174,8 @@ class Worker:
         candidates = []
         with transaction(self.session_factory) as session:
             for model, pending in ((Page, Page.status == page_service.ACTIVE),
-                                   (Notification, Notification.status == "queued")):
+                                   (Notification, Notification.status == "queued"),
+                                   (WatchTurn, WatchTurn.status.in_(("scheduled", "asked")))):
                 free = (model.claim_until.is_(None)) | (model.claim_until < now)
                 candidates.append(session.scalar(select(func.min(model.due_at)).where(pending, free)))
                 # Work leased by another worker comes back to us if its lease runs out.

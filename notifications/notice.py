@@ -1,0 +1,127 @@
+"""French messages about the planning itself (taking the watch, swaps, gaps): no event behind them."""
+
+from __future__ import annotations
+
+import html as html_lib
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from notifications.base import ChannelKind
+from notifications.render import Rendered
+from notifications.sms_text import fit_sms, fold_to_gsm7
+
+DAYS_FR = ("lun.", "mar.", "mer.", "jeu.", "ven.", "sam.", "dim.")
+MONTHS_FR = ("janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.", "nov.", "déc.")
+
+
+def fr_datetime(local: datetime) -> str:
+    """`lun. 7 déc. 08:30` — the caller gives the commune's local time."""
+    return f"{DAYS_FR[local.weekday()]} {local.day} {MONTHS_FR[local.month - 1]} {local:%H:%M}"
+
+
+def sms_datetime(local: datetime) -> str:
+    return f"{local:%d/%m %Hh%M}"
+
+
+@dataclass(frozen=True)
+class Notice:
+    kind: str  # watch_ask | watch_missed | watch_confirmed | swap_request | swap_info | gap_report
+    org_code: str
+    title: str
+    body: str
+    sms: str  # the SMS body (folded to GSM-7 and fitted to one segment on rendering)
+    sms_hint: str = ""
+    actions: tuple[str, ...] = ()
+    data: dict = field(default_factory=dict)
+
+
+def render_notice(notice: Notice, channel: ChannelKind | str, *, person_name: str | None = None) -> Rendered:
+    channel = ChannelKind(channel)
+    data = {"purpose": notice.kind, "title": notice.title, "org": notice.org_code, **notice.data}
+    if notice.actions:
+        data["actions"] = list(notice.actions)
+    if channel is ChannelKind.SMS:
+        return Rendered(fold_to_gsm7(notice.title), fit_sms(f"[{notice.org_code}]", notice.sms, notice.sms_hint),
+                        None, data)
+    subject = f"[{notice.org_code}] {notice.title}"
+    if channel is not ChannelKind.EMAIL:
+        return Rendered(notice.title, notice.body, None, data)
+    greeting = f"Bonjour {person_name},\n\n" if person_name else ""
+    esc = html_lib.escape
+    html = (f'<!doctype html><html lang="fr"><head><meta charset="utf-8"><title>{esc(subject)}</title></head>'
+            f"<body style='font-family:sans-serif'>"
+            f"{'<p>Bonjour ' + esc(person_name) + ',</p>' if person_name else ''}"
+            f"<h1 style='font-size:20px'>{esc(notice.title)}</h1>"
+            + "".join(f"<p>{esc(line)}</p>" for line in notice.body.split("\n") if line)
+            + "</body></html>")
+    return Rendered(subject, greeting + notice.body + "\n", html, data)
+
+
+def watch_ask(*, org_code: str, group: str, starts: datetime, ends: datetime, watch_id: int,
+              confirm_minutes: int) -> Notice:
+    return Notice(
+        kind="watch_ask", org_code=org_code, title=f"Prise d'astreinte — {group}",
+        body=(f"Vous êtes d'astreinte {group} du {fr_datetime(starts)} au {fr_datetime(ends)}. "
+              f"Confirmez dans les {confirm_minutes} min que vous êtes joignable."),
+        sms=f"Astreinte {group} du {sms_datetime(starts)} au {sms_datetime(ends)}.",
+        sms_hint="Rep OK pour confirmer", actions=("confirm_watch",), data={"watch_id": watch_id})
+
+
+def watch_confirmed(*, org_code: str, group: str) -> Notice:
+    return Notice(kind="watch_confirmed", org_code=org_code, title="Prise d'astreinte confirmée",
+                  body=f"Merci : votre astreinte {group} est confirmée.",
+                  sms=f"Recu : astreinte {group} confirmee.")
+
+
+def watch_missed(*, org_code: str, group: str, person: str, phone: str | None, since: datetime,
+                 watch_id: int) -> Notice:
+    reach = f" Tél. {phone}." if phone else ""
+    return Notice(
+        kind="watch_missed", org_code=org_code, title=f"Astreinte {group} non confirmée",
+        body=f"{person} n'a pas confirmé sa prise d'astreinte {group} (début {fr_datetime(since)}).{reach}",
+        sms=f"ALERTE {person} n'a pas confirme l'astreinte {group} ({sms_datetime(since)}).{reach}",
+        data={"watch_id": watch_id})
+
+
+def swap_request(*, org_code: str, group: str, requester: str, mine: tuple[datetime, datetime],
+                 theirs: tuple[datetime, datetime] | None, swap_id: int) -> Notice:
+    give = f"son tour du {fr_datetime(mine[0])} au {fr_datetime(mine[1])}"
+    take = f" contre le vôtre du {fr_datetime(theirs[0])} au {fr_datetime(theirs[1])}" if theirs else ""
+    return Notice(
+        kind="swap_request", org_code=org_code, title=f"Échange d'astreinte proposé — {group}",
+        body=f"{requester} vous propose {give}{take}. Répondez dans l'application Vigie, « Mon astreinte ».",
+        sms=f"{requester} propose un echange d'astreinte {group} ({sms_datetime(mine[0])}).",
+        sms_hint="Repondez dans l'appli Vigie", data={"swap_id": swap_id})
+
+
+def swap_info(*, org_code: str, group: str, requester: str, counterpart: str, mine: tuple[datetime, datetime],
+              theirs: tuple[datetime, datetime] | None, needs_approval: bool, swap_id: int) -> Notice:
+    what = (f"{counterpart} prend le tour de {requester} du {fr_datetime(mine[0])} au {fr_datetime(mine[1])}"
+            + (f", {requester} celui de {counterpart} du {fr_datetime(theirs[0])} au {fr_datetime(theirs[1])}"
+               if theirs else ""))
+    ask = " Votre accord est demandé : répondez dans Vigie." if needs_approval else ""
+    return Notice(
+        kind="swap_info", org_code=org_code,
+        title=f"Échange d'astreinte {group}{' à valider' if needs_approval else ''}",
+        body=f"{what}.{ask}", sms=f"Echange astreinte {group} : {counterpart} remplace {requester} "
+                                  f"le {sms_datetime(mine[0])}.{' A valider dans Vigie.' if needs_approval else ''}",
+        data={"swap_id": swap_id})
+
+
+def gap_report(*, org_code: str, group: str, gaps: list[tuple[datetime, datetime]]) -> Notice:
+    lines = "\n".join(f"— du {fr_datetime(s)} au {fr_datetime(e)}" for s, e in gaps)
+    return Notice(
+        kind="gap_report", org_code=org_code, title=f"Planning d'astreinte incomplet — {group}",
+        body=f"Personne n'est d'astreinte {group} pendant les heures couvertes par le PC :\n{lines}",
+        sms=f"Planning astreinte {group} incomplet : {len(gaps)} trou(s), 1er le {sms_datetime(gaps[0][0])}.")
+
+
+def out_of_coverage(*, org_code: str, number: str, title: str, place: str, category: str,
+                    received: datetime) -> Notice:
+    where = f", {place}" if place else ""
+    return Notice(
+        kind="out_of_coverage", org_code=org_code, title=f"Hors horaires PC — {number} {title}",
+        body=(f"Le PC a reçu le {fr_datetime(received)}, en dehors de ses horaires de couverture, un "
+              f"signalement « {category} » : {title}{where}. Selon le choix de la commune, il vous est transmis "
+              f"sans solliciter l'astreinte."),
+        sms=f"Hors horaires PC {number} : {title}{where}.", data={"number": number})
