@@ -147,11 +147,19 @@ def requalify(*, db_session: Session, event: Event, severity: int, reason: str, 
     event.cap_severity = CAP_SEVERITY[severity]
     trace_service.append(db_session=db_session, event=event, kind="event.requalified", actor=actor, at=now,
                          data={"from": previous, "to": severity, "reason": reason})
-    for page in _active_pages(db_session=db_session, event_id=event.id):
+    active = _active_pages(db_session=db_session, event_id=event.id)
+    for page in active:
         page_service.apply_signal(db_session=db_session, event=event, page=page,
                                   signal=esc.Requalified(severity), now=now, actor=actor)
     procedure = db_session.scalar(select(Procedure).options(selectinload(Procedure.steps))
                                   .where(Procedure.id == event.procedure_id)) if event.procedure_id else None
+    if procedure is not None and severity >= 4 > previous and event.status == "open" and active:
+        # Raised to critical while still unanswered: every group is asked at once, not in turn.
+        asked = {page.current_group_id for page in active if page.status == page_service.ACTIVE}
+        for group_id in page_service.solicited_groups(procedure, severity):
+            if group_id not in asked:
+                page_service.open_page(db_session=db_session, event=event, procedure=procedure, chain=[group_id],
+                                       now=now)
     if procedure is not None:
         organization = db_session.get(Organization, event.organization_id)
         # Raised from "information" (or back from it): nobody is being asked yet, so ask now.

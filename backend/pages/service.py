@@ -57,21 +57,22 @@ def open_pages(*, db_session: Session, event: Event, procedure: Procedure, now: 
     if not group_ids or event.severity <= 1:
         return []
     chains = [[g] for g in group_ids] if event.severity >= 4 else [group_ids]
-    pages = []
-    for chain in chains:
-        policy = policy_for(db_session=db_session, procedure=procedure, group_ids=chain, at=now)
-        page = Page(event_id=event.id, organization_id=event.organization_id, severity=event.severity,
-                    policy=policy.to_json(), started_at=now, status=ACTIVE,
-                    reply_code=new_reply_code(db_session))
-        db_session.add(page)
-        db_session.flush()
-        trace_service.append(db_session=db_session, event=event, kind="page.started", at=now, data={
-            "page_id": page.id, "severity": event.severity,
-            "chain": [{"group_id": g.group_id, "group": g.name, "members": list(g.members)} for g in policy.chain],
-        })
-        apply_signal(db_session=db_session, event=event, page=page, signal=esc.Start(), now=now)
-        pages.append(page)
-    return pages
+    return [open_page(db_session=db_session, event=event, procedure=procedure, chain=chain, now=now)
+            for chain in chains]
+
+
+def open_page(*, db_session: Session, event: Event, procedure: Procedure, chain: list[int], now: datetime) -> Page:
+    policy = policy_for(db_session=db_session, procedure=procedure, group_ids=chain, at=now)
+    page = Page(event_id=event.id, organization_id=event.organization_id, severity=event.severity,
+                policy=policy.to_json(), started_at=now, status=ACTIVE, reply_code=new_reply_code(db_session))
+    db_session.add(page)
+    db_session.flush()
+    trace_service.append(db_session=db_session, event=event, kind="page.started", at=now, data={
+        "page_id": page.id, "severity": event.severity,
+        "chain": [{"group_id": g.group_id, "group": g.name, "members": list(g.members)} for g in policy.chain],
+    })
+    apply_signal(db_session=db_session, event=event, page=page, signal=esc.Start(), now=now)
+    return page
 
 
 def new_reply_code(db_session: Session) -> str:

@@ -368,6 +368,26 @@ def test_requalifying_makes_the_running_page_adopt_the_new_timeout(api, world, r
         (world.techs[0], "start"), (world.techs[1], "timeout")]
 
 
+def test_raised_to_critical_while_unanswered_every_group_is_asked_at_once(api, world):
+    event = api.open(severity=3)
+    response = api.client.post(f"{API}/events/{event['id']}/requalify",
+                               json={"severity": 4, "reason": "Ligne électrique touchée"}, headers=api.h("operator"))
+    assert response.status_code == 200, response.text
+    pages = [p for p in response.json()["pages"] if p["status"] == "active"]
+    assert sorted(p["current_person_id"] for p in pages) == sorted([world.techs[0], world.cadres[0]])
+    asked = [e["data"]["person_id"] for e in api.trace(event["id"]) if e["kind"] == "page.notify"]
+    assert asked == [world.techs[0], world.cadres[0]]
+
+
+def test_raised_to_critical_after_someone_took_it_asks_nobody_more(api, world):
+    event = api.open(severity=3)
+    assert api.respond(event["id"], "oncall", kind="ack").status_code == 201
+    response = api.client.post(f"{API}/events/{event['id']}/requalify",
+                               json={"severity": 4, "reason": "aggravation"}, headers=api.h("operator"))
+    assert response.status_code == 200
+    assert [p["status"] for p in response.json()["pages"]] == ["acknowledged"]
+
+
 def test_requalification_refusals(api, world, runtime):
     event = api.open()
     url = f"{API}/events/{event['id']}/requalify"
