@@ -26,6 +26,9 @@ async def live(websocket: WebSocket, token: str = "", after: int | None = None):
     try:
         principal = await asyncio.to_thread(_authenticate, runtime.session_factory, token)
     except Unauthorized:
+        # Accept first: a close before the handshake reaches a browser as a bare 1006, and the
+        # console could not tell "log in again" from "the network dropped".
+        await websocket.accept()
         await websocket.close(code=4401, reason="invalid or expired token")
         return
     await websocket.accept()

@@ -874,3 +874,12 @@ def test_a_resent_answer_with_the_same_idempotency_key_is_kept_once(client, worl
     assert again.json()["id"] == first.json()["id"]
     kinds = [e["kind"] for e in client.get(f"/api/v1/events/{event['id']}/trace", headers=operator).json()]
     assert kinds.count("response.on_site") == 1
+
+
+def test_a_live_socket_with_a_bad_token_is_told_why_it_is_closed(client):
+    from starlette.websockets import WebSocketDisconnect
+
+    with client.websocket_connect("/api/v1/ws?token=not-a-token") as socket:
+        with pytest.raises(WebSocketDisconnect) as closed:
+            socket.receive_json()
+    assert closed.value.code == 4401
