@@ -22,6 +22,7 @@ from backend.groups.models import DistributionList, GroupMember, OnCallGroup
 from backend.migrate import alembic_config
 from backend.orgs.models import Organization
 from backend.people.models import ContactMethod, Person
+from backend.schedule.models import Rotation
 from backend.procedures.models import Procedure, ProcedureStep
 from tests.conftest import ON_POSTGRES, PG_URL
 
@@ -58,6 +59,8 @@ def demo_counts(database_url: str) -> dict:
                 "communes": s.scalar(select(func.count(Organization.id)).where(Organization.kind == "commune")),
                 "metropoles": s.scalar(select(func.count(Organization.id)).where(Organization.kind == "metropole")),
                 "people": s.scalar(select(func.count(Person.id))),
+                "rotations": dict(Counter(s.scalars(select(OnCallGroup.kind).join(
+                    Rotation, Rotation.group_id == OnCallGroup.id).where(Rotation.valid_until.is_(None))))),
                 "groups": dict(groups_by_kind),
                 "members": dict(members),
                 "procedures": s.scalar(select(func.count(Procedure.id))),
@@ -134,7 +137,8 @@ def test_demo_if_empty_loads_the_demo_commune_once(database_url, tmp_path):
     assert loaded["people"] == 3 + 4 + 6 + 2
     assert 9 <= loaded["procedures"] <= 12 and loaded["steps"] >= 2 * loaded["procedures"]
     assert loaded["lists"] == 2
-    assert loaded["users"] == ["admin@example.org", "operateur@example.org"]
+    assert loaded["users"] == ["admin@example.org", "operateur@example.org", "referent@example.org"]
+    assert loaded["rotations"] == {"elu": 1, "cadre": 1, "technique": 1}
 
     second = vigie("demo", "--if-empty", database_url=database_url, tmp_path=tmp_path)
     assert second.returncode == 0, second.stderr
