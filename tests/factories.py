@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from backend.auth import service as auth_service
+from backend.coverage.models import CoverageSettings
 from backend.db import transaction
 from backend.groups.models import DistributionList, DistributionMember, GroupMember, OnCallGroup
 from backend.orgs.models import Organization
@@ -12,6 +13,7 @@ from backend.people.models import ContactMethod, Person
 from backend.procedures.models import Procedure, ProcedureStep
 
 PASSWORD = "correct horse battery"
+ALL_WEEK = [{"weekday": day, "start": "00:00", "end": "24:00"} for day in range(7)]
 
 
 @dataclass
@@ -67,6 +69,10 @@ def build_world(factory, *, ack_timeout_s: int = 300) -> World:
         world.metropole_id, world.commune_id, world.other_commune_id = metropole.id, commune.id, other.id
         world.foreign_metropole_id, world.foreign_commune_id = foreign.id, foreign_commune.id
 
+        # The PC covers these communes around the clock, so no test depends on the hour it runs at;
+        # tests of coverage hours set their own.
+        s.add_all([CoverageSettings(organization_id=org.id, weekly=ALL_WEEK, holidays="FR")
+                   for org in (commune, other, foreign_commune)])
         techs = [_person(s, commune.id, "Tech", name, i) for i, name in enumerate(["Un", "Deux", "Trois"], 1)]
         cadres = [_person(s, commune.id, "Cadre", name, 10 + i) for i, name in enumerate(["Un", "Deux"], 1)]
         elus = [_person(s, commune.id, "Elu", "Un", 20, is_elected=True)]

@@ -11,8 +11,9 @@ from zoneinfo import ZoneInfo
 
 import icalendar
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
+from backend.coverage.models import CoverageSettings
 from backend.db import transaction, utcnow
 from backend.events import service as event_service
 from backend.outbox.models import Notification
@@ -29,6 +30,13 @@ SINCE = "2026-01-01T00:00:00+00:00"
 
 def paris(*args) -> datetime:
     return datetime(*args, tzinfo=PARIS)
+
+
+@pytest.fixture(autouse=True)
+def chenove_hours(world, runtime):
+    """The world's communes are covered around the clock; here the commune has the first customer's hours."""
+    with transaction(runtime.session_factory) as s:
+        s.execute(delete(CoverageSettings).where(CoverageSettings.organization_id == world.commune_id))
 
 
 @pytest.fixture
