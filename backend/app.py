@@ -16,6 +16,7 @@ from backend.attachments.router import router as attachments_router
 from backend.auth import service as auth_service
 from backend.auth.router import router as auth_router
 from backend.calendars.router import router as calendars_router
+from backend.calls.router import router as calls_router
 from backend.config import Settings, get_settings
 from backend.coverage.router import router as coverage_router
 from backend.db import transaction
@@ -89,6 +90,7 @@ def create_app(settings: Settings | None = None, *, channels: ChannelRegistry | 
     app.include_router(coverage_router)
     app.include_router(watch_router)
     app.include_router(calendars_router)
+    app.include_router(calls_router)
     app.add_middleware(GZipMiddleware, minimum_size=512)
 
     @app.get("/", include_in_schema=False)

@@ -26,6 +26,7 @@ class EventCreate(BaseModel):
     source: Source = "phone"
     caller_name: str = Field(default="", max_length=200)
     callback_number: str = Field(default="", max_length=32)
+    call_id: int | None = Field(default=None, ge=1, le=2**63 - 1, description="the logged call it comes from")
 
 
 class Requalify(BaseModel):

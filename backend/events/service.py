@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 import escalation as esc
+from backend.calls import service as call_service
 from backend.coverage import service as coverage_service
 from backend.db import utcnow
 from backend.errors import Conflict, NotFound, Unprocessable
@@ -78,14 +79,21 @@ def create(*, db_session: Session, organization_id: int, org_ids: frozenset[int]
         caller_name=data.get("caller_name") or "", callback_number=data.get("callback_number") or "",
         status="open", received_at=now, created_by_user_id=user_id,
     )
+    call = None
+    if data.get("call_id") is not None:
+        call = call_service.get_call(db_session=db_session, call_id=data["call_id"],
+                                     org_ids=frozenset({organization.id}), lock=True)
     db_session.add(event)
     db_session.flush()
-    trace_service.append(db_session=db_session, event=event, kind="event.created", actor=actor, at=now, data={
-        "number": number, "category": category, "severity": severity, "title": event.title,
-        "place": event.place, "source": event.source, "caller_name": event.caller_name,
-        "callback_number": event.callback_number, "procedure_id": event.procedure_id,
-        "severity_defaulted": data.get("severity") is None,
-    })
+    created = {"number": number, "category": category, "severity": severity, "title": event.title,
+               "place": event.place, "source": event.source, "caller_name": event.caller_name,
+               "callback_number": event.callback_number, "procedure_id": event.procedure_id,
+               "severity_defaulted": data.get("severity") is None}
+    if call is not None:
+        call_service.link_event(db_session=db_session, call=call, event_id=event.id)
+        created["call_id"] = call.id
+    trace_service.append(db_session=db_session, event=event, kind="event.created", actor=actor, at=now,
+                         data=created)
     if not _covered(db_session=db_session, event=event, organization=organization, now=now):
         return event
     if procedure is not None:

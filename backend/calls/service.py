@@ -1,0 +1,90 @@
+"""The PC's call log and the alerts that bypassed it: the convention's pick-up rate and "hors PC" count."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from backend.calls.models import BypassedAlert, Call
+from backend.errors import Conflict, NotFound, Unprocessable
+
+
+def log_call(*, db_session: Session, organization_id: int, data: dict, user_id: int | None, source: str,
+             now: datetime) -> tuple[Call, bool]:
+    """Record a call; the same telephony id twice is the same call (returned, not duplicated)."""
+    external_id = data.get("external_id")
+    if external_id:
+        existing = db_session.scalar(select(Call).where(Call.external_id == external_id))
+        if existing is not None:
+            if existing.organization_id != organization_id:
+                raise Conflict("this call id is already logged for another commune", code="call_id_taken")
+            return existing, False
+    received = data.get("received_at") or now
+    answered_at = data.get("answered_at")
+    if data["answered"] and answered_at is None:
+        answered_at = now if received <= now else received
+    if not data["answered"]:
+        answered_at = None
+    if answered_at is not None and answered_at < received:
+        raise Unprocessable("a call is answered after it rings", code="answered_before_received")
+    if received > now:
+        raise Unprocessable("a call cannot be logged in the future", code="call_in_future")
+    call = Call(organization_id=organization_id, received_at=received, answered=data["answered"],
+                answered_at=answered_at, caller_category=data.get("caller_category") or "citizen",
+                caller_number=data.get("caller_number") or "", note=data.get("note") or "", source=source,
+                external_id=external_id, recorded_by_user_id=user_id, created_at=now)
+    db_session.add(call)
+    db_session.flush()
+    return call, True
+
+
+def get_call(*, db_session: Session, call_id: int, org_ids: frozenset[int], lock: bool = False) -> Call:
+    query = select(Call).where(Call.id == call_id, Call.organization_id.in_(org_ids))
+    call = db_session.scalar(query.with_for_update() if lock else query)
+    if call is None:
+        raise NotFound("call")
+    return call
+
+
+def list_calls(*, db_session: Session, org_ids: frozenset[int], organization_id: int | None, since: datetime | None,
+               until: datetime | None, limit: int, offset: int) -> list[Call]:
+    query = select(Call).where(Call.organization_id.in_(org_ids))
+    if organization_id is not None:
+        query = query.where(Call.organization_id == organization_id)
+    if since is not None:
+        query = query.where(Call.received_at >= since)
+    if until is not None:
+        query = query.where(Call.received_at < until)
+    return list(db_session.scalars(query.order_by(Call.received_at.desc(), Call.id.desc()).limit(limit).offset(offset)))
+
+
+def link_event(*, db_session: Session, call: Call, event_id: int) -> None:
+    if call.event_id is not None and call.event_id != event_id:
+        raise Conflict("an event was already opened from this call", code="call_has_event")
+    call.event_id = event_id
+
+
+def record_bypassed(*, db_session: Session, organization_id: int, data: dict, user_id: int | None,
+                    now: datetime) -> BypassedAlert:
+    if data["occurred_at"] > now:
+        raise Unprocessable("an alert cannot be recorded in the future", code="alert_in_future")
+    row = BypassedAlert(organization_id=organization_id, occurred_at=data["occurred_at"], category=data["category"],
+                        count=data.get("count") or 1, description=data.get("description") or "",
+                        recorded_by_user_id=user_id, created_at=now)
+    db_session.add(row)
+    db_session.flush()
+    return row
+
+
+def list_bypassed(*, db_session: Session, org_ids: frozenset[int], organization_id: int | None,
+                  since: datetime | None, until: datetime | None) -> list[BypassedAlert]:
+    query = select(BypassedAlert).where(BypassedAlert.organization_id.in_(org_ids))
+    if organization_id is not None:
+        query = query.where(BypassedAlert.organization_id == organization_id)
+    if since is not None:
+        query = query.where(BypassedAlert.occurred_at >= since)
+    if until is not None:
+        query = query.where(BypassedAlert.occurred_at < until)
+    return list(db_session.scalars(query.order_by(BypassedAlert.occurred_at.desc()).limit(1000)))
