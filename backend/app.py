@@ -24,6 +24,7 @@ from backend.devices.router import router as devices_router
 from backend.enrolment.router import router as enrolment_router
 from backend.events.router import router as events_router
 from backend.inbound.router import router as inbound_router
+from backend.kpis.router import router as kpis_router
 from backend.links.router import router as links_router
 from backend.groups.router import router as groups_router
 from backend.live.hub import Hub
@@ -91,6 +92,7 @@ def create_app(settings: Settings | None = None, *, channels: ChannelRegistry | 
     app.include_router(watch_router)
     app.include_router(calendars_router)
     app.include_router(calls_router)
+    app.include_router(kpis_router)
     app.add_middleware(GZipMiddleware, minimum_size=512)
 
     @app.get("/", include_in_schema=False)

@@ -1,0 +1,48 @@
+"""The dashboard's figures as CSV rows a spreadsheet opens as is (French Excel: `;` and a BOM)."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+
+def rows(figures: dict) -> list[tuple[str, str, object, object]]:
+    calls, fa, rep = figures["calls"], figures["first_action"], figures["reports"]
+    out = [
+        ("appels", "appels reçus", calls["total"], ""),
+        ("appels", "appels décrochés", calls["answered"], ""),
+        ("appels", "taux de décroché", calls["pickup_rate"], calls["target"]),
+        ("événements", "événements", figures["events"], ""),
+        ("première action", "dans l'heure (taux)", fa["within_hour_rate"], fa["target"]),
+        ("première action", "dans le délai cible (taux)", fa["within_target_rate"], fa["target"]),
+        ("première action", "sans action", fa["without_action"], 0),
+        ("rapports", "rapports envoyés", rep["sent"], ""),
+        ("rapports", "rapports par événement", rep["per_event"], rep["target"]),
+        ("hors PC", "alertes hors PC", figures["bypassed"]["total"], ""),
+    ]
+    out += [("par catégorie", name, n, "") for name, n in figures["by_category"].items()]
+    out += [("par gravité", sev, n, "") for sev, n in figures["by_severity"].items()]
+    out += [("par mois", month, n, "") for month, n in figures["by_month"].items()]
+    out += [("acquittement par groupe (médiane s)", g, v["median_s"], "") for g, v in figures["ack_by_group"].items()]
+    out += [("profondeur d'escalade", f"{k} personne(s)", v, "")
+            for k, v in figures["escalation_depth"]["distribution"].items()]
+    out += [("remise par canal (taux)", c, v["success_rate"], "") for c, v in figures["delivery_by_channel"].items()]
+    out += [("hors PC par catégorie", c, n, "") for c, n in figures["bypassed"]["by_category"].items()]
+    return out
+
+
+def to_csv(figures: dict) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+    writer.writerow(["rubrique", "indicateur", "valeur", "objectif"])
+    for section, name, value, target in rows(figures):
+        writer.writerow([section, name, _fr(value), _fr(target)])
+    return "\ufeff" + buffer.getvalue()
+
+
+def _fr(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.4f}".rstrip("0").rstrip(".").replace(".", ",")
+    return str(value)

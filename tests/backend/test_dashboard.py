@@ -1,0 +1,131 @@
+"""The convention's dashboard, for a seeded month whose figures were worked out by hand, and cross-checked
+against the raw trace."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import Counter
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+
+from backend.calls.models import BypassedAlert, Call
+from backend.db import transaction
+from backend.events import service as event_service
+from backend.events.models import Event
+from backend.responses import service as response_service
+from backend.trace import service as trace_service
+from backend.trace.models import TraceEntry
+from backend.trace.service import Actor
+from tests.factories import login
+
+API = "/api/v1"
+PARIS = ZoneInfo("Europe/Paris")
+NOVEMBER = {"start": "2026-11-01T00:00:00+01:00", "end": "2026-12-01T00:00:00+01:00"}
+PC = Actor("user", None, "Opérateur")
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+
+
+def at(day, hour, minute=0, month=11) -> datetime:
+    return datetime(2026, month, day, hour, minute, tzinfo=PARIS).astimezone(timezone.utc)
+
+
+@pytest.fixture
+def november(runtime, world):
+    """Three events of November (and one of October), ten calls, alerts that bypassed the PC."""
+    commune = frozenset({world.commune_id})
+    tech, cadre = world.techs[0], world.cadres[0]
+    with transaction(runtime.session_factory) as s:
+        def create(when, **data):
+            return event_service.create(db_session=s, organization_id=world.commune_id, org_ids=commune,
+                                        data={"title": "t", **data}, actor=PC, user_id=None, now=when)
+
+        # E1, grave, 3 Nov 22:00: the technician is asked at once and takes it at 22:04; a report is sent.
+        e1 = create(at(3, 22), procedure_id=world.procedure_id, severity=3)
+        response_service.record(db_session=s, event=e1, kind="ack", person_id=tech, actor=Actor("person", tech, "T"),
+                                via="sms", now=at(3, 22, 4))
+        trace_service.append(db_session=s, event=e1, kind="report.sent", at=at(4, 8), data={"lists": [1]})
+        # E2, modéré, 10 Nov 03:00, no procedure: nothing happens until the PC closes it at 04:30.
+        e2 = create(at(10, 3), category="Animaux", severity=2)
+        event_service.close(db_session=s, event=e2, reason="animal parti", actor=PC, now=at(10, 4, 30))
+        # E3, critique, 20 Nov 12:30: every group at once; the cadre takes it at 12:33.
+        e3 = create(at(20, 12, 30), procedure_id=world.procedure_id, severity=4)
+        response_service.record(db_session=s, event=e3, kind="ack", person_id=cadre,
+                                actor=Actor("person", cadre, "C"), via="app", now=at(20, 12, 33))
+        create(at(31, 23, month=10), procedure_id=world.procedure_id, severity=3)  # October: not counted
+        for n in range(10):  # 8 of 10 November calls answered
+            rang = at(1 + n, 20)
+            s.add(Call(organization_id=world.commune_id, received_at=rang, answered=n < 8,
+                       answered_at=rang + timedelta(seconds=10 * (n + 1)) if n < 8 else None))
+        s.add(Call(organization_id=world.commune_id, received_at=at(1, 1, month=12), answered=False))
+        s.add_all([BypassedAlert(organization_id=world.commune_id, occurred_at=at(5, 21), category="Éclairage public",
+                                 count=3),
+                   BypassedAlert(organization_id=world.commune_id, occurred_at=at(6, 21), category="Voirie", count=1)])
+    return {"events": [e1.id, e2.id, e3.id]}
+
+
+def test_the_figures_of_a_seeded_month_are_the_ones_worked_out_by_hand(client, world, november):
+    headers = login(client, world.users["operator"])
+    response = client.get(f"{API}/dashboard", headers=headers,
+                          params={**NOVEMBER, "organization_id": world.commune_id})
+    assert response.status_code == 200, response.text
+    f = response.json()
+    assert f["events"] == 3
+    assert (f["calls"]["total"], f["calls"]["answered"], f["calls"]["pickup_rate"]) == (10, 8, 0.8)
+    assert f["calls"]["median_wait_s"] == 45  # waits 10…80 s: the median of eight is (40 + 50) / 2
+    fa = f["first_action"]
+    # E1 and E3 are asked at once (0 s); E2's first action is its closure after 1 h 30.
+    assert (fa["within_hour"], fa["within_target"], fa["without_action"]) == (2, 2, 0)
+    assert fa["within_hour_rate"] == fa["within_target_rate"] == round(2 / 3, 4)
+    assert fa["by_severity"]["2"] == {"events": 1, "target_s": 1800, "within_target": 0, "median_s": 5400}
+    assert (f["reports"]["sent"], f["reports"]["per_event"], f["reports"]["events_without_report"]) == (
+        1, round(1 / 3, 4), 2)
+    assert f["by_severity"] == {"2": 1, "3": 1, "4": 1} and f["by_month"] == {"2026-11": 3}
+    assert f["by_category"] == {"Chute d'arbre sur la voirie": 2, "Animaux": 1}
+    assert {g: v["median_s"] for g, v in f["ack_by_group"].items()} == {
+        "Astreinte technique": 240, "Astreinte cadre": 180}
+    # E1's page asked one person, E3's two pages one each; the technician's page of E3 was stopped by the ack.
+    assert f["escalation_depth"]["distribution"] == {"1": 3} and f["escalation_depth"]["acknowledged"] == 2
+    assert f["bypassed"] == {"total": 4, "by_category": {"Éclairage public": 3, "Voirie": 1}}
+
+
+def test_the_dashboard_agrees_with_the_raw_trace(client, world, runtime, november):
+    f = client.get(f"{API}/dashboard", headers=login(client, world.users["operator"]), params=NOVEMBER).json()
+    with runtime.session_factory() as s:
+        entries = list(s.scalars(select(TraceEntry).where(TraceEntry.event_id.in_(november["events"]))))
+        events = list(s.scalars(select(Event).where(Event.id.in_(november["events"]))))
+    kinds = Counter(e.kind for e in entries)
+    depth = f["escalation_depth"]["distribution"]
+    assert sum(int(k) * v for k, v in depth.items()) == kinds["page.notify"]
+    assert f["reports"]["sent"] == kinds["report.sent"]
+    assert sum(f["by_category"].values()) == len(events) == f["events"]
+    assert f["escalation_depth"]["acknowledged"] == kinds["page.acknowledged"]
+
+
+def test_csv_and_the_projected_page(client, world, november):
+    headers = login(client, world.users["referent"])
+    response = client.get(f"{API}/dashboard", headers=headers, params={**NOVEMBER, "format": "csv"})
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(response.text.lstrip("\ufeff")), delimiter=";"))
+    assert rows[0] == ["rubrique", "indicateur", "valeur", "objectif"]
+    assert ["appels", "taux de décroché", "0,8", "0,85"] in rows
+    page = client.get(f"{API}/dashboard", headers=headers, params={**NOVEMBER, "format": "html"})
+    assert page.status_code == 200 and "Taux de décroché" in page.text and "80,0 %" in page.text
+    assert page.text.count("<svg") == 4 and "kozea.github.io" not in page.text
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / "dashboard.html").write_text(page.text, encoding="utf-8")  # looked at as a PNG (README)
+
+
+def test_the_dashboard_is_scoped(client, world, november):
+    foreign = login(client, world.users["foreign_operator"])
+    assert client.get(f"{API}/dashboard", headers=foreign,
+                      params={**NOVEMBER, "organization_id": world.commune_id}).status_code == 404
+    assert client.get(f"{API}/dashboard", headers=foreign, params=NOVEMBER).json()["events"] == 0
+    assert client.get(f"{API}/dashboard", headers=login(client, world.users["oncall"]),
+                      params=NOVEMBER).status_code == 403
+    bad = client.get(f"{API}/dashboard", headers=foreign, params={**NOVEMBER, "end": NOVEMBER["start"]})
+    assert bad.status_code == 422
