@@ -34,6 +34,7 @@ from backend.ops.router import router as ops_router
 from backend.orgs.router import router as orgs_router
 from backend.people.router import router as people_router
 from backend.procedures.router import router as procedures_router
+from backend.reports.router import router as reports_router
 from backend.runtime import Runtime
 from backend.schedule.router import router as schedule_router
 from backend.users.router import router as users_router
@@ -93,6 +94,7 @@ def create_app(settings: Settings | None = None, *, channels: ChannelRegistry | 
     app.include_router(calendars_router)
     app.include_router(calls_router)
     app.include_router(kpis_router)
+    app.include_router(reports_router)
     app.add_middleware(GZipMiddleware, minimum_size=512)
 
     @app.get("/", include_in_schema=False)

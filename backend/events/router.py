@@ -76,7 +76,8 @@ def requalify_event(event_id: int, body: schemas.Requalify, db: SessionDep, prin
 @router.post("/{event_id}/close", response_model=schemas.EventDetail)
 def close_event(event_id: int, body: schemas.Close, db: SessionDep, principal: Operator):
     event = visible_event(db, principal, event_id, lock=True)
-    event_service.close(db_session=db, event=event, reason=body.reason, actor=actor_of(principal))
+    event_service.close(db_session=db, event=event, reason=body.reason, actor=actor_of(principal),
+                        follow_up=body.follow_up)
     return _detail(db, event)
 
 

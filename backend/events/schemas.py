@@ -38,6 +38,7 @@ class Requalify(BaseModel):
 class Close(BaseModel):
     model_config = ConfigDict(extra="forbid")
     reason: str = Field(min_length=1, max_length=2000)
+    follow_up: str = Field(default="", max_length=2000, description="what the commune's services do next, in hours")
 
 
 class ResponseCreate(BaseModel):

@@ -22,6 +22,7 @@ from backend.pages import service as page_service
 from backend.pages.models import Page
 from backend.people.models import Person
 from backend.procedures.models import Procedure
+from backend.reports import service as report_service
 from backend.trace import service as trace_service
 from backend.trace.models import TraceEntry
 from backend.trace.service import Actor
@@ -184,7 +185,8 @@ def requalify(*, db_session: Session, event: Event, severity: int, reason: str, 
     return event
 
 
-def close(*, db_session: Session, event: Event, reason: str, actor: Actor, now: datetime | None = None) -> Event:
+def close(*, db_session: Session, event: Event, reason: str, actor: Actor, now: datetime | None = None,
+          follow_up: str = "") -> Event:
     now = now or utcnow()
     if event.status == "closed":
         raise Conflict("the event is already closed", code="event_closed")
@@ -194,8 +196,9 @@ def close(*, db_session: Session, event: Event, reason: str, actor: Actor, now: 
     event.status = "closed"
     event.closed_at = now
     event.closure_reason = reason
-    trace_service.append(db_session=db_session, event=event, kind="event.closed", actor=actor, at=now,
-                         data={"reason": reason})
+    closed = {"reason": reason, **({"follow_up": follow_up} if follow_up else {})}
+    trace_service.append(db_session=db_session, event=event, kind="event.closed", actor=actor, at=now, data=closed)
+    report_service.write(db_session=db_session, event=event, trigger="closure", actor=actor, now=now)
     return event
 
 

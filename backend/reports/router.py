@@ -1,0 +1,61 @@
+"""Event reports over HTTP: list the versions, write a new one on demand, download HTML or PDF."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter
+from fastapi.responses import HTMLResponse, Response
+from pydantic import BaseModel, ConfigDict
+
+from backend.db import utcnow
+from backend.deps import Operator, SessionDep, Staff
+from backend.events.router import actor_of, visible_event
+from backend.orgs.schemas import Id
+from backend.reports import service as report_service
+
+router = APIRouter(prefix="/api/v1", tags=["reports"])
+
+
+class ReportOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    event_id: int
+    version: int
+    trigger: str
+    sha256: str
+    created_by: str
+    created_at: datetime
+
+
+class ReportIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    send: bool = True
+
+
+@router.get("/events/{event_id}/reports", response_model=list[ReportOut])
+def list_reports(event_id: Id, db: SessionDep, principal: Staff):
+    event = visible_event(db, principal, event_id)
+    return report_service.list_reports(db_session=db, event_id=event.id)
+
+
+@router.post("/events/{event_id}/reports", status_code=201, response_model=ReportOut,
+             summary="Write a new version of the report now (and send it to the procedure's lists)")
+def write_report(event_id: Id, db: SessionDep, principal: Operator, body: ReportIn | None = None):
+    event = visible_event(db, principal, event_id, lock=True)
+    return report_service.write(db_session=db, event=event, trigger="on_demand", actor=actor_of(principal),
+                                now=utcnow(), send=(body or ReportIn()).send)
+
+
+@router.get("/reports/{report_id}.pdf", response_class=Response)
+def report_pdf(report_id: Id, db: SessionDep, principal: Staff):
+    report = report_service.get(db_session=db, report_id=report_id, org_ids=principal.org_ids)
+    return Response(report.pdf, media_type="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="rapport-{report.event_id}-v{report.version}.pdf"'})
+
+
+@router.get("/reports/{report_id}.html", response_class=HTMLResponse)
+def report_html(report_id: Id, db: SessionDep, principal: Staff):
+    return HTMLResponse(report_service.get(db_session=db, report_id=report_id, org_ids=principal.org_ids).html)

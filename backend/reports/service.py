@@ -1,0 +1,89 @@
+"""Event reports: written from the trace at closure (and on demand), kept per version, e-mailed to the
+procedure's distribution lists; every sending is a trace entry, so reports per event are counted."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from backend.errors import NotFound
+from backend.events.models import Event
+from backend.groups.models import DistributionList, DistributionMember
+from backend.orgs.models import Organization
+from backend.outbox.models import Notification
+from backend.people.models import Person
+from backend.procedures.models import ProcedureReportList
+from backend.reports import content as report_content
+from backend.reports.models import Report
+from backend.reports.render import to_html, to_pdf
+from backend.signals import signals_of
+from backend.trace import service as trace_service
+from backend.trace.service import Actor
+
+
+def write(*, db_session: Session, event: Event, trigger: str, actor: Actor, now: datetime, send: bool = True) -> Report:
+    """A new version of the report (the event row is locked by the caller), sent when `send`."""
+    organization = db_session.get(Organization, event.organization_id)
+    trace = trace_service.list_entries(db_session=db_session, event_id=event.id)
+    intact = trace_service.verify(db_session=db_session, event=event).intact
+    content = report_content.build(event=event, organization_name=organization.name, trace=trace,
+                                   tz=organization.timezone or "Europe/Paris", chain_intact=intact, now=now)
+    html = to_html(content)
+    pdf = to_pdf(content)
+    version = (db_session.scalar(select(func.max(Report.version)).where(Report.event_id == event.id)) or 0) + 1
+    report = Report(event_id=event.id, organization_id=event.organization_id, version=version, trigger=trigger,
+                    html=html, pdf=pdf, sha256=hashlib.sha256(pdf).hexdigest(), created_by=actor.label, created_at=now)
+    db_session.add(report)
+    db_session.flush()
+    lists, sent = (_send(db_session, event, organization, report, html, now) if send else ([], []))
+    trace_service.append(db_session=db_session, event=event, kind="report.sent" if sent else "report.written",
+                         actor=actor, at=now, data={
+                             "report_id": report.id, "version": version, "trigger": trigger, "sha256": report.sha256,
+                             "lists": lists, "recipients": sent})
+    return report
+
+
+def _send(db_session: Session, event: Event, organization: Organization, report: Report, html: str,
+          now: datetime) -> tuple[list[str], list[dict]]:
+    if event.procedure_id is None:
+        return [], []
+    dlists = list(db_session.scalars(select(DistributionList).join(
+        ProcedureReportList, ProcedureReportList.list_id == DistributionList.id)
+        .where(ProcedureReportList.procedure_id == event.procedure_id).order_by(DistributionList.name)))
+    person_ids = set(db_session.scalars(select(DistributionMember.person_id).where(
+        DistributionMember.list_id.in_([d.id for d in dlists]))))
+    people = db_session.scalars(select(Person).options(selectinload(Person.contact_methods))
+                                .where(Person.id.in_(person_ids), Person.active).order_by(Person.last_name))
+    subject = f"[{organization.code}] Rapport {event.number} — {event.title}"
+    text = (f"Rapport de l'événement {event.number} ({organization.name}) : {event.title}.\n"
+            f"Le rapport complet est dans ce message (version {report.version}).")
+    sent = []
+    for person in people:
+        email = next((c for c in person.contact_methods if c.enabled and c.kind == "email"), None)
+        if email is None:
+            continue
+        row = Notification(organization_id=event.organization_id, event_id=event.id, person_id=person.id,
+                           contact_method_id=email.id, channel="email", address=email.address, purpose="report",
+                           subject=subject, text=text, html=html, data={"purpose": "report", "report_id": report.id},
+                           urgent=False, status="queued", due_at=now, created_at=now)
+        db_session.add(row)
+        db_session.flush()
+        sent.append({"person_id": person.id, "person": person.display_name, "notification_id": row.id})
+    signals = signals_of(db_session)
+    if sent and signals is not None:
+        signals.work_due(db_session)
+    return [d.name for d in dlists], sent
+
+
+def list_reports(*, db_session: Session, event_id: int) -> list[Report]:
+    return list(db_session.scalars(select(Report).where(Report.event_id == event_id).order_by(Report.version)))
+
+
+def get(*, db_session: Session, report_id: int, org_ids: frozenset[int]) -> Report:
+    report = db_session.scalar(select(Report).where(Report.id == report_id, Report.organization_id.in_(org_ids)))
+    if report is None:
+        raise NotFound("report")
+    return report
