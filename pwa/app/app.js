@@ -1,4 +1,6 @@
 /* Vigie astreinte — the on-call phone app: no framework, no build, French UI. */
+import { oncallModule } from './astreinte.js';
+
 const { kv, outbox, api, enqueue, flush } = self.Vigie;
 const $ = (sel, root = document) => root.querySelector(sel);
 const main = $('#main');
@@ -25,7 +27,7 @@ const ERRORS = {
   empty_file: 'photo vide', validation_error: 'données refusées',
 };
 
-const state = { me: null, pages: [], pagesAt: 0, fresh: false, queue: [], view: { update() {} }, trace: {} };
+const state = { me: null, pages: [], pagesAt: 0, fresh: false, queue: [], view: { update() {} }, trace: {}, oncall: null };
 
 /* ---------- small helpers ---------- */
 const esc = (v) => String(v ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c]));
@@ -142,7 +144,9 @@ function refresh() {
       do {
         stale = false;
         await loadPages();
+        if (!state.me) break;
         if (state.view.event) await loadTrace(state.view.event);
+        if (state.view.oncall || oncall.due()) await oncall.load();
         await loadQueue();
         state.view.update();
       } while (stale && state.me);
@@ -155,8 +159,10 @@ async function lost() {
   await kv.del('token');
   await kv.del('me');
   await kv.del('pages');
+  await kv.del('oncall');
   state.me = null;
   state.pages = [];
+  state.oncall = null;
   $('#menu').hidden = true;
   main.innerHTML = `<section class="panel"><h1>Appareil non reconnu</h1>
     <p>Ce téléphone n'est plus inscrit (il a peut-être été révoqué).</p>
@@ -246,6 +252,8 @@ async function enablePush() {
 }
 
 /* ---------- views ---------- */
+const oncall = oncallModule({ main, toast, setHtml, esc, frenchError, state, lost, ts, hhmm, day });
+
 function stateLine(p) {
   if (p.status === 'active') {
     if (p.asking_me) {
@@ -556,8 +564,13 @@ function route() {
   window.scrollTo(0, 0);
   if ((m = /^\/enrol\/([^/?#]+)/.exec(hash))) return enrolView(decodeURIComponent(m[1]));
   if (!state.me) return welcomeView();
-  if (hash.startsWith('/devices')) return devicesView();
-  if ((m = /^\/event\/(\d+)(\/decline)?/.exec(hash))) eventView(Number(m[1]), Boolean(m[2]));
+  const tab = hash.startsWith('/devices') ? 'devices' : hash.startsWith('/astreinte') ? 'oncall' : 'list';
+  for (const a of document.querySelectorAll('#menu a')) {
+    if (a.dataset.tab === tab) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current');
+  }
+  if (tab === 'devices') return devicesView();
+  if (tab === 'oncall') oncall.view(hash.slice('/astreinte'.length));
+  else if ((m = /^\/event\/(\d+)(\/decline)?/.exec(hash))) eventView(Number(m[1]), Boolean(m[2]));
   else listView();
   refresh();
 }
@@ -565,6 +578,7 @@ function route() {
 main.addEventListener('click', async (ev) => {
   const el = ev.target.closest('button');
   if (!el || el.disabled) return;
+  if (await oncall.click(el)) return;
   const id = state.view.event;
   const p = id ? pageFor(id) : null;
   if (el.dataset.kind && p) return answer(p.event, p, el.dataset.kind);
@@ -640,7 +654,11 @@ async function start() {
     navigator.serviceWorker.addEventListener('message', (ev) => {
       const m = ev.data || {};
       if (m.type === 'navigate') location.hash = `#${m.hash}`;
-      else if (m.type === 'push' || m.type === 'answered') { loadQueue(); refresh(); }
+      else if (m.type === 'push' || m.type === 'answered') {
+        if (m.watch_id || /^(watch|swap|gap)_/.test((m.data && m.data.purpose) || '')) oncall.load().then(() => state.view.update());
+        loadQueue();
+        refresh();
+      }
     });
   }
   state.me = (await kv.get('me')) || null;

@@ -3,8 +3,8 @@
 'use strict';
 importScripts('db.js');
 
-const VERSION = 'vigie-app-v1';
-const SHELL = ['./', 'index.html', 'app.css', 'app.js', 'db.js', 'manifest.webmanifest',
+const VERSION = 'vigie-app-v2';
+const SHELL = ['./', 'index.html', 'app.css', 'app.js', 'astreinte.js', 'db.js', 'manifest.webmanifest',
   'icons/icon.svg', 'icons/icon-192.png', 'icons/icon-512.png'];
 const SCOPE = new URL('./', self.location).pathname;  // "/app/"
 const { kv, api, enqueue, flush } = self.Vigie;
@@ -41,7 +41,13 @@ function readPush(e) {
   return Object.assign({}, doc, doc.data || {}, { title: doc.title || (doc.data || {}).title, body: doc.body });
 }
 
+/* Messages about the planning (no event): they open « Mon astreinte ». */
+const PLANNING = ['watch_ask', 'watch_missed', 'swap_request', 'swap_info', 'gap_report'];
+const planning = (d) => PLANNING.includes(d.purpose);
+
 function tagOf(d) {
+  if (d.watch_id) return (d.purpose === 'watch_missed' ? 'watch-missed-' : 'watch-') + d.watch_id;
+  if (d.swap_id) return 'swap-' + d.swap_id;
   return d.page_id ? 'page-' + d.page_id : d.event_id ? 'event-' + d.event_id : 'vigie-' + (d.notification_id || 0);
 }
 
@@ -61,6 +67,12 @@ function showAlert(d) {
     data: d,
   };
   if (solicit) options.actions = [{ action: 'ack', title: 'Je prends' }, { action: 'decline', title: 'Indisponible' }];
+  if (planning(d)) {
+    // Taking the watch is asked of me, and a missed one alerts the cadre: both stay until answered.
+    options.requireInteraction = d.purpose === 'watch_ask' || d.purpose === 'watch_missed';
+    options.vibrate = options.requireInteraction ? [400, 150, 400, 150, 800] : [200, 100, 200];
+    if (d.purpose === 'watch_ask' && d.watch_id) options.actions = [{ action: 'confirm_watch', title: 'Je confirme' }];
+  }
   return self.registration.showNotification(d.title || 'Vigie astreinte', options);
 }
 
@@ -87,12 +99,37 @@ async function openApp(hash) {
   return self.clients.openWindow ? self.clients.openWindow(url) : null;
 }
 
-function confirmNotice(d, title, body) {
+function confirmNotice(d, title, body, purpose = 'confirm') {
   return self.registration.showNotification(title, {
     body: body || d.title || '', tag: tagOf(d), renotify: false, requireInteraction: false,
     icon: 'icons/icon-192.png', badge: 'icons/icon-192.png', lang: 'fr',
-    data: Object.assign({}, d, { purpose: 'confirm' }),
+    data: Object.assign({}, d, { purpose }),
   });
+}
+
+/* "Je confirme" on a watch_ask push: the service worker confirms the prise d'astreinte with the device token. */
+async function confirmWatch(d) {
+  if (!d.watch_id || !(await kv.get('token'))) {
+    await openApp('/astreinte');
+    return { outcome: 'open' };
+  }
+  const r = await api('/api/v1/me/watch/' + d.watch_id + '/confirm', { method: 'POST', json: { via: 'push' } });
+  let outcome = 'refused';
+  if (r.ok) {
+    outcome = 'sent';
+    await confirmNotice(d, 'Astreinte confirmée', 'Merci : votre prise d\'astreinte est enregistrée.', 'watch_confirmed');
+  } else if (r.code === 'watch_confirmed') {
+    outcome = 'sent';
+    await confirmNotice(d, 'Astreinte confirmée', 'Elle était déjà confirmée.', 'watch_confirmed');
+  } else if (r.status === 0 || r.status >= 500) {
+    outcome = 'pending';
+    await confirmNotice(d, 'Confirmation non envoyée', 'Pas de réseau : ouvrez Vigie, « Mon astreinte », pour confirmer.',
+      'watch_ask');
+  } else {
+    await confirmNotice(d, 'Confirmation refusée', 'Ouvrez Vigie, « Mon astreinte », pour voir votre planning.', 'watch_ask');
+  }
+  await tellClients({ type: 'answered', outcome, watch_id: d.watch_id });
+  return { outcome, status: r.status };
 }
 
 /* "Je prends" from the lock screen: the service worker posts the answer itself with the device token. */
@@ -128,6 +165,11 @@ function frenchTaken(r) {
 /* One entry point for the notification actions, reached by a click or by a message (tests, other pages). */
 async function handleAction(action, d) {
   d = d || {};
+  if (action === 'confirm_watch') return confirmWatch(d);
+  if (planning(d) || d.purpose === 'watch_confirmed') {
+    await openApp('/astreinte');
+    return { outcome: 'open' };
+  }
   if (action === 'ack') return acknowledge(d);
   if (action === 'decline') {
     await openApp('/event/' + d.event_id + '/decline');

@@ -1,9 +1,10 @@
-// The console's entry point: login, header, routing (#/, #/nouvel-evenement, #/evenement/{id}).
+// The console's entry point: login, header, routing (#/, #/nouvel-evenement, #/evenement/{id}, #/planning).
 
 import { api, token, whenUnauthorized } from "./api.js";
 import { mountBoard } from "./board.js";
 import { mountEvent } from "./eventview.js";
 import { mountNewEvent } from "./newevent.js";
+import { mountPlanning } from "./planning.js";
 import { soundStats, unlockAudio } from "./sound.js";
 import { live, loadReference, resetStore, store, subscribe } from "./store.js";
 import { since } from "./util.js";
@@ -62,6 +63,9 @@ function route() {
   } else if (hash === "#/nouvel-evenement" && ["operator", "admin"].includes(store.me.role)) {
     current = mountNewEvent(view);
     nav = "new";
+  } else if (hash === "#/planning") {
+    current = mountPlanning(view);
+    nav = "planning";
   } else {
     current = mountBoard(view);
   }
