@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.gzip import GZipMiddleware
 
 from backend import exception_handlers
+from backend.archive.router import router as archive_router
 from backend.attachments.router import router as attachments_router
 from backend.auth import service as auth_service
 from backend.auth.router import router as auth_router
@@ -95,6 +96,7 @@ def create_app(settings: Settings | None = None, *, channels: ChannelRegistry | 
     app.include_router(calls_router)
     app.include_router(kpis_router)
     app.include_router(reports_router)
+    app.include_router(archive_router)
     app.add_middleware(GZipMiddleware, minimum_size=512)
 
     @app.get("/", include_in_schema=False)
