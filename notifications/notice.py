@@ -61,25 +61,25 @@ def watch_ask(*, org_code: str, group: str, starts: datetime, ends: datetime, wa
               confirm_minutes: int) -> Notice:
     return Notice(
         kind="watch_ask", org_code=org_code, title=f"Prise d'astreinte — {group}",
-        body=(f"Vous êtes d'astreinte {group} du {fr_datetime(starts)} au {fr_datetime(ends)}. "
+        body=(f"Votre tour « {group} » va du {fr_datetime(starts)} au {fr_datetime(ends)}. "
               f"Confirmez dans les {confirm_minutes} min que vous êtes joignable."),
-        sms=f"Astreinte {group} du {sms_datetime(starts)} au {sms_datetime(ends)}.",
+        sms=f"{group} : votre tour du {sms_datetime(starts)} au {sms_datetime(ends)}.",
         sms_hint="Rep OK pour confirmer", actions=("confirm_watch",), data={"watch_id": watch_id})
 
 
 def watch_confirmed(*, org_code: str, group: str) -> Notice:
     return Notice(kind="watch_confirmed", org_code=org_code, title="Prise d'astreinte confirmée",
-                  body=f"Merci : votre astreinte {group} est confirmée.",
-                  sms=f"Recu : astreinte {group} confirmee.")
+                  body=f"Merci : votre tour « {group} » est confirmé.",
+                  sms=f"Recu : tour {group} confirme.")
 
 
 def watch_missed(*, org_code: str, group: str, person: str, phone: str | None, since: datetime,
                  watch_id: int) -> Notice:
     reach = f" Tél. {phone}." if phone else ""
     return Notice(
-        kind="watch_missed", org_code=org_code, title=f"Astreinte {group} non confirmée",
-        body=f"{person} n'a pas confirmé sa prise d'astreinte {group} (début {fr_datetime(since)}).{reach}",
-        sms=f"ALERTE {person} n'a pas confirme l'astreinte {group} ({sms_datetime(since)}).{reach}",
+        kind="watch_missed", org_code=org_code, title=f"Prise d'astreinte non confirmée — {group}",
+        body=f"{person} n'a pas confirmé sa prise d'astreinte « {group} » (début {fr_datetime(since)}).{reach}",
+        sms=f"ALERTE {person} n'a pas confirme sa prise d'astreinte ({group}, {sms_datetime(since)}).{reach}",
         data={"watch_id": watch_id})
 
 
@@ -88,9 +88,9 @@ def swap_request(*, org_code: str, group: str, requester: str, mine: tuple[datet
     give = f"son tour du {fr_datetime(mine[0])} au {fr_datetime(mine[1])}"
     take = f" contre le vôtre du {fr_datetime(theirs[0])} au {fr_datetime(theirs[1])}" if theirs else ""
     return Notice(
-        kind="swap_request", org_code=org_code, title=f"Échange d'astreinte proposé — {group}",
+        kind="swap_request", org_code=org_code, title=f"Échange de tours proposé — {group}",
         body=f"{requester} vous propose {give}{take}. Répondez dans l'application Vigie, « Mon astreinte ».",
-        sms=f"{requester} propose un echange d'astreinte {group} ({sms_datetime(mine[0])}).",
+        sms=f"{requester} vous propose un echange ({group}, {sms_datetime(mine[0])}).",
         sms_hint="Repondez dans l'appli Vigie", data={"swap_id": swap_id})
 
 
@@ -102,8 +102,8 @@ def swap_info(*, org_code: str, group: str, requester: str, counterpart: str, mi
     ask = " Votre accord est demandé : répondez dans Vigie." if needs_approval else ""
     return Notice(
         kind="swap_info", org_code=org_code,
-        title=f"Échange d'astreinte {group}{' à valider' if needs_approval else ''}",
-        body=f"{what}.{ask}", sms=f"Echange astreinte {group} : {counterpart} remplace {requester} "
+        title=f"Échange de tours{' à valider' if needs_approval else ''} — {group}",
+        body=f"{what}.{ask}", sms=f"Echange {group} : {counterpart} remplace {requester} "
                                   f"le {sms_datetime(mine[0])}.{' A valider dans Vigie.' if needs_approval else ''}",
         data={"swap_id": swap_id})
 
@@ -112,8 +112,8 @@ def gap_report(*, org_code: str, group: str, gaps: list[tuple[datetime, datetime
     lines = "\n".join(f"— du {fr_datetime(s)} au {fr_datetime(e)}" for s, e in gaps)
     return Notice(
         kind="gap_report", org_code=org_code, title=f"Planning d'astreinte incomplet — {group}",
-        body=f"Personne n'est d'astreinte {group} pendant les heures couvertes par le PC :\n{lines}",
-        sms=f"Planning astreinte {group} incomplet : {len(gaps)} trou(s), 1er le {sms_datetime(gaps[0][0])}.")
+        body=f"Personne n'est d'astreinte pour « {group} » pendant les heures couvertes par le PC :\n{lines}",
+        sms=f"Planning {group} incomplet : {len(gaps)} trou(s), 1er le {sms_datetime(gaps[0][0])}.")
 
 
 def out_of_coverage(*, org_code: str, number: str, title: str, place: str, category: str,

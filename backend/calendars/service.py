@@ -81,7 +81,7 @@ def render(*, db_session: Session, feed: CalendarFeed, now: datetime) -> bytes:
             event.add("dtstamp", now)
             event.add("dtstart", shift.start)
             event.add("dtend", shift.end)
-            event.add("summary", f"Astreinte {group.name}" + ("" if feed.person_id else f" — {who}"))
+            event.add("summary", group.name + ("" if feed.person_id else f" — {who}"))
             note = f"Remplace {names.get(shift.replacing) or 'le titulaire'}" if shift.replacing else ""
             event.add("description", f"{organization.name}. {note}".strip())
             event.add("transp", "OPAQUE" if shift.person_id else "TRANSPARENT")

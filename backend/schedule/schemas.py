@@ -158,6 +158,7 @@ class HolderOut(BaseModel):
     kind: str
     person_id: int | None
     person: str | None
+    phone: str | None = Field(description="the holder's number, to call them")
     until: datetime | None
 
 
@@ -172,11 +173,25 @@ class WatchOut(BaseModel):
     confirmed_at: datetime | None
 
 
+class GroupMemberOut(BaseModel):
+    person_id: int
+    name: str
+
+
+class MyGroupOut(BaseModel):
+    group_id: int
+    group: str
+    kind: str
+    members: list[GroupMemberOut]
+
+
 class MyOnCallOut(BaseModel):
     person_id: int
     timezone: str
     next_turns: list[TurnOut]
     holders: list[HolderOut]
+    groups: list[MyGroupOut] = Field(description="the groups I belong to, with their members")
+    group_turns: list[TurnOut] = Field(description="my colleagues' coming turns, to offer an exchange")
     swaps: list[SwapOut]
     watch: list[WatchOut]
     can_approve_swaps: bool

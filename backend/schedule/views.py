@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from backend.coverage import service as coverage_service
 from backend.groups.models import GroupMember, OnCallGroup
 from backend.orgs.models import Organization
-from backend.people.models import Person
+from backend.people.models import ContactMethod, Person
 from backend.schedule import service as schedule_service
 from backend.schedule.models import Override, Rotation, SwapRequest
 from backend.watch.models import WatchTurn
@@ -103,21 +103,33 @@ def my_oncall(*, db_session: Session, person: Person, now: datetime) -> dict:
     """My next turns (after replacements and swaps), who holds each group now, my swaps, my watch."""
     groups = list(db_session.scalars(select(OnCallGroup).where(OnCallGroup.organization_id == person.organization_id)
                                      .order_by(OnCallGroup.name, OnCallGroup.id)))
-    next_turns, holders = [], []
+    next_turns, holders, group_turns, my_groups = [], [], [], []
     for group in groups:
-        planned = schedule_service.versioned_shifts(db_session=db_session, group=group, start=now, end=now + MY_HORIZON)
+        # From a month back: the turn in progress shows its real start, not "now".
+        planned = [(r, s) for r, s in schedule_service.versioned_shifts(
+            db_session=db_session, group=group, start=now - timedelta(days=31), end=now + MY_HORIZON) if s.end > now]
+        member_ids = [m.person_id for m in group.members]
+        if person.id in member_ids:
+            names = schedule_service.names_of(db_session, member_ids)
+            my_groups.append({"group_id": group.id, "group": group.name, "kind": group.kind,
+                              "members": [{"person_id": p, "name": names[p]} for p in member_ids if p in names]})
         if not planned:
             continue
         holder = schedule_service.holder_at(db_session=db_session, group=group, at=now)
         current = next((s for _, s in planned if s.start <= now < s.end), None)
         holders.append({"group_id": group.id, "group": group.name, "kind": group.kind, "person_id": holder,
                         "person": schedule_service.names_of(db_session, [holder]).get(holder),
-                        "until": current.end if current else None})
+                        "phone": _sms_number(db_session, holder), "until": current.end if current else None})
         for rotation, shift in planned:
-            if shift.person_id == person.id and shift.turn_index is not None:
-                next_turns.append(turn_view(db_session, group, rotation.id, shift.turn_index, shift.start,
-                                            shift.end, person.id))
+            if shift.turn_index is None or shift.person_id is None:
+                continue
+            view = turn_view(db_session, group, rotation.id, shift.turn_index, shift.start, shift.end, shift.person_id)
+            if shift.person_id == person.id:
+                next_turns.append(view)
+            elif person.id in member_ids and shift.start > now:
+                group_turns.append(view)
     next_turns.sort(key=lambda t: t["starts_at"])
+    group_turns.sort(key=lambda t: t["starts_at"])
     watch = db_session.scalars(select(WatchTurn).where(
         WatchTurn.person_id == person.id, WatchTurn.ends_at > now,
         WatchTurn.status.in_(("scheduled", "asked", "missed", "confirmed"))).order_by(WatchTurn.starts_at).limit(10))
@@ -129,7 +141,7 @@ def my_oncall(*, db_session: Session, person: Person, now: datetime) -> dict:
             SwapRequest.organization_id == person.organization_id, SwapRequest.status == "awaiting_approval"))]
     return {
         "person_id": person.id, "timezone": schedule_service.tz_of(db_session, person.organization_id),
-        "next_turns": next_turns[:20], "holders": holders,
+        "next_turns": next_turns[:20], "holders": holders, "groups": my_groups, "group_turns": group_turns[:60],
         "swaps": [swap_view(db_session, s) for s in schedule_service.swaps_of(db_session=db_session,
                                                                                person_id=person.id)],
         "watch": [{"id": w.id, "group_id": w.group_id, "group": names.get(w.group_id, ""), "starts_at": w.starts_at,
@@ -138,6 +150,14 @@ def my_oncall(*, db_session: Session, person: Person, now: datetime) -> dict:
                   for w in watch],
         "can_approve_swaps": cadre, "to_approve": to_approve,
     }
+
+
+def _sms_number(db_session: Session, person_id: int | None) -> str | None:
+    if person_id is None:
+        return None
+    return db_session.scalar(select(ContactMethod.address).where(
+        ContactMethod.person_id == person_id, ContactMethod.kind == "sms", ContactMethod.enabled)
+        .order_by(ContactMethod.priority, ContactMethod.id).limit(1))
 
 
 def watch_rows(*, db_session: Session, group_id: int, start: datetime, end: datetime) -> list[WatchTurn]:

@@ -38,8 +38,11 @@ def plan(*, db_session: Session, group: OnCallGroup, now: datetime) -> int:
     horizon = now + PLAN_AHEAD
     wanted: dict[tuple[datetime, int], tuple[datetime, int | None]] = {}
     previous = schedule_service.holder_at(db_session=db_session, group=group, at=now)
-    shifts = schedule_service.shifts(db_session=db_session, group=group, start=now, end=horizon)
+    # Looked at beyond the horizon so that a period starting inside it keeps its true end.
+    shifts = schedule_service.shifts(db_session=db_session, group=group, start=now, end=horizon + PLAN_AHEAD)
     for shift in shifts:
+        if shift.start >= horizon:
+            break
         if shift.person_id is not None and shift.person_id != previous and shift.start > now:
             wanted[(shift.start, shift.person_id)] = (shift.end, previous)
         previous = shift.person_id

@@ -425,7 +425,7 @@ def test_my_ical_feed_lists_my_turns_and_dies_when_revoked(client, world, h):
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/calendar")
     cal = icalendar.Calendar.from_ical(response.content)
     events = [c for c in cal.walk("VEVENT")]
-    assert events and all(str(e["summary"]) == "Astreinte Astreinte technique" for e in events)
+    assert events and all(str(e["summary"]) == "Astreinte technique" for e in events)
     starts = sorted(e.decoded("dtstart").astimezone(PARIS).replace(tzinfo=None) for e in events)
     assert len(starts) >= 9 and all((b - a) == timedelta(days=21) for a, b in zip(starts, starts[1:]))  # 1 in 3
     assert {(s.weekday(), s.hour, s.minute) for s in starts} == {(0, 8, 30)}
@@ -446,5 +446,29 @@ def test_a_group_feed_is_made_by_staff_of_the_commune_only(client, world, h):
     assert created.status_code == 201
     body = client.get(created.json()["url"].replace("http://127.0.0.1:8000", "")).content
     summaries = {str(e["summary"]) for e in icalendar.Calendar.from_ical(body).walk("VEVENT")}
-    assert summaries == {"Astreinte Astreinte technique — Tech Un", "Astreinte Astreinte technique — Tech Deux",
-                         "Astreinte Astreinte technique — Tech Trois"}
+    assert summaries == {"Astreinte technique — Tech Un", "Astreinte technique — Tech Deux",
+                         "Astreinte technique — Tech Trois"}
+
+
+def test_mon_astreinte_shows_my_groups_my_colleagues_turns_and_how_to_call_the_holder(client, world, h):
+    un, deux, trois = world.techs
+    today = datetime.now(PARIS).date()
+    set_rotation(client, h, world.tech_group_id, [deux, un, trois],
+                 anchor=f"{(today - timedelta(days=today.weekday() + 7)).isoformat()}T08:30:00")
+    mine = client.get(f"{API}/me/oncall", headers=h("oncall")).json()
+    [tech] = [g for g in mine["groups"] if g["group_id"] == world.tech_group_id]
+    assert [m["name"] for m in tech["members"]] == ["Tech Un", "Tech Deux", "Tech Trois"]
+    assert {t["person"] for t in mine["group_turns"]} == {"Tech Deux", "Tech Trois"}
+    holder = next(x for x in mine["holders"] if x["group_id"] == world.tech_group_id)
+    assert holder["phone"] and holder["phone"].startswith("+3363998010")
+    current = next((t for t in mine["next_turns"] if datetime.fromisoformat(t["starts_at"]) <= utcnow()), None)
+    if current is not None:  # the turn in progress keeps its real start, a Monday 08:30
+        local = datetime.fromisoformat(current["starts_at"]).astimezone(PARIS)
+        assert (local.weekday(), local.hour, local.minute) == (0, 8, 30)
+    theirs = mine["group_turns"][0]
+    my_turn = mine["next_turns"][-1]
+    swap = client.post(f"{API}/me/swaps", headers=h("oncall"), json={
+        "group_id": world.tech_group_id, "rotation_id": my_turn["rotation_id"], "my_turn": my_turn["index"],
+        "counterpart_id": theirs["person_id"], "their_turn": theirs["index"]})
+    assert swap.status_code == 201, swap.text
+    assert swap.json()["their_turn"]["person"] == theirs["person"]

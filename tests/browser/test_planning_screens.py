@@ -407,7 +407,7 @@ def test_the_watch_ask_push_is_confirmed_by_its_je_confirme_action(live, phone):
     worker.push(encode_document({"title": missed.subject, "body": missed.text, "notification_id": 0, "urgent": True,
                                  "data": missed.data}).decode())
     alert = worker.shown("watch-missed-999")
-    assert alert["title"] == "Astreinte Astreinte technique non confirmée"
+    assert alert["title"] == "Prise d'astreinte non confirmée — Astreinte technique"
     assert alert["requireInteraction"] is True and alert["actions"] == []
 
     deux = staff(live, "oncall2")
@@ -419,7 +419,7 @@ def test_the_watch_ask_push_is_confirmed_by_its_je_confirme_action(live, phone):
     assert offered.status_code == 201, offered.text
     worker.push(push_of(live, "swap_request"))
     request = worker.shown(f"swap-{offered.json()['id']}")
-    assert request["title"] == "Échange d'astreinte proposé — Astreinte technique"
+    assert request["title"] == "Échange de tours proposé — Astreinte technique"
     assert request["requireInteraction"] is False and request["actions"] == []
     page.goto("/app/#/")
     assert worker.action("open", request["data"])["outcome"] == "open"
