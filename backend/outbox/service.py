@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.auth.models import User
@@ -83,12 +83,12 @@ def reply_code_for(db_session: Session, *, person_id: int, page: Page | None) ->
     """The page's code, only when the person has another solicitation open (else `1` is enough)."""
     if page is None or page.reply_code is None:
         return None
-    others = db_session.scalar(
-        select(func.count(func.distinct(Notification.page_id)))
-        .join(Page, Page.id == Notification.page_id)
+    # One other open page is enough to need the code: stop at the first (a count grew with every page).
+    other = db_session.scalar(
+        select(Notification.id).join(Page, Page.id == Notification.page_id)
         .where(Notification.person_id == person_id, Notification.purpose == "solicit",
-               Notification.page_id != page.id, Page.status == "active"))
-    return page.reply_code if others else None
+               Notification.page_id != page.id, Page.status == "active").limit(1))
+    return page.reply_code if other is not None else None
 
 
 def enqueue(*, db_session: Session, event: Event, organization: Organization, person: Person, purpose: str,
