@@ -33,6 +33,7 @@ from backend.live.router import router as live_router
 from backend.oncall.router import router as oncall_router
 from backend.ops.router import router as ops_router
 from backend.orgs.router import router as orgs_router
+from backend.payroll.router import router as payroll_router
 from backend.people.router import router as people_router
 from backend.procedures.router import router as procedures_router
 from backend.reports.router import router as reports_router
@@ -97,6 +98,7 @@ def create_app(settings: Settings | None = None, *, channels: ChannelRegistry | 
     app.include_router(kpis_router)
     app.include_router(reports_router)
     app.include_router(archive_router)
+    app.include_router(payroll_router)
     app.add_middleware(GZipMiddleware, minimum_size=512)
 
     @app.get("/", include_in_schema=False)
