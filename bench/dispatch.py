@@ -66,6 +66,9 @@ def main() -> None:
                             sms_providers=[gateway.apprise_url()], webpush_enabled=False,
                             sms_flood_limit=10**9, claim_batch=200)
         runtime = Runtime.build(settings)
+        # As `vigie worker` and `vigie serve` do: on PostgreSQL the worker is woken by LISTEN/NOTIFY,
+        # which only arrives through the listener (without it the worker wakes every 30 s).
+        runtime.start_listener()
         factory = runtime.session_factory
         world = build(factory)
 

@@ -5,17 +5,34 @@ Creates N active pages whose next step is due at a random instant of a window, s
 lateness (fired − due) p50/p99/max, the workers' peak memory, and duplicate steps.
 
     .venv/bin/python bench/escalation_lateness.py --db sqlite --pages 1000 --workers 1
-    .venv/bin/python bench/escalation_lateness.py --db postgresql://postgres@127.0.0.1:5432/test --pages 10000 --workers 2
+    .venv/bin/python bench/escalation_lateness.py --db postgresql://postgres@127.0.0.1:5432/vigie_bench --pages 10000 --workers 2
 
-Runs by hand; it resets the database it is given.
+Runs by hand; it resets the database it is given (never point it at the test suite's database).
+
+Creating the pages through `event_service.create` is the slow part of a run (about 30 ms an
+event, growing with the number of pages). `--setup-cache FILE` keeps the database as it is
+right after the pages were created (before any worker ran): the first run with FILE creates the
+pages and saves them there (SQLite: a copy of the file; PostgreSQL: `pg_dump -Fc`), later runs
+with the same FILE and `--pages` restore it instead of creating the pages again. Restored pages
+are the same real pages; their due times are then set by the schedule exactly as after a
+fresh setup. The measured part (workers firing due steps) is the same either way.
+`--setup-only` creates and saves the pages and stops there (no worker):
+
+    .venv/bin/python bench/escalation_lateness.py --db postgresql://postgres@127.0.0.1:5432/vigie_bench \
+        --pages 10000 --setup-cache bench/results/pg-10000.dump --setup-only
+    .venv/bin/python bench/escalation_lateness.py --db postgresql://postgres@127.0.0.1:5432/vigie_bench \
+        --pages 10000 --workers 2 --setup-cache bench/results/pg-10000.dump
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
+import shutil
 import signal
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -68,6 +85,44 @@ def create_pages(factory, pages: int) -> None:
                                            "title": f"Bench {n}"})
 
 
+def _libpq_url(url: str) -> str:
+    return url.replace("postgresql+psycopg://", "postgresql://", 1)
+
+
+def save_setup(url: str, cache: Path, pages: int) -> None:
+    """Keep the freshly created database (no worker has run yet) for later runs."""
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    if url.startswith("sqlite"):
+        source = sqlite3.connect(url.split("///", 1)[1])
+        target = sqlite3.connect(cache)
+        source.backup(target)
+        target.close()
+        source.close()
+    else:
+        subprocess.run(["pg_dump", "-Fc", "--no-owner", "-f", str(cache), _libpq_url(url)], check=True)
+    Path(f"{cache}.json").write_text(json.dumps({"pages": pages}))
+
+
+def restore_setup(url: str, cache: Path, pages: int) -> None:
+    """Put back a database saved by `save_setup` into the freshly reset `url`."""
+    saved = json.loads(Path(f"{cache}.json").read_text())
+    if saved["pages"] != pages:
+        raise SystemExit(f"{cache} holds {saved['pages']} pages, not {pages}: use another --setup-cache")
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[1]
+        for leftover in (f"{path}-wal", f"{path}-shm"):
+            Path(leftover).unlink(missing_ok=True)
+        shutil.copyfile(cache, path)
+    else:
+        engine = create_engine(url)
+        with engine.begin() as conn:  # reset() ran the migrations: the dump brings its own schema
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        engine.dispose()
+        subprocess.run(["pg_restore", "--no-owner", "--exit-on-error", "-d", _libpq_url(url), str(cache)],
+                       check=True)
+
+
 def schedule(factory, window_s: float, lead_s: float) -> dict[int, object]:
     """Give every page one due time in [now + lead, now + lead + window]."""
     base = utcnow() + timedelta(seconds=lead_s)
@@ -102,19 +157,63 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--window", type=float, default=300.0,
                         help="seconds over which the steps fall due (default: the severity-3 ack timeout)")
+    parser.add_argument("--setup-cache", type=Path, default=None,
+                        help="file keeping the created pages between runs (see the docstring)")
+    parser.add_argument("--setup-only", action="store_true",
+                        help="with --setup-cache: create and save the pages, start no worker")
     args = parser.parse_args()
+    if args.setup_only and args.setup_cache is None:
+        parser.error("--setup-only needs --setup-cache")
 
     url = reset(args.db)
-    engine = make_engine(url)
-    factory = make_session_factory(engine)
     t0 = time.monotonic()
-    create_pages(factory, args.pages)
-    print(f"created {args.pages} pages in {time.monotonic() - t0:.1f}s", flush=True)
+    if args.setup_cache is not None and args.setup_cache.exists():
+        restore_setup(url, args.setup_cache, args.pages)
+        engine = make_engine(url)
+        factory = make_session_factory(engine)
+        with transaction(factory) as session:
+            # Until the schedule below, no step is due (as right after a fresh setup, whose
+            # first timeouts are an hour away), however old the saved database is.
+            session.execute(update(Page).where(Page.status == "active")
+                            .values(due_at=utcnow() + timedelta(hours=1)))
+            restored = session.scalar(select(func.count(Page.id)).where(Page.status == "active"))
+        print(f"restored {restored} pages from {args.setup_cache} in {time.monotonic() - t0:.1f}s", flush=True)
+    else:
+        engine = make_engine(url)
+        factory = make_session_factory(engine)
+        create_pages(factory, args.pages)
+        print(f"created {args.pages} pages in {time.monotonic() - t0:.1f}s", flush=True)
+        if args.setup_cache is not None:
+            engine.dispose()
+            save_setup(url, args.setup_cache, args.pages)
+            print(f"saved the setup to {args.setup_cache}", flush=True)
+    if args.setup_only:
+        engine.dispose()
+        return
 
     env = {**os.environ, "DATABASE_URL": url, "VIGIE_LEASE_SECONDS": "30", "VIGIE_SMS_FLOOD_LIMIT": "1000000000"}
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the `finally` below: no orphan workers
     workers = [subprocess.Popen([sys.executable, "-m", "backend.cli", "worker"], env=env, cwd=ROOT,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                for _ in range(args.workers)]
+    try:
+        due = run_workers(factory, engine, url, args)
+        peaks = [peak_rss_mb(w.pid) for w in workers]
+    finally:
+        for w in workers:
+            if w.poll() is None:
+                w.send_signal(signal.SIGTERM)
+        for w in workers:
+            try:
+                w.wait(30)
+            except subprocess.TimeoutExpired:
+                w.kill()
+    report(factory, args, url, due, peaks)
+    engine.dispose()
+
+
+def run_workers(factory, engine, url: str, args) -> dict[int, object]:
+    """With the workers running: drain the first burst, schedule the steps, wait for them."""
     # Let them start and drain the first solicitations: the bench measures the steps, not that burst.
     while True:
         with transaction(factory) as session:
@@ -135,12 +234,10 @@ def main() -> None:
         if fired >= len(due):
             break
         time.sleep(0.5)
-    peaks = [peak_rss_mb(w.pid) for w in workers]
-    for w in workers:
-        w.send_signal(signal.SIGTERM)
-    for w in workers:
-        w.wait(30)
+    return due
 
+
+def report(factory, args, url: str, due: dict[int, object], peaks: list[float]) -> None:
     with transaction(factory) as session:
         rows = session.execute(
             select(TraceEntry.at, Page.id).join(Page, Page.event_id == TraceEntry.event_id)
@@ -159,7 +256,6 @@ def main() -> None:
               f"max={max(lateness_ms):.1f}")
     print(f"  duplicate steps: {duplicates}")
     print(f"  worker peak RSS MB: {', '.join(f'{p:.0f}' for p in peaks)}")
-    engine.dispose()
 
 
 if __name__ == "__main__":
