@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Float, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import Float, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db import Base, UTCDateTime, utcnow
@@ -15,7 +15,9 @@ class Event(Base):
     """One qualified situation of one commune, with its trace."""
 
     __tablename__ = "events"
-    __table_args__ = (UniqueConstraint("organization_id", "number"),)
+    # (organization, year, seq): the next number is read from this index, not from every event of the commune.
+    __table_args__ = (UniqueConstraint("organization_id", "number"), Index("ix_events_org_year_seq",
+                                                                           "organization_id", "year", "seq"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
