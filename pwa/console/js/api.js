@@ -60,6 +60,44 @@ export async function request(method, path, { json, form } = {}) {
   return data;
 }
 
+/** A file of the API (PDF, CSV, HTML…) read with the bearer token: {blob, filename}. */
+export async function fetchFile(path) {
+  const headers = {};
+  const bearer = token.get();
+  if (bearer) headers.Authorization = `Bearer ${bearer}`;
+  let response;
+  try {
+    response = await fetch(path, { headers });
+  } catch (error) {
+    throw new ApiError(0, "network", "network error");
+  }
+  if (!response.ok) {
+    const data = await response.json().catch(() => null);
+    const err = data?.error || {};
+    const apiError = new ApiError(response.status, err.code || "", err.message || response.statusText, err.details);
+    if (response.status === 401) onUnauthorized(apiError);
+    throw apiError;
+  }
+  const disposition = response.headers.get("Content-Disposition") || "";
+  const filename = /filename="?([^";]+)"?/i.exec(disposition)?.[1] || "";
+  return { blob: await response.blob(), filename };
+}
+
+/** Save a file of the API on the operator's machine (the browser's download), under the server's name. */
+export async function download(path, fallbackName) {
+  const { blob, filename } = await fetchFile(path);
+  const url = URL.createObjectURL(blob);
+  const link = document.createElement("a");
+  link.href = url;
+  link.download = filename || fallbackName;
+  link.hidden = true;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+  return link.download;
+}
+
 export const api = {
   get: (path) => request("GET", path),
   post: (path, json) => request("POST", path, { json }),

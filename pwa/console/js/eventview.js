@@ -3,6 +3,7 @@
 
 import { api } from "./api.js";
 import { EVENT_STATUS, SEVERITY, severityLabel, sourceLabel } from "./labels.js";
+import { mountReports } from "./reports.js";
 import { renderPages, tickCountdowns } from "./pages.js";
 import { loadTrace, orgName, personName, refreshEvent, silenceAlarms, store, subscribe } from "./store.js";
 import { toast } from "./toast.js";
@@ -21,6 +22,7 @@ export function mountEvent(root, eventId) {
     <div class="ev-actions-col">
       <div id="ev-closed"></div>
       ${canAct ? actionsHtml() : `<p class="panel muted">Consultation seule : votre rôle ne permet pas d'agir sur l'événement.</p>`}
+      <section class="panel ev-reports" id="ev-reports" data-testid="reports"></section>
     </div>
     <aside class="panel ev-trace">
       <h2>Main courante <span class="count" id="trace-count"></span></h2>
@@ -52,7 +54,8 @@ export function mountEvent(root, eventId) {
     const closed = detail.status === "closed";
     $("#ev-closed").innerHTML = closed
       ? `<div class="panel closed-box"><strong>Événement clos</strong> ${esc(dayTimeOf(detail.closed_at))}
-           — motif : ${esc(detail.closure_reason || "")}</div>`
+           — motif : ${esc(detail.closure_reason || "")}${followUp(eventId) ? `<div class="follow-up">Suite à donner (heures ouvrées) : ${
+             esc(followUp(eventId))}</div>` : ""}</div>`
       : "";
     const actions = $("#ev-actions");
     if (actions) {
@@ -108,6 +111,7 @@ export function mountEvent(root, eventId) {
       });
     }
   };
+  const reports = mountReports($("#ev-reports"), eventId, { canWrite: canAct });
   const unsubscribe = subscribe((change) => {
     if (["event", "entry", "trace"].includes(change.type)) {
       const id = change.id ?? change.eventId ?? change.entry?.event_id;
@@ -123,7 +127,19 @@ export function mountEvent(root, eventId) {
   loadTrace(eventId).catch(() => {
     $("#ev-trace").innerHTML = `<li class="form-error">Main courante indisponible pour le moment.</li>`;
   });
-  return { unmount: unsubscribe, tick: () => tickCountdowns(root) };
+  return {
+    unmount() {
+      unsubscribe();
+      reports.unmount();
+    },
+    tick: () => tickCountdowns(root),
+  };
+}
+
+/** What the closure said the commune's services do next (kept in the trace's closing entry). */
+function followUp(eventId) {
+  const closing = [...(store.traces.get(eventId)?.values() || [])].find((e) => e.kind === "event.closed");
+  return closing?.data?.follow_up || "";
 }
 
 function groupOf(detail, personId) {
@@ -188,6 +204,8 @@ function actionsHtml() {
       <h2>Clore l'événement</h2>
       <label><span>Motif de clôture <span class="req">*</span></span>
         <textarea name="reason" rows="2" maxlength="2000" placeholder="ex. : arbre dégagé, voie rouverte à 23 h 40"></textarea></label>
+      <label><span>Suite à donner en heures ouvrées <span class="muted small">(facultatif, figure au rapport)</span></span>
+        <textarea name="follow_up" rows="2" maxlength="2000" placeholder="ex. : élagage à programmer par les espaces verts"></textarea></label>
       <p class="form-error" role="alert" hidden></p>
       <button type="submit" class="danger">Clore l'événement</button>
     </form>
@@ -250,6 +268,7 @@ function wireActions(root, eventId) {
   handle("#close-form", (form) => {
     const reason = form.elements.reason.value.trim();
     if (!reason) return "Indiquez le motif de clôture.";
-    return { path: `/api/v1/events/${eventId}/close`, body: { reason } };
-  }, "Événement clos.");
+    return { path: `/api/v1/events/${eventId}/close`,
+             body: { reason, follow_up: form.elements.follow_up.value.trim() } };
+  }, "Événement clos : le rapport est rédigé.");
 }

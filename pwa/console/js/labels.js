@@ -13,6 +13,19 @@ export const SOURCES = [
 const SOURCE_LABELS = Object.fromEntries(SOURCES);
 export const sourceLabel = (code) => SOURCE_LABELS[code] || code;
 
+// Who called the PC (the call log), and the event source it gives when an event is opened from the call.
+export const CALLER_CATEGORIES = [
+  ["citizen", "Particulier"], ["police", "Police, gendarmerie"], ["sdis", "SDIS (pompiers)"], ["elu", "Élu"],
+  ["sensor", "Capteur, hyperviseur"], ["agent", "Agent de la commune"], ["contractor", "Prestataire"],
+  ["other", "Autre"],
+];
+const CALLER_LABELS = Object.fromEntries(CALLER_CATEGORIES);
+export const callerLabel = (code) => CALLER_LABELS[code] || code;
+export const CALLER_SOURCE = { citizen: "phone", police: "police", sdis: "sdis", elu: "elu", sensor: "sensor",
+                               agent: "agent", contractor: "other", other: "other" };
+
+export const REPORT_TRIGGER = { closure: "à la clôture", on_demand: "à la demande" };
+
 export const CHANNELS = { sms: "SMS", email: "e-mail", push: "notification", fcm: "notification (app)" };
 export const channelLabel = (code) => CHANNELS[code] || code;
 
@@ -67,6 +80,8 @@ export const TRACE_KINDS = {
   "trace.correction": "Correction",
   "contact.removed": "Moyen de contact retiré",
   "report.sent": "Rapport diffusé",
+  "report.written": "Rapport rédigé",
+  "event.out_of_coverage": "Hors des heures du PC",
   "call.logged": "Appel enregistré",
 };
 
@@ -97,4 +112,8 @@ export const ERRORS = {
   invalid_input: "Certaines informations sont invalides ou manquantes.",
   category_required: "Choisissez une procédure.",
   network: "Le serveur ne répond pas. Réessayez dans un instant.",
+  call_has_event: "Un événement a déjà été ouvert depuis cet appel.",
+  call_in_future: "L'heure de l'appel est dans le futur.",
+  alert_in_future: "La date de l'alerte est dans le futur.",
+  bad_period: "Période invalide : la fin doit suivre le début (au plus deux ans, un an pour la main courante).",
 };

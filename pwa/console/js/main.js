@@ -1,7 +1,10 @@
-// The console's entry point: login, header, routing (#/, #/nouvel-evenement, #/evenement/{id}, #/planning).
+// The console's entry point: login, header, the call strip, routing (#/, #/nouvel-evenement[?appel={id}],
+// #/evenement/{id}, #/appels, #/planning, #/indicateurs).
 
 import { api, token, whenUnauthorized } from "./api.js";
 import { mountBoard } from "./board.js";
+import { canLogCalls, mountCallbar, mountCalls } from "./calls.js";
+import { mountDashboard } from "./dashboard.js";
 import { mountEvent } from "./eventview.js";
 import { mountNewEvent } from "./newevent.js";
 import { mountPlanning } from "./planning.js";
@@ -11,6 +14,7 @@ import { since } from "./util.js";
 
 const $ = (selector) => document.querySelector(selector);
 let current = null;
+let callbar = null;
 
 // A handle for the browser tests and for whoever debugs at 3 a.m. from the DevTools.
 window.vigieConsole = { store, live, sound: soundStats };
@@ -20,6 +24,9 @@ function showLogin(message = "") {
   resetStore();
   current?.unmount();
   current = null;
+  callbar?.unmount();
+  callbar = null;
+  $("#shell").classList.remove("with-callbar");
   $("#shell").hidden = true;
   $("#login").hidden = false;
   const error = $("#login-error");
@@ -45,6 +52,9 @@ async function start() {
   $("#shell").hidden = false;
   $("#user-name").textContent = store.me.full_name;
   $("#nav-new").hidden = !["operator", "admin"].includes(store.me.role);
+  callbar?.unmount();
+  callbar = canLogCalls() ? mountCallbar($("#callbar")) : null;
+  $("#shell").classList.toggle("with-callbar", Boolean(callbar));
   live.onAuthFailure = () => showLogin("Votre session a expiré : reconnectez-vous.");
   live.start(); // subscribed first; the board is read once the socket says hello
   route();
@@ -56,13 +66,20 @@ function route() {
   const view = $("#view");
   const hash = location.hash || "#/";
   const eventMatch = hash.match(/^#\/evenement\/(\d+)$/);
+  const newMatch = hash.match(/^#\/nouvel-evenement(?:\?appel=(\d+))?$/);
   let nav = "board";
   if (eventMatch) {
     current = mountEvent(view, Number(eventMatch[1]));
     nav = "";
-  } else if (hash === "#/nouvel-evenement" && ["operator", "admin"].includes(store.me.role)) {
-    current = mountNewEvent(view);
+  } else if (newMatch && ["operator", "admin"].includes(store.me.role)) {
+    current = mountNewEvent(view, { callId: newMatch[1] ? Number(newMatch[1]) : null });
     nav = "new";
+  } else if (hash === "#/appels") {
+    current = mountCalls(view);
+    nav = "calls";
+  } else if (hash === "#/indicateurs") {
+    current = mountDashboard(view);
+    nav = "dashboard";
   } else if (hash === "#/planning") {
     current = mountPlanning(view);
     nav = "planning";

@@ -1,19 +1,24 @@
 // The new event form. Before confirming, the operator sees who will be solicited and in
 // which order (POST /api/v1/events/preview), refreshed whenever commune, procedure or
 // severity change; "Confirmer" stays disabled until that preview matches the form.
+// Opened from a logged call (#/nouvel-evenement?appel={id}), the form is pre-filled from the call and the
+// event is linked to it (call_id), so the call log shows the event's number.
 
 import { api } from "./api.js";
-import { channelLabel, SEVERITY, SOURCES, severityLabel } from "./labels.js";
+import { callsChanged, zoneOf } from "./calls.js";
+import { CALLER_SOURCE, callerLabel, channelLabel, SEVERITY, SOURCES, severityLabel } from "./labels.js";
 import { refreshEvent, store } from "./store.js";
-import { durationWords, esc } from "./util.js";
+import { durationWords, esc, parseDate } from "./util.js";
 import { toast } from "./toast.js";
+import { clockIn } from "./zone.js";
 
-export function mountNewEvent(root) {
+export function mountNewEvent(root, { callId = null } = {}) {
   const communes = [...store.orgs.values()].filter((o) => o.kind === "commune")
     .sort((a, b) => a.name.localeCompare(b.name, "fr"));
   root.innerHTML = `<div class="new-event">
     <form id="new-event-form" class="panel form" novalidate>
       <h1>Nouvel événement</h1>
+      <div class="from-call" id="from-call" data-testid="from-call" hidden></div>
       <div class="grid2">
         <label><span>Commune <span class="req">*</span></span>
           <select name="organization_id" required>
@@ -74,6 +79,7 @@ export function mountNewEvent(root) {
   let previewKey = null; // the selection the shown preview belongs to
   let previewSeq = 0;
   let submitting = false;
+  let linkedCall = null; // the call the event is opened from
 
   const selection = () => {
     const severity = form.querySelector("input[name=severity]:checked")?.value;
@@ -167,6 +173,7 @@ export function mountNewEvent(root) {
       source: form.elements.source.value,
       caller_name: form.elements.caller_name.value.trim(),
       callback_number: form.elements.callback_number.value.trim(),
+      ...(linkedCall ? { call_id: linkedCall.id } : {}),
     };
     submitting = true;
     updateConfirm();
@@ -176,6 +183,7 @@ export function mountNewEvent(root) {
       store.events.set(detail.id, detail);
       refreshEvent(detail.id);
       toast(`Événement ${detail.number} créé : les astreintes sont sollicitées.`);
+      if (linkedCall) callsChanged({ callId: linkedCall.id, event: detail, orgId: detail.organization_id });
       location.hash = `#/evenement/${detail.id}`;
     } catch (error) {
       errorBox.textContent = error.french;
@@ -186,11 +194,50 @@ export function mountNewEvent(root) {
     }
   });
 
+  const fromCall = root.querySelector("#from-call");
+  async function linkCall() {
+    fromCall.hidden = false;
+    fromCall.innerHTML = `<p class="muted">Lecture de l'appel…</p>`;
+    let call;
+    try {
+      call = await api.get(`/api/v1/calls/${callId}`);
+    } catch (error) {
+      fromCall.innerHTML = `<p class="form-error">Appel introuvable : l'événement sera créé sans lien avec le journal d'appels.</p>`;
+      return;
+    }
+    const at = clockIn(parseDate(call.received_at), zoneOf(call.organization_id));
+    if (call.event_id != null) {
+      let number = `n° ${call.event_id}`;
+      try {
+        number = (await api.get(`/api/v1/events/${call.event_id}`)).number;
+      } catch (error) { /* the id then */ }
+      fromCall.innerHTML = `<p><strong>Un événement a déjà été ouvert depuis l'appel de ${esc(at)}</strong> :
+        <a href="#/evenement/${call.event_id}">${esc(number)}</a>. Celui-ci sera créé sans lien avec l'appel.</p>`;
+      return;
+    }
+    linkedCall = call;
+    fromCall.innerHTML = `<p><span class="call-badge answered">Appel décroché à ${esc(at)}</span>
+        <span>${esc(callerLabel(call.caller_category))}${call.caller_number ? ` · ${esc(call.caller_number)}` : ""}</span>
+        <span class="muted">L'événement sera rattaché à cet appel dans le journal.</span>
+        <button type="button" class="ghost small" id="unlink-call">Ne pas rattacher</button></p>`;
+    fromCall.querySelector("#unlink-call").addEventListener("click", () => {
+      linkedCall = null;
+      fromCall.hidden = true;
+    });
+    form.elements.source.value = CALLER_SOURCE[call.caller_category] || "phone";
+    if (call.caller_number && !form.elements.callback_number.value) form.elements.callback_number.value = call.caller_number;
+    if (store.orgs.has(call.organization_id) && orgSelect.value !== String(call.organization_id)) {
+      orgSelect.value = String(call.organization_id);
+      loadProcedures();
+    }
+  }
+
   if (communes.length === 1) {
     orgSelect.value = String(communes[0].id);
     loadProcedures();
   }
-  orgSelect.focus();
+  if (callId) linkCall().then(() => form.elements.title.focus());
+  else orgSelect.focus();
   return { unmount() {} };
 }
 

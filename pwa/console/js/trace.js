@@ -1,6 +1,6 @@
 // One line of the main courante, in French.
 
-import { channelLabel, PURPOSE, severityLabel, sourceLabel, traceKindLabel, VIA } from "./labels.js";
+import { channelLabel, PURPOSE, REPORT_TRIGGER, severityLabel, sourceLabel, traceKindLabel, VIA } from "./labels.js";
 import { personName } from "./store.js";
 import { esc, timeOf } from "./util.js";
 
@@ -25,7 +25,8 @@ export function traceDetail(entry) {
   if (kind === "event.created") {
     return [d.category, d.severity ? `gravité ${severityLabel(d.severity)}${d.severity_defaulted ? " (par défaut)" : ""}` : "",
             d.place ? `lieu : ${d.place}` : "", d.source ? `source : ${sourceLabel(d.source)}` : "",
-            d.caller_name ? `appelant : ${d.caller_name}` : "", d.callback_number ? `rappel : ${d.callback_number}` : ""]
+            d.caller_name ? `appelant : ${d.caller_name}` : "", d.callback_number ? `rappel : ${d.callback_number}` : "",
+            d.call_id ? "ouvert depuis le journal d'appels" : ""]
       .filter(Boolean).join(" · ");
   }
   if (kind === "page.started") return `Ordre : ${(d.chain || []).map((g) => g.group).join(" → ")}`;
@@ -60,9 +61,27 @@ export function traceDetail(entry) {
   if (kind === "event.requalified") {
     return `${severityLabel(d.from)} → ${severityLabel(d.to)}${d.reason ? ` · ${d.reason}` : ""}`;
   }
-  if (kind === "event.closed") return d.reason ? `Motif : ${d.reason}` : "";
+  if (kind === "event.closed") {
+    return [d.reason ? `Motif : ${d.reason}` : "", d.follow_up ? `suite à donner : ${d.follow_up}` : ""]
+      .filter(Boolean).join(" · ");
+  }
   if (kind === "trace.correction") return d.text || "";
+  if (kind === "report.sent" || kind === "report.written") return reportDetail(d);
   return d.text || d.reason || "";
+}
+
+/** "envoyé à Direction générale : Cadre Un", or "non diffusé" */
+export function reportSending(d) {
+  const people = (d.recipients || []).map((r) => r.person).filter(Boolean);
+  if (!people.length) return "non diffusé";
+  const lists = (d.lists || []).join(", ");
+  return `envoyé${lists ? ` à ${lists}` : ""} : ${people.join(", ")}`;
+}
+
+/** "Version 2, à la demande · envoyé à Direction générale : Cadre Un" */
+export function reportDetail(d) {
+  const head = `Version ${d.version ?? "?"}${REPORT_TRIGGER[d.trigger] ? `, ${REPORT_TRIGGER[d.trigger]}` : ""}`;
+  return `${head} · ${reportSending(d)}`;
 }
 
 export function traceRow(entry) {

@@ -51,6 +51,7 @@ export function durationWords(seconds) {
   if (seconds < 60) return `${seconds} s`;
   if (seconds % 60 === 0 && seconds < 3600) return `${seconds / 60} min`;
   if (seconds < 3600) return `${Math.floor(seconds / 60)} min ${seconds % 60} s`;
+  if (seconds % 3600 === 0) return `${seconds / 3600} h`;
   return `${Math.floor(seconds / 3600)} h ${String(Math.floor((seconds % 3600) / 60)).padStart(2, "0")}`;
 }
 
