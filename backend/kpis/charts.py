@@ -53,7 +53,7 @@ def charts(figures: dict) -> dict[str, str]:
                              [100 * fa[s]["within_target"] / fa[s]["events"] if fa[s]["events"] else 0
                               for s in severities], percent=True),
         "delivery": _bar("Messages remis, par canal (%)", [CHANNEL_FR.get(c, c) for c in delivery],
-                         [100 * (d["success_rate"] or 0) for d in delivery], percent=True),
+                         [100 * (d["success_rate"] or 0) for d in delivery.values()], percent=True),
     }
 
 

@@ -49,6 +49,11 @@ def november(runtime, world):
         response_service.record(db_session=s, event=e1, kind="ack", person_id=tech, actor=Actor("person", tech, "T"),
                                 via="sms", now=at(3, 22, 4))
         trace_service.append(db_session=s, event=e1, kind="report.sent", at=at(4, 8), data={"lists": [1]})
+        # Deliveries as the dispatcher traces them: an SMS handed over after a retry, an e-mail that failed.
+        for kind, nid, channel in (("notification.retry", 901, "sms"), ("notification.sent", 901, "sms"),
+                                   ("notification.failed", 902, "email")):
+            trace_service.append(db_session=s, event=e1, kind=kind, at=at(3, 22, 1),
+                                 data={"notification_id": nid, "channel": channel})
         # E2, modéré, 10 Nov 03:00, no procedure: nothing happens until the PC closes it at 04:30.
         e2 = create(at(10, 3), category="Animaux", severity=2)
         event_service.close(db_session=s, event=e2, reason="animal parti", actor=PC, now=at(10, 4, 30))
@@ -91,6 +96,8 @@ def test_the_figures_of_a_seeded_month_are_the_ones_worked_out_by_hand(client, w
     # E1's page asked one person, E3's two pages one each; the technician's page of E3 was stopped by the ack.
     assert f["escalation_depth"]["distribution"] == {"1": 3} and f["escalation_depth"]["acknowledged"] == 2
     assert f["bypassed"] == {"total": 4, "by_category": {"Éclairage public": 3, "Voirie": 1}}
+    assert f["delivery_by_channel"] == {"email": {"ok": 0, "failed": 1, "success_rate": 0.0},
+                                        "sms": {"ok": 1, "failed": 0, "success_rate": 1.0}}
 
 
 def test_the_dashboard_agrees_with_the_raw_trace(client, world, runtime, november):

@@ -232,7 +232,9 @@ def test_mon_astreinte_shows_my_turns_and_the_holders_and_the_banner_confirms_th
     holder = page.locator(".holder", has_text="Astreinte technique")
     expect(holder).to_contain_text("Tech Deux")
     expect(holder).to_contain_text(f"jusqu'au {fr(mine)}")
-    expect(holder.get_by_role("link")).to_have_count(0)  # no phone number known: no call button
+    call = holder.get_by_role("link")  # Tech Deux's professional number: one tap calls the holder
+    expect(call).to_have_count(1)
+    expect(call).to_have_attribute("href", "tel:+33639980102")
     expect(page.locator("#watch-banner")).to_have_count(0)
     expect(page.locator("#tab-oncall")).to_have_attribute("aria-current", "page")
     assert_french(page)
