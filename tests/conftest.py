@@ -116,5 +116,20 @@ def world(runtime):
     return build_world(runtime.session_factory)
 
 
+@pytest.fixture
+def h(client, world):
+    """Bearer headers by role of the world (`h("operator")`), one login each."""
+    from tests.factories import login
+
+    cache = {}
+
+    def headers(role: str) -> dict:
+        if role not in cache:
+            cache[role] = login(client, world.users[role])
+        return cache[role]
+
+    return headers
+
+
 def pytest_report_header(config):
     return f"vigie test database: {'PostgreSQL ' + PG_URL if ON_POSTGRES else 'SQLite (file per test)'}"

@@ -8,21 +8,8 @@ from datetime import timedelta
 import pytest
 
 from backend.db import utcnow
-from tests.factories import login
 
 API = "/api/v1"
-
-
-@pytest.fixture
-def h(client, world):
-    cache = {}
-
-    def headers(role: str) -> dict:
-        if role not in cache:
-            cache[role] = login(client, world.users[role])
-        return cache[role]
-
-    return headers
 
 
 def test_one_click_logs_an_answered_call_and_an_event_is_opened_from_it(client, world, h):

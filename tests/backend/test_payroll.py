@@ -33,7 +33,6 @@ from backend.people.models import Person
 from backend.responses import service as response_service
 from backend.schedule.models import Override, Rotation
 from backend.trace.service import Actor
-from tests.factories import login
 
 API = "/api/v1"
 PARIS = ZoneInfo("Europe/Paris")
@@ -47,18 +46,6 @@ def paris(*args) -> datetime:
 
 def utc(value: datetime) -> datetime:
     return value.astimezone(timezone.utc)
-
-
-@pytest.fixture
-def h(client, world):
-    cache = {}
-
-    def headers(role: str) -> dict:
-        if role not in cache:
-            cache[role] = login(client, world.users[role])
-        return cache[role]
-
-    return headers
 
 
 @pytest.fixture

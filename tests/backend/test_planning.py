@@ -21,7 +21,6 @@ from backend.trace.service import Actor
 from backend.watch import service as watch_service
 from backend.watch.models import WatchTurn
 from tests.backend.test_inbound_sms import post_sms
-from tests.factories import login
 
 API = "/api/v1"
 PARIS = ZoneInfo("Europe/Paris")
@@ -37,18 +36,6 @@ def chenove_hours(world, runtime):
     """The world's communes are covered around the clock; here the commune has the first customer's hours."""
     with transaction(runtime.session_factory) as s:
         s.execute(delete(CoverageSettings).where(CoverageSettings.organization_id == world.commune_id))
-
-
-@pytest.fixture
-def h(client, world):
-    cache = {}
-
-    def headers(role: str) -> dict:
-        if role not in cache:
-            cache[role] = login(client, world.users[role])
-        return cache[role]
-
-    return headers
 
 
 def set_rotation(client, h, group_id, members, anchor="2026-11-30T08:30:00", role="admin", **extra):
