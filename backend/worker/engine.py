@@ -204,4 +204,5 @@ def last_cycle_age(session: Session, now: datetime | None = None) -> float | Non
     latest = session.scalar(select(func.max(WorkerHeartbeat.last_cycle_at)))
     if latest is None:
         return None
-    return ((now or utcnow()) - latest).total_seconds()
+    # A heartbeat committed between the caller's `now` and this read would make a negative age.
+    return max(((now or utcnow()) - latest).total_seconds(), 0.0)
