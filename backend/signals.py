@@ -38,8 +38,9 @@ class Signals:
         with self._lock:
             self._wake_listeners.append(callback)
 
-    def trace_appended(self, session: Session, entry_id: int) -> None:
-        session.info.setdefault("signal_trace", []).append(entry_id)
+    def trace_appended(self, session: Session, entry) -> None:
+        """`entry` is a mapped row with an `id`, written by the flush that precedes the commit."""
+        session.info.setdefault("signal_trace", []).append(entry)
 
     def work_due(self, session: Session) -> None:
         session.info["signal_wake"] = True
@@ -63,18 +64,28 @@ class Signals:
         return session.info.get("signals") is self
 
     def _before_commit(self, session: Session) -> None:
-        if not self._owns(session) or not self.use_pg_notify:
+        if not self._owns(session):
             return
-        ids = session.info.pop("signal_trace", [])
-        for payload in _chunks(ids):
-            session.execute(text("SELECT pg_notify(:c, :p)"), {"c": TRACE_CHANNEL, "p": payload})
-        if session.info.pop("signal_wake", False) or ids:
-            session.execute(text("SELECT pg_notify(:c, '')"), {"c": WAKE_CHANNEL})
+        entries = session.info.pop("signal_trace", [])
+        if entries:
+            session.flush()
+            # Read now: after the commit the rows are expired and reading an id would query.
+            session.info["signal_trace_ids"] = [entry.id for entry in entries]
+        if not self.use_pg_notify:
+            return
+        ids = session.info.pop("signal_trace_ids", [])
+        wake = session.info.pop("signal_wake", False) or bool(ids)
+        payloads = list(_chunks(ids))
+        # One round trip for all of them: this runs inside every event's creation.
+        calls = [f"pg_notify(:t, :p{n})" for n in range(len(payloads))] + (["pg_notify(:w, '')"] if wake else [])
+        if calls:
+            params = {"t": TRACE_CHANNEL, "w": WAKE_CHANNEL, **{f"p{n}": p for n, p in enumerate(payloads)}}
+            session.execute(text("SELECT " + ", ".join(calls)), params)
 
     def _after_commit(self, session: Session) -> None:
         if not self._owns(session) or self.use_pg_notify:
             return
-        ids = session.info.pop("signal_trace", [])
+        ids = session.info.pop("signal_trace_ids", [])
         wake = session.info.pop("signal_wake", False)
         if ids:
             self.deliver_trace(ids)
@@ -83,6 +94,7 @@ class Signals:
 
     def _after_rollback(self, session: Session) -> None:
         session.info.pop("signal_trace", None)
+        session.info.pop("signal_trace_ids", None)
         session.info.pop("signal_wake", None)
 
 

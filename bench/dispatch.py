@@ -1,13 +1,22 @@
 """Dispatch throughput and event → first hand-off latency, through the real SMS channel.
 
-Two measures, against a local HTTP SMS gateway (tests/peers/sms_gateway.py) reached through
-Apprise exactly as in production:
+Two measures, against a local HTTP SMS gateway (tests/peers/sms_gateway.py, run in its own
+process as a provider is) reached through Apprise exactly as in production:
 1. throughput: N solicitations queued at once, one worker drains them: notifications/s;
 2. latency: events created at a steady rate (default 10/s) with the worker running;
    for each, event reception → first notification handed to the provider (p50/p99/max).
 
+The worker runs in the process that creates the events, as `vigie serve` runs it by default;
+`--worker-process` runs it as `vigie worker` in a process of its own (the two-server layout,
+PostgreSQL only: on SQLite a separate worker looks for work once a second).
+
+Before measuring, the script times a fixed piece of pure-Python work 300 times: on a machine
+whose CPU comes and goes (a shared VM) its p99/p50 ratio says how much of a latency p99 is the
+machine's.
+
     .venv/bin/python bench/dispatch.py --db sqlite
     .venv/bin/python bench/dispatch.py --db postgresql://postgres@127.0.0.1:5432/vigie_bench
+    .venv/bin/python bench/dispatch.py --db postgresql://postgres@127.0.0.1:5432/vigie_bench --worker-process
 
 Runs by hand; it resets the database it is given.
 """
@@ -15,7 +24,10 @@ Runs by hand; it resets the database it is given.
 from __future__ import annotations
 
 import argparse
+import multiprocessing
+import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -35,7 +47,6 @@ from backend.runtime import Runtime  # noqa: E402
 from backend.trace.service import Actor  # noqa: E402
 from bench.escalation_lateness import percentile, reset  # noqa: E402
 from bench.world import build  # noqa: E402
-from tests.peers.sms_gateway import SmsGateway  # noqa: E402
 
 ACTOR = Actor("system", None, "bench")
 
@@ -52,18 +63,76 @@ def queued(factory) -> int:
         return session.scalar(select(func.count(Notification.id)).where(Notification.status == "queued"))
 
 
+def machine_jitter(runs: int = 300) -> str:
+    def work() -> int:
+        total = 0
+        for i in range(40_000):
+            total += i * i % 7
+        return total
+
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        work()
+        times.append((time.perf_counter() - start) * 1000)
+        time.sleep(0.01)
+    p50, p99 = statistics.median(times), percentile(times, 0.99)
+    return f"fixed CPU work: p50={p50:.2f} ms p99={p99:.2f} ms (p99/p50 = {p99 / p50:.1f})"
+
+
+def _serve_gateway(conn) -> None:
+    from tests.peers.sms_gateway import SmsGateway
+
+    with SmsGateway() as gateway:
+        conn.send(gateway.apprise_url())
+        conn.recv()  # until the parent says stop
+        conn.send(len(gateway.accepted))
+
+
+class GatewayProcess:
+    """The SMS provider, out of Vigie's process (its HTTP server would otherwise share our GIL)."""
+
+    def __enter__(self) -> "GatewayProcess":
+        self._conn, child = multiprocessing.Pipe()
+        self._process = multiprocessing.get_context("spawn").Process(target=_serve_gateway, args=(child,), daemon=True)
+        self._process.start()
+        self.url = self._conn.recv()
+        return self
+
+    def accepted(self) -> int:
+        self._conn.send("stop")
+        return self._conn.recv()
+
+    def __exit__(self, *exc) -> None:
+        self._process.terminate()
+        self._process.join(5)
+
+
+def start_worker_process(url: str, gateway_url: str) -> subprocess.Popen:
+    env = {**os.environ, "DATABASE_URL": url, "VIGIE_SMS_PROVIDERS": f'["{gateway_url}"]',
+           "VIGIE_WEBPUSH_ENABLED": "false", "VIGIE_SMS_FLOOD_LIMIT": "1000000000", "VIGIE_CLAIM_BATCH": "200",
+           "VIGIE_VAR_DIR": tempfile.mkdtemp(prefix="vigie-bench-worker-")}
+    return subprocess.Popen([sys.executable, "-m", "backend.cli", "worker"], env=env, cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--db", default="sqlite")
     parser.add_argument("--burst", type=int, default=2000, help="solicitations queued at once (throughput)")
     parser.add_argument("--events", type=int, default=300, help="events created at --rate (latency)")
     parser.add_argument("--rate", type=float, default=10.0, help="events per second")
+    parser.add_argument("--worker-process", action="store_true", help="run the worker as `vigie worker` (PostgreSQL)")
     args = parser.parse_args()
 
+    print(machine_jitter(), flush=True)
     url = reset(args.db)
-    with SmsGateway() as gateway:
+    backend = "sqlite" if url.startswith("sqlite") else "postgresql"
+    if args.worker_process and backend == "sqlite":
+        parser.error("--worker-process needs PostgreSQL (its wake-up crosses processes by LISTEN/NOTIFY)")
+    with GatewayProcess() as gateway:
         settings = Settings(DATABASE_URL=url, var_dir=Path(tempfile.mkdtemp(prefix="vigie-bench-")),
-                            sms_providers=[gateway.apprise_url()], webpush_enabled=False,
+                            sms_providers=[gateway.url], webpush_enabled=False,
                             sms_flood_limit=10**9, claim_batch=200)
         runtime = Runtime.build(settings)
         # As `vigie worker` and `vigie serve` do: on PostgreSQL the worker is woken by LISTEN/NOTIFY,
@@ -75,15 +144,18 @@ def main() -> None:
         # 1. Throughput: queue the burst with no worker, then let one worker drain it.
         for n in range(args.burst):
             create_event(factory, world, n)
-        worker = runtime.start_worker()
         start = time.monotonic()
-        worker.start()
+        if args.worker_process:
+            process = start_worker_process(url, gateway.url)
+        else:
+            process = None
+            runtime.start_worker().start()
         while queued(factory):
             time.sleep(0.05)
         elapsed = time.monotonic() - start
-        backend = "sqlite" if url.startswith("sqlite") else "postgresql"
-        print(f"{backend}: {args.burst} SMS through the outbox in {elapsed:.1f}s = {args.burst / elapsed:.0f}/s "
-              f"(gateway received {len(gateway.accepted)})")
+        where = "worker in its own process" if process else "worker in the creating process"
+        print(f"{backend} ({where}): {args.burst} SMS through the outbox in {elapsed:.1f}s = "
+              f"{args.burst / elapsed:.0f}/s", flush=True)
 
         # 2. Latency at a steady rate, the worker woken by each commit.
         with transaction(factory) as session:
@@ -103,9 +175,13 @@ def main() -> None:
                 .join(Notification, Notification.event_id == Event.id)
                 .where(Event.id >= first_new).group_by(Event.id)).all()
         latencies = [(handed - received).total_seconds() * 1000 for received, handed in rows if handed]
-        print(f"{backend}: event created -> first SMS handed to the provider, {len(latencies)} events at "
-              f"{args.rate:g}/s: p50={statistics.median(latencies):.1f} ms p99={percentile(latencies, 0.99):.1f} ms "
-              f"max={max(latencies):.1f} ms")
+        print(f"{backend} ({where}): event created -> first SMS handed to the provider, {len(latencies)} events "
+              f"at {args.rate:g}/s: p50={statistics.median(latencies):.1f} ms "
+              f"p99={percentile(latencies, 0.99):.1f} ms max={max(latencies):.1f} ms "
+              f"(gateway received {gateway.accepted()})")
+        if process is not None:
+            process.terminate()
+            process.wait(10)
         runtime.close()
 
 

@@ -62,8 +62,9 @@ def get_exception(*, db_session: Session, exception_id: int, org_ids: frozenset[
     return row
 
 
-def coverage_of(*, db_session: Session, organization: Organization) -> core.Coverage:
-    row = settings_of(db_session=db_session, organization=organization)
+def coverage_of(*, db_session: Session, organization: Organization,
+                row: CoverageSettings | None = None) -> core.Coverage:
+    row = row or settings_of(db_session=db_session, organization=organization)
     exceptions = tuple(
         core.DayException(e.day, tuple((_time(w["start"]), _time(w.get("end"))) for w in e.windows))
         for e in exceptions_of(db_session=db_session, organization_id=organization.id))
@@ -72,8 +73,9 @@ def coverage_of(*, db_session: Session, organization: Organization) -> core.Cove
                          exceptions=exceptions)
 
 
-def is_covered(*, db_session: Session, organization: Organization, at: datetime) -> bool:
-    return core.is_covered(coverage_of(db_session=db_session, organization=organization), at)
+def is_covered(*, db_session: Session, organization: Organization, at: datetime,
+               row: CoverageSettings | None = None) -> bool:
+    return core.is_covered(coverage_of(db_session=db_session, organization=organization, row=row), at)
 
 
 def intervals(*, db_session: Session, organization: Organization, start: datetime,

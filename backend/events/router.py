@@ -127,8 +127,10 @@ def correct_trace(event_id: int, body: schemas.Correction, db: SessionDep, princ
     target = db.scalar(select(TraceEntry).where(TraceEntry.id == body.corrects_id, TraceEntry.event_id == event.id))
     if target is None:
         raise NotFound("trace entry")
-    return trace_service.append(db_session=db, event=event, kind="trace.correction", actor=actor_of(principal),
-                                data={"text": body.text, "corrected_kind": target.kind}, corrects_id=target.id)
+    entry = trace_service.append(db_session=db, event=event, kind="trace.correction", actor=actor_of(principal),
+                                 data={"text": body.text, "corrected_kind": target.kind}, corrects_id=target.id)
+    db.flush()
+    return entry
 
 
 def _utc(value: datetime | None) -> datetime | None:

@@ -6,7 +6,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 import escalation as esc
 from backend.calls import service as call_service
@@ -58,9 +58,10 @@ def create(*, db_session: Session, organization_id: int, org_ids: frozenset[int]
         raise NotFound("organization")
     procedure = None
     if data.get("procedure_id") is not None:
-        procedure = db_session.scalar(
-            select(Procedure).options(selectinload(Procedure.steps))
-            .where(Procedure.id == data["procedure_id"], Procedure.organization_id == organization.id))
+        procedure = db_session.scalars(
+            select(Procedure).options(joinedload(Procedure.steps))
+            .where(Procedure.id == data["procedure_id"], Procedure.organization_id == organization.id)
+        ).unique().one_or_none()
         if procedure is None:
             raise Unprocessable("this procedure does not belong to the commune", code="unknown_procedure")
     category = data.get("category") or (procedure.category if procedure else None)
@@ -70,6 +71,8 @@ def create(*, db_session: Session, organization_id: int, org_ids: frozenset[int]
     # The year of the number is the commune's, not UTC's: 00:30 on 1 January in Paris is the new year.
     year = now.astimezone(ZoneInfo(organization.timezone or "Europe/Paris")).year
     seq, number = next_number(db_session=db_session, organization=organization, year=year)
+    coverage = coverage_service.settings_of(db_session=db_session, organization=organization)
+    in_coverage = coverage_service.is_covered(db_session=db_session, organization=organization, at=now, row=coverage)
     event = Event(
         organization_id=organization.id, year=year, seq=seq, number=number,
         procedure_id=procedure.id if procedure else None, category=category, severity=severity,
@@ -79,6 +82,7 @@ def create(*, db_session: Session, organization_id: int, org_ids: frozenset[int]
         latitude=data.get("latitude"), longitude=data.get("longitude"), source=data.get("source") or "phone",
         caller_name=data.get("caller_name") or "", callback_number=data.get("callback_number") or "",
         status="open", received_at=now, created_by_user_id=user_id,
+        in_coverage=in_coverage, coverage_handling="solicit" if in_coverage else coverage.out_of_coverage,
     )
     call = None
     if data.get("call_id") is not None:
@@ -95,7 +99,7 @@ def create(*, db_session: Session, organization_id: int, org_ids: frozenset[int]
         created["call_id"] = call.id
     trace_service.append(db_session=db_session, event=event, kind="event.created", actor=actor, at=now,
                          data=created)
-    if not _covered(db_session=db_session, event=event, organization=organization, now=now):
+    if not _handle_out_of_coverage(db_session=db_session, event=event, organization=organization, now=now):
         return event
     if procedure is not None:
         page_service.open_pages(db_session=db_session, event=event, procedure=procedure, now=now)
@@ -107,11 +111,9 @@ def create(*, db_session: Session, organization_id: int, org_ids: frozenset[int]
     return event
 
 
-def _covered(*, db_session: Session, event: Event, organization: Organization, now: datetime) -> bool:
-    """Mark the event in or out of the PC's hours; False when the commune wants only its referent told."""
-    event.in_coverage = coverage_service.is_covered(db_session=db_session, organization=organization, at=now)
-    event.coverage_handling = "solicit" if event.in_coverage else coverage_service.settings_of(
-        db_session=db_session, organization=organization).out_of_coverage
+def _handle_out_of_coverage(*, db_session: Session, event: Event, organization: Organization,
+                            now: datetime) -> bool:
+    """Outside the PC's hours, trace it and tell the referent if the commune wants only that (then False)."""
     if event.in_coverage:
         return True
     told = []
@@ -133,7 +135,7 @@ def _inform(*, db_session: Session, event: Event, organization: Organization, gr
         group = db_session.get(OnCallGroup, group_id)
         people = []
         for member in group.members:
-            person = db_session.get(Person, member.person_id, options=[selectinload(Person.contact_methods)])
+            person = db_session.get(Person, member.person_id, options=[joinedload(Person.contact_methods)])
             if not person.active:
                 continue
             rows = outbox_service.enqueue(db_session=db_session, event=event, organization=organization,

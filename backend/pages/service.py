@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload
 
 import escalation as esc
 from backend.db import utcnow
@@ -28,7 +28,7 @@ ACTIVE = esc.PageStatus.ACTIVE.value
 
 def group_roster(*, db_session: Session, group_id: int, at: datetime) -> esc.GroupRoster:
     """A group's active people in the order escalation tries them at `at`: the holder of the turn first."""
-    group = db_session.get(OnCallGroup, group_id)
+    group = db_session.get(OnCallGroup, group_id, options=[joinedload(OnCallGroup.members)])
     order = schedule_service.roster_at(db_session=db_session, group=group,
                                        members=tuple(m.person_id for m in group.members), at=at)
     active = set(db_session.scalars(select(Person.id).where(Person.id.in_(order), Person.active)))
@@ -132,7 +132,7 @@ def _carry_out(*, db_session: Session, event: Event, page: Page, policy: esc.Pol
     unreachable = None
     for action in actions:
         if isinstance(action, esc.Notify):
-            person = db_session.get(Person, action.person_id, options=[selectinload(Person.contact_methods)])
+            person = db_session.get(Person, action.person_id, options=[joinedload(Person.contact_methods)])
             organization = db_session.get(Organization, event.organization_id)
             rows = outbox_service.enqueue(db_session=db_session, event=event, organization=organization,
                                           person=person, purpose="solicit", now=now, page_id=page.id,

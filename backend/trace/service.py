@@ -65,10 +65,11 @@ def append(*, db_session: Session, event: Event, kind: str, actor: Actor = SYSTE
     event.trace_seq = seq
     event.trace_head = digest
     db_session.add(entry)
-    db_session.flush()
+    # No flush here: an event's entries are written together at the next flush (a round trip
+    # each was most of an event's creation time). A caller that needs `entry.id` flushes.
     signals = signals_of(db_session)
     if signals is not None:
-        signals.trace_appended(db_session, entry.id)
+        signals.trace_appended(db_session, entry)
     return entry
 
 

@@ -95,16 +95,18 @@ class Worker:
     def run_once(self) -> float:
         """Do everything that is due now; return how long to sleep before the next due item."""
         self.cycles += 1
+        # The outbox first: a new event's first message is what a woken worker is most often for.
+        sent = self._drain_outbox()
         self._heartbeat()
         self._plan_watches()
-        busy = self._fire_due_pages()
-        busy = self._fire_due_watches() or busy
-        busy = self._drain_outbox() or busy
-        if busy:
+        fired = self._fire_due_pages() + self._fire_due_watches()
+        if fired:  # their messages go out in this cycle, not the next
+            sent += self._drain_outbox()
+        if sent >= self.batch or fired >= self.batch:
             return 0.0
         return self._seconds_until_next_due()
 
-    def _fire_due_pages(self) -> bool:
+    def _fire_due_pages(self) -> int:
         now = utcnow()
         with transaction(self.session_factory) as session:
             claimed = page_service.claim_due(db_session=session, worker_id=self.worker_id, now=now,
@@ -119,9 +121,9 @@ class Worker:
                         metrics.STEPS.inc()
             except Exception:
                 log.exception("escalation step of page %s failed; its lease will expire", item.page_id)
-        return len(claimed) >= self.batch
+        return len(claimed)
 
-    def _fire_due_watches(self) -> bool:
+    def _fire_due_watches(self) -> int:
         now = utcnow()
         with transaction(self.session_factory) as session:
             claimed = watch_service.claim_due(db_session=session, worker_id=self.worker_id, now=now,
@@ -133,7 +135,7 @@ class Worker:
                                        now=utcnow())
             except Exception:
                 log.exception("watch turn %s failed; its lease will expire", item.watch_id)
-        return len(claimed) >= self.batch
+        return len(claimed)
 
     def _plan_watches(self) -> None:
         if time.monotonic() - self._last_plan < PLAN_EVERY_S:
@@ -146,14 +148,14 @@ class Worker:
             except Exception:
                 log.exception("%s failed; next try in %.0f s", job.__name__, PLAN_EVERY_S)
 
-    def _drain_outbox(self) -> bool:
+    def _drain_outbox(self) -> int:
         now = utcnow()
         with transaction(self.session_factory) as session:
             attempts = dispatch.claim_due(db_session=session, worker_id=self.worker_id, now=now,
                                           lease_until=now + self.lease, limit=self.batch,
                                           sms_flood_limit=self.sms_flood_limit)
         if not attempts:
-            return False
+            return 0
         results = self._loop.run_until_complete(dispatch.send_all(self.channels, attempts))
         for _ in range(3):
             try:
@@ -167,7 +169,7 @@ class Worker:
             except OperationalError:  # e.g. a deadlock victim on PostgreSQL: the results are still here
                 log.warning("recording delivery results failed, retrying", exc_info=True)
                 time.sleep(0.05)
-        return len(attempts) >= self.batch
+        return len(attempts)
 
     def _seconds_until_next_due(self) -> float:
         now = utcnow()
