@@ -58,6 +58,10 @@ class PayrollExport(Base):
     summary: Mapped[dict] = mapped_column(JSONType, default=dict)  # totals, agents, warnings, settings used
     created_by: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The manager's sign-off: this version is the one payroll takes. A later version is a new row
+    # that needs its own validation (the validated one is then "superseded", kept as it was).
+    validated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    validated_by: Mapped[str | None] = mapped_column(String(200))
 
 
 class PayrollStatement(Base):

@@ -79,9 +79,10 @@ def delete_person_rule(organization_id: Id, person_id: Id, db: SessionDep, princ
     return settings_out(db, organization)
 
 
-def export_out(row: PayrollExport, *, detail: bool = False) -> dict:
+def export_out(row: PayrollExport, *, status: str, detail: bool = False) -> dict:
     summary = row.summary
     out = {"id": row.id, "organization_id": row.organization_id, "month": row.month, "version": row.version,
+           "status": status, "validated_at": row.validated_at, "validated_by": row.validated_by,
            "complete": row.complete, "sha256": row.sha256, "created_by": row.created_by,
            "created_at": row.created_at, "totals": summary["totals"], "warning_count": len(summary["warnings"]),
            "csv_url": f"/api/v1/payroll-exports/{row.id}.csv", "xlsx_url": f"/api/v1/payroll-exports/{row.id}.xlsx"}
@@ -100,7 +101,7 @@ def create_export(organization_id: Id, body: schemas.ExportIn, db: SessionDep, p
     organization = org_service.get(db_session=db, organization_id=organization_id, org_ids=principal.org_ids)
     row = payroll_service.create_export(db_session=db, organization=organization, month=body.month,
                                         created_by=principal.user.full_name, now=utcnow())
-    return export_out(row, detail=True)
+    return export_out(row, status="draft", detail=True)
 
 
 @router.get("/organizations/{organization_id}/payroll-exports", response_model=list[schemas.ExportOut],
@@ -108,8 +109,12 @@ def create_export(organization_id: Id, body: schemas.ExportIn, db: SessionDep, p
 def list_exports(organization_id: Id, db: SessionDep, principal: Staff,
                  month: str | None = Query(default=None, pattern=schemas.MONTH)):
     organization = org_service.get(db_session=db, organization_id=organization_id, org_ids=principal.org_ids)
-    return [export_out(r) for r in payroll_service.list_exports(db_session=db, organization_id=organization.id,
-                                                                month=month)]
+    rows = payroll_service.list_exports(db_session=db, organization_id=organization.id, month=month)
+    latest = {}
+    for r in rows:
+        latest[r.month] = max(latest.get(r.month, 0), r.version)
+    return [export_out(r, status="superseded" if r.version < latest[r.month] else
+                       "validated" if r.validated_at is not None else "draft") for r in rows]
 
 
 # The suffixed routes come first: "/payroll-exports/{id}" would otherwise take "12.csv" and refuse it.
@@ -153,8 +158,18 @@ def statements_zip(export_id: Id, db: SessionDep, principal: Staff):
 
 @router.get("/payroll-exports/{export_id}", response_model=schemas.ExportDetailOut)
 def read_export(export_id: Id, db: SessionDep, principal: Staff):
-    return export_out(payroll_service.get_export(db_session=db, export_id=export_id, org_ids=principal.org_ids),
-                      detail=True)
+    row = payroll_service.get_export(db_session=db, export_id=export_id, org_ids=principal.org_ids)
+    return export_out(row, status=payroll_service.status_of(db_session=db, row=row), detail=True)
+
+
+@router.post("/payroll-exports/{export_id}/validation", response_model=schemas.ExportDetailOut,
+             summary="The manager signs this version off for payroll (admins and the commune's referent)",
+             responses={409: {"description": "already validated, superseded by a later version, or month not over"}})
+def validate_export(export_id: Id, db: SessionDep, principal: Staff):
+    row = payroll_service.get_export(db_session=db, export_id=export_id, org_ids=principal.org_ids)
+    org_service.ensure_editor(principal=principal, organization_id=row.organization_id)
+    payroll_service.validate_export(db_session=db, row=row, validated_by=principal.user.full_name, now=utcnow())
+    return export_out(row, status="validated", detail=True)
 
 
 def _name(row: PayrollExport) -> str:

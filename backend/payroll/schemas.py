@@ -132,6 +132,10 @@ class ExportOut(BaseModel):
     organization_id: int
     month: str
     version: int
+    status: Literal["draft", "validated", "superseded"] = Field(
+        description="validated: signed off for payroll; superseded: a later version of the month exists")
+    validated_at: datetime | None
+    validated_by: str | None
     complete: bool = Field(description="false: produced before the month ended")
     sha256: str = Field(description="of the CSV")
     created_by: str

@@ -37,7 +37,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from backend.coverage import service as coverage_service
-from backend.errors import NotFound, Unprocessable
+from backend.errors import Conflict, NotFound, Unprocessable
 from backend.events.models import Event
 from backend.groups.models import OnCallGroup
 from backend.orgs.models import Organization
@@ -481,6 +481,31 @@ def create_export(*, db_session: Session, organization: Organization, month: str
     for agent in computation.agents:
         pdf = payroll_render.statement_pdf(computation, agent, export_id=row.id, version=version, now=now)
         db_session.add(PayrollStatement(export_id=row.id, person_id=agent.person_id, pdf=pdf))
+    db_session.flush()
+    return row
+
+
+def status_of(*, db_session: Session, row: PayrollExport) -> str:
+    """draft | validated | superseded (a later version of the same month exists)."""
+    newer = db_session.scalar(select(PayrollExport.id).where(
+        PayrollExport.organization_id == row.organization_id, PayrollExport.month == row.month,
+        PayrollExport.version > row.version).limit(1))
+    if newer is not None:
+        return "superseded"
+    return "validated" if row.validated_at is not None else "draft"
+
+
+def validate_export(*, db_session: Session, row: PayrollExport, validated_by: str, now: datetime) -> PayrollExport:
+    """The manager signs this version off for payroll: only the latest one, and only once the month is over."""
+    db_session.scalar(select(Organization.id).where(Organization.id == row.organization_id).with_for_update())
+    if row.validated_at is not None:
+        raise Conflict(f"version {row.version} was already validated by {row.validated_by}", code="already_validated")
+    if status_of(db_session=db_session, row=row) == "superseded":
+        raise Conflict("a later version of this month exists: validate that one", code="superseded")
+    if not row.complete:
+        raise Conflict("this version was computed before the month ended: compute the month again once it is over",
+                       code="month_not_over")
+    row.validated_at, row.validated_by = now, validated_by
     db_session.flush()
     return row
 

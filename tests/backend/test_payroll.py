@@ -367,3 +367,38 @@ def test_a_rotation_edit_keeps_the_notice_of_turns_it_does_not_change(client, wo
     night = next(r for r in csv_rows(client, h, body["id"])[1:] if r[2] == "T002" and r[3] == "ASTNUIT")
     assert night[8].endswith(f"tour 4 de la rotation n° {november['rotations'][0]} + "
                                f"tour 4 de la rotation n° {response.json()['id']}")
+
+
+def test_the_manager_validates_the_latest_version_of_a_finished_month(client, world, h, runtime, november):
+    first = export(client, h, world, role="operator")
+    assert (first["status"], first["validated_by"]) == ("draft", None)
+    validate = f"{API}/payroll-exports/{first['id']}/validation"
+    # The PC's operators produce exports; signing them off for payroll is the commune's (or an admin's).
+    refused = client.post(validate, headers=h("operator"))
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "role_forbidden"
+    assert client.post(validate, headers=h("foreign_operator")).status_code == 404
+    done = client.post(validate, headers=h("referent"))
+    assert done.status_code == 200, done.text
+    assert done.json()["status"] == "validated" and done.json()["validated_by"] and done.json()["validated_at"]
+    again = client.post(validate, headers=h("admin"))
+    assert again.status_code == 409 and again.json()["error"]["code"] == "already_validated"
+
+    # A correction after the sign-off is a new version to validate; the signed one is kept, superseded.
+    second = export(client, h, world)
+    listed = client.get(f"{API}/organizations/{world.commune_id}/payroll-exports", headers=h("operator")).json()
+    assert [(e["version"], e["status"]) for e in listed] == [(2, "draft"), (1, "superseded")]
+    assert listed[1]["validated_by"] == done.json()["validated_by"]
+    assert client.get(f"{API}/payroll-exports/{first['id']}", headers=h("referent")).json()["status"] == "superseded"
+    third = export(client, h, world)
+    stale = client.post(f"{API}/payroll-exports/{second['id']}/validation", headers=h("referent"))
+    assert stale.status_code == 409 and stale.json()["error"]["code"] == "superseded"
+    assert client.post(f"{API}/payroll-exports/{third['id']}/validation", headers=h("admin")).json()["status"] == \
+        "validated"
+
+    # A month still running cannot be signed off: its figures will change.
+    running = export(client, h, world, month=datetime.now(PARIS).strftime("%Y-%m"))
+    assert running["complete"] is False
+    early = client.post(f"{API}/payroll-exports/{running['id']}/validation", headers=h("referent"))
+    assert early.status_code == 409 and early.json()["error"]["code"] == "month_not_over"
+    with runtime.session_factory() as s:
+        assert s.get(PayrollExport, running["id"]).validated_at is None
