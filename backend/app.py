@@ -63,6 +63,7 @@ def create_app(settings: Settings | None = None, *, channels: ChannelRegistry | 
         runtime.hub = Hub(runtime.session_factory, tail=settings.is_sqlite)
         await runtime.hub.start()
         runtime.signals.on_trace(runtime.hub.notify_threadsafe)
+        runtime.signals.on_changed(runtime.hub.notify_changed_threadsafe)
         runtime.start_listener()
         if settings.run_worker if run_worker is None else run_worker:
             runtime.start_worker().start()

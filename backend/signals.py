@@ -20,6 +20,7 @@ log = logging.getLogger("vigie.signals")
 
 TRACE_CHANNEL = "vigie_trace"
 WAKE_CHANNEL = "vigie_wake"
+CHANGED_CHANNEL = "vigie_changed"  # [[topic, organization_id], ...]: a list the consoles show changed
 _PAYLOAD_LIMIT = 7000  # PostgreSQL refuses NOTIFY payloads of 8000 bytes or more
 
 
@@ -28,6 +29,7 @@ class Signals:
         self.use_pg_notify = use_pg_notify
         self._trace_listeners: list[Callable[[list[int]], None]] = []
         self._wake_listeners: list[Callable[[], None]] = []
+        self._changed_listeners: list[Callable[[list[tuple[str, int]]], None]] = []
         self._lock = threading.Lock()
 
     def on_trace(self, callback: Callable[[list[int]], None]) -> None:
@@ -37,6 +39,14 @@ class Signals:
     def on_wake(self, callback: Callable[[], None]) -> None:
         with self._lock:
             self._wake_listeners.append(callback)
+
+    def on_changed(self, callback: Callable[[list[tuple[str, int]]], None]) -> None:
+        with self._lock:
+            self._changed_listeners.append(callback)
+
+    def changed(self, session: Session, topic: str, organization_id: int) -> None:
+        """Something outside the trace changed (calls, planning): consoles showing it read it again."""
+        session.info.setdefault("signal_changed", set()).add((topic, organization_id))
 
     def trace_appended(self, session: Session, entry) -> None:
         """`entry` is a mapped row with an `id`, written by the flush that precedes the commit."""
@@ -53,6 +63,10 @@ class Signals:
     def deliver_wake(self) -> None:
         for callback in list(self._wake_listeners):
             _safe(callback)
+
+    def deliver_changed(self, items: list[tuple[str, int]]) -> None:
+        for callback in list(self._changed_listeners):
+            _safe(callback, items)
 
     def install(self, session_class=Session) -> None:
         """Hook the session lifecycle; call once per process."""
@@ -75,11 +89,15 @@ class Signals:
             return
         ids = session.info.pop("signal_trace_ids", [])
         wake = session.info.pop("signal_wake", False) or bool(ids)
+        changed = sorted(session.info.pop("signal_changed", ()))
         payloads = list(_chunks(ids))
         # One round trip for all of them: this runs inside every event's creation.
         calls = [f"pg_notify(:t, :p{n})" for n in range(len(payloads))] + (["pg_notify(:w, '')"] if wake else [])
+        if changed:
+            calls.append("pg_notify(:c, :changed)")
         if calls:
-            params = {"t": TRACE_CHANNEL, "w": WAKE_CHANNEL, **{f"p{n}": p for n, p in enumerate(payloads)}}
+            params = {"t": TRACE_CHANNEL, "w": WAKE_CHANNEL, "c": CHANGED_CHANNEL, "changed": json.dumps(changed),
+                      **{f"p{n}": p for n, p in enumerate(payloads)}}
             session.execute(text("SELECT " + ", ".join(calls)), params)
 
     def _after_commit(self, session: Session) -> None:
@@ -87,6 +105,9 @@ class Signals:
             return
         ids = session.info.pop("signal_trace_ids", [])
         wake = session.info.pop("signal_wake", False)
+        changed = sorted(session.info.pop("signal_changed", ()))
+        if changed:
+            self.deliver_changed(changed)
         if ids:
             self.deliver_trace(ids)
         if wake or ids:
@@ -95,6 +116,7 @@ class Signals:
     def _after_rollback(self, session: Session) -> None:
         session.info.pop("signal_trace", None)
         session.info.pop("signal_trace_ids", None)
+        session.info.pop("signal_changed", None)
         session.info.pop("signal_wake", None)
 
 

@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column
 
-from backend.db import Base, UTCDateTime, utcnow
+from backend.db import Base, JSONType, UTCDateTime, utcnow
 
 CALLER_CATEGORIES = ("citizen", "police", "sdis", "elu", "sensor", "agent", "contractor", "other")
 
@@ -29,6 +29,15 @@ class Call(Base):
     event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id"), index=True)
     recorded_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # One click in the console is ring and answer at once: its wait is unknown, not zero, and stays
+    # out of the median wait. The telephony (or an operator giving the ring time) measures it.
+    wait_known: Mapped[bool] = mapped_column(default=True, server_default=true())
+    # A correction keeps what it changed ([{at, by, changes: {field: [before, after]}}]); a call
+    # logged by mistake is voided, kept, and counted nowhere.
+    corrections: Mapped[list] = mapped_column(JSONType, default=list)
+    voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    voided_by: Mapped[str | None] = mapped_column(String(200))
+    void_reason: Mapped[str] = mapped_column(Text, default="")
 
 
 class BypassedAlert(Base):

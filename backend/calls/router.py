@@ -4,23 +4,39 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query, Response
 from pydantic import AwareDatetime
+from sqlalchemy import select
 
 from backend.calls import schemas
 from backend.calls import service as call_service
 from backend.calls.models import Call
 from backend.db import utcnow
 from backend.deps import Operator, SessionDep, Staff
+from backend.events.models import Event
 from backend.errors import Forbidden
 from backend.orgs import service as org_service
 from backend.orgs.schemas import Id
+from backend.signals import signals_of
 
 router = APIRouter(prefix="/api/v1", tags=["calls"])
 
 
-def call_out(call: Call) -> dict:
-    wait = (call.answered_at - call.received_at).total_seconds() if call.answered_at else None
-    fields = set(schemas.CallOut.model_fields) - {"wait_s"}
-    return {**{name: getattr(call, name) for name in fields}, "wait_s": wait}
+def call_out(call: Call, event_number: str | None = None) -> dict:
+    wait = (call.answered_at - call.received_at).total_seconds() if call.answered_at and call.wait_known else None
+    fields = set(schemas.CallOut.model_fields) - {"wait_s", "event_number", "corrections"}
+    return {**{name: getattr(call, name) for name in fields}, "wait_s": wait, "event_number": event_number,
+            "corrections": call.corrections or []}
+
+
+def _announce(db, call: Call) -> None:
+    signals = signals_of(db)
+    if signals is not None:  # the call strip and the log of every console of the commune
+        signals.changed(db, "calls", call.organization_id)
+
+
+def calls_out(db, calls: list[Call]) -> list[dict]:
+    ids = {c.event_id for c in calls if c.event_id is not None}
+    numbers = dict(db.execute(select(Event.id, Event.number).where(Event.id.in_(ids))).tuples().all()) if ids else {}
+    return [call_out(c, numbers.get(c.event_id)) for c in calls]
 
 
 @router.post("/calls", status_code=201, response_model=schemas.CallOut,
@@ -32,21 +48,46 @@ def log_call(body: schemas.CallIn, response: Response, db: SessionDep, principal
                                           source="telephony" if body.external_id else "console", now=utcnow())
     if not created:
         response.status_code = 200
-    return call_out(call)
+    else:
+        _announce(db, call)
+    return calls_out(db, [call])[0]
 
 
 @router.get("/calls", response_model=list[schemas.CallOut])
 def list_calls(db: SessionDep, principal: Staff, organization_id: Id | None = None,
                since: AwareDatetime | None = None, until: AwareDatetime | None = None,
-               limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0)):
+               limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0),
+               include_voided: bool = Query(False, description="also the calls voided as logged by mistake")):
     calls = call_service.list_calls(db_session=db, org_ids=principal.org_ids, organization_id=organization_id,
-                                    since=since, until=until, limit=limit, offset=offset)
-    return [call_out(c) for c in calls]
+                                    since=since, until=until, limit=limit, offset=offset,
+                                    include_voided=include_voided)
+    return calls_out(db, calls)
 
 
 @router.get("/calls/{call_id}", response_model=schemas.CallOut)
 def read_call(call_id: Id, db: SessionDep, principal: Staff):
-    return call_out(call_service.get_call(db_session=db, call_id=call_id, org_ids=principal.org_ids))
+    return calls_out(db, [call_service.get_call(db_session=db, call_id=call_id, org_ids=principal.org_ids)])[0]
+
+
+@router.patch("/calls/{call_id}", response_model=schemas.CallOut,
+              summary="Correct a logged call (category, answered or not, times, note); the change is kept")
+def correct_call(call_id: Id, body: schemas.CallPatch, db: SessionDep, principal: Operator):
+    call = call_service.get_call(db_session=db, call_id=call_id, org_ids=principal.org_ids, lock=True)
+    changes = {name: value for name, value in body.model_dump(exclude_unset=True).items()
+               if value is not None or name == "answered_at"}
+    call_service.correct_call(db_session=db, call=call, changes=changes, by=principal.user.full_name, now=utcnow())
+    _announce(db, call)
+    return calls_out(db, [call])[0]
+
+
+@router.delete("/calls/{call_id}", response_model=schemas.CallOut,
+               summary="Void a call logged by mistake: kept, but out of the log and the pick-up rate")
+def void_call(call_id: Id, db: SessionDep, principal: Operator, body: schemas.CallVoid | None = None):
+    call = call_service.get_call(db_session=db, call_id=call_id, org_ids=principal.org_ids, lock=True)
+    call_service.void_call(db_session=db, call=call, reason=(body.reason if body else ""),
+                           by=principal.user.full_name, now=utcnow())
+    _announce(db, call)
+    return calls_out(db, [call])[0]
 
 
 @router.post("/bypassed-alerts", status_code=201, response_model=schemas.BypassedOut,

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from backend.calls.models import BypassedAlert, Call
 from backend.errors import Conflict, NotFound, Unprocessable
+from backend.signals import signals_of
 
 
 def log_call(*, db_session: Session, organization_id: int, data: dict, user_id: int | None, source: str,
@@ -34,10 +35,55 @@ def log_call(*, db_session: Session, organization_id: int, data: dict, user_id: 
     call = Call(organization_id=organization_id, received_at=received, answered=data["answered"],
                 answered_at=answered_at, caller_category=data.get("caller_category") or "citizen",
                 caller_number=data.get("caller_number") or "", note=data.get("note") or "", source=source,
-                external_id=external_id, recorded_by_user_id=user_id, created_at=now)
+                external_id=external_id, recorded_by_user_id=user_id, created_at=now,
+                wait_known=data.get("received_at") is not None, corrections=[])
     db_session.add(call)
     db_session.flush()
     return call, True
+
+
+CORRECTABLE = ("answered", "received_at", "answered_at", "caller_category", "caller_number", "note")
+
+
+def correct_call(*, db_session: Session, call: Call, changes: dict, by: str, now: datetime) -> Call:
+    """Change what was logged wrong; what it was is kept in `corrections`."""
+    if call.voided_at is not None:
+        raise Conflict("this call was voided; log it again instead", code="call_voided")
+    before = {name: getattr(call, name) for name in CORRECTABLE}
+    after = {**before, **changes}
+    if "answered" in changes and not after["answered"]:
+        after["answered_at"] = None
+    if after["answered"] and after["answered_at"] is None:
+        raise Unprocessable("an answered call needs the time it was answered", code="answered_at_required")
+    if after["answered_at"] is not None and after["answered_at"] < after["received_at"]:
+        raise Unprocessable("a call is answered after it rings", code="answered_before_received")
+    if after["received_at"] > now:
+        raise Unprocessable("a call cannot be logged in the future", code="call_in_future")
+    changed = {name: [_plain(before[name]), _plain(after[name])] for name in CORRECTABLE if before[name] != after[name]}
+    if not changed:
+        return call
+    for name in changed:
+        setattr(call, name, after[name])
+    if "received_at" in changed or "answered_at" in changed:
+        call.wait_known = call.answered_at is not None  # an operator who gives the times gives the wait
+    call.corrections = [*(call.corrections or []), {"at": now.isoformat(), "by": by, "changes": changed}]
+    db_session.flush()
+    return call
+
+
+def void_call(*, db_session: Session, call: Call, reason: str, by: str, now: datetime) -> Call:
+    """A call logged by mistake: kept as it was, out of every list and figure."""
+    if call.voided_at is not None:
+        raise Conflict("this call is already voided", code="call_voided")
+    if call.event_id is not None:
+        raise Conflict("an event was opened from this call: it was a real call", code="call_has_event")
+    call.voided_at, call.voided_by, call.void_reason = now, by, reason
+    db_session.flush()
+    return call
+
+
+def _plain(value):
+    return value.isoformat() if isinstance(value, datetime) else value
 
 
 def get_call(*, db_session: Session, call_id: int, org_ids: frozenset[int], lock: bool = False) -> Call:
@@ -49,8 +95,10 @@ def get_call(*, db_session: Session, call_id: int, org_ids: frozenset[int], lock
 
 
 def list_calls(*, db_session: Session, org_ids: frozenset[int], organization_id: int | None, since: datetime | None,
-               until: datetime | None, limit: int, offset: int) -> list[Call]:
+               until: datetime | None, limit: int, offset: int, include_voided: bool = False) -> list[Call]:
     query = select(Call).where(Call.organization_id.in_(org_ids))
+    if not include_voided:
+        query = query.where(Call.voided_at.is_(None))
     if organization_id is not None:
         query = query.where(Call.organization_id == organization_id)
     if since is not None:
@@ -63,7 +111,12 @@ def list_calls(*, db_session: Session, org_ids: frozenset[int], organization_id:
 def link_event(*, db_session: Session, call: Call, event_id: int) -> None:
     if call.event_id is not None and call.event_id != event_id:
         raise Conflict("an event was already opened from this call", code="call_has_event")
+    if call.voided_at is not None:
+        raise Conflict("this call was voided as logged by mistake", code="call_voided")
     call.event_id = event_id
+    signals = signals_of(db_session)
+    if signals is not None:
+        signals.changed(db_session, "calls", call.organization_id)
 
 
 def record_bypassed(*, db_session: Session, organization_id: int, data: dict, user_id: int | None,

@@ -69,7 +69,8 @@ def compute(*, db_session: Session, org_ids: frozenset[int], period: Period, tz:
                                         .order_by(TraceEntry.event_id, TraceEntry.seq)):
             entries[entry.event_id].append(entry)
     calls = list(db_session.scalars(select(Call).where(
-        Call.organization_id.in_(org_ids), Call.received_at >= period.start, Call.received_at < period.end)))
+        Call.organization_id.in_(org_ids), Call.received_at >= period.start, Call.received_at < period.end,
+        Call.voided_at.is_(None))))
     bypassed = list(db_session.scalars(select(BypassedAlert).where(
         BypassedAlert.organization_id.in_(org_ids), BypassedAlert.occurred_at >= period.start,
         BypassedAlert.occurred_at < period.end)))
@@ -86,8 +87,9 @@ def compute(*, db_session: Session, org_ids: frozenset[int], period: Period, tz:
         "calls": {
             "total": len(calls), "answered": len(answered), "missed": len(calls) - len(answered),
             "pickup_rate": _rate(len(answered), len(calls)), "target": PICKUP_TARGET,
-            "median_wait_s": statistics.median([(c.answered_at - c.received_at).total_seconds() for c in answered])
-            if answered else None,
+            # Only measured waits: a one-click call has none (its ring and answer are the same click).
+            "median_wait_s": statistics.median(waits) if (waits := [
+                (c.answered_at - c.received_at).total_seconds() for c in answered if c.wait_known]) else None,
         },
         "first_action": _first_action_figures(events, first_actions),
         "reports": {"sent": reports, "per_event": _rate(reports, len(events)), "target": 1.0,

@@ -72,6 +72,22 @@ class Hub:
         if self._loop is not None and self._pending is not None:
             self._loop.call_soon_threadsafe(self._pending.put_nowait, ids)
 
+    def notify_changed_threadsafe(self, items: list[tuple[str, int]]) -> None:
+        """Called from any thread once calls or the planning changed: staff screens read them again."""
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._fan_out_changed, items)
+
+    def _fan_out_changed(self, items: list[tuple[str, int]]) -> None:
+        for topic, organization_id in items:
+            message = {"type": "changed", "topic": topic, "organization_id": organization_id}
+            for subscriber in list(self.subscribers):
+                # On-call people see events, not the PC's call log or the whole planning.
+                if subscriber.person_id is None and organization_id in subscriber.org_ids:
+                    try:
+                        subscriber.queue.put_nowait(message)
+                    except asyncio.QueueFull:
+                        subscriber.overflowed = True
+
     def subscribe(self, subscriber: Subscriber) -> None:
         self.subscribers.add(subscriber)
 

@@ -8,7 +8,7 @@ import threading
 
 import psycopg
 
-from backend.signals import TRACE_CHANNEL, WAKE_CHANNEL, Signals
+from backend.signals import CHANGED_CHANNEL, TRACE_CHANNEL, WAKE_CHANNEL, Signals
 
 log = logging.getLogger("vigie.listener")
 
@@ -34,6 +34,7 @@ class PgListener:
                 with psycopg.connect(self.dsn, autocommit=True) as conn:
                     conn.execute(f"LISTEN {TRACE_CHANNEL}")
                     conn.execute(f"LISTEN {WAKE_CHANNEL}")
+                    conn.execute(f"LISTEN {CHANGED_CHANNEL}")
                     self.ready.set()
                     # Whatever was committed while we were not listening is due work now.
                     self.signals.deliver_wake()
@@ -47,6 +48,8 @@ class PgListener:
     def _handle(self, channel: str, payload: str) -> None:
         if channel == TRACE_CHANNEL:
             self.signals.deliver_trace(json.loads(payload))
+        elif channel == CHANGED_CHANNEL:
+            self.signals.deliver_changed([(topic, org) for topic, org in json.loads(payload)])
         else:
             self.signals.deliver_wake()
 

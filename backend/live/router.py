@@ -1,4 +1,5 @@
-"""The live WebSocket: trace entries of the events the user may see, only once committed."""
+"""The live WebSocket: trace entries of the events the user may see, only once committed; and, for
+staff, `{"type": "changed", "topic": "calls" | "planning", "organization_id"}` when those lists changed."""
 
 from __future__ import annotations
 
@@ -60,6 +61,9 @@ async def live(websocket: WebSocket, token: str = "", after: int | None = None):
 async def _forward(websocket: WebSocket, subscriber: Subscriber, sent: set[int]) -> None:
     while True:
         message = await subscriber.queue.get()
+        if message.get("type") == "changed":
+            await websocket.send_json(message)
+            continue
         if message["id"] in sent:
             continue
         await websocket.send_json({"type": "trace", "entry": message})

@@ -6,15 +6,25 @@ from datetime import datetime
 
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
 
 from backend.db import utcnow
 from backend.deps import Operator, SessionDep, Staff
 from backend.events.router import actor_of, visible_event
 from backend.orgs.schemas import Id
+from backend.outbox.models import Notification
 from backend.reports import service as report_service
+from backend.trace.models import TraceEntry
 
 router = APIRouter(prefix="/api/v1", tags=["reports"])
+
+
+class Recipient(BaseModel):
+    person_id: int
+    person: str
+    notification_id: int
+    status: str = Field(description="of the e-mail: queued, sent, delivered, failed")
 
 
 class ReportOut(BaseModel):
@@ -27,6 +37,26 @@ class ReportOut(BaseModel):
     sha256: str
     created_by: str
     created_at: datetime
+    lists: list[str] = Field(description="the procedure's distribution lists it was sent to")
+    recipients: list[Recipient] = Field(description="empty: written and kept, sent to nobody")
+
+
+def reports_out(db, event_id: int, reports: list) -> list[dict]:
+    """Each version with to whom it went, as its trace entry says, and where each e-mail stands now."""
+    sendings = {e.data.get("report_id"): e.data for e in db.scalars(select(TraceEntry).where(
+        TraceEntry.event_id == event_id, TraceEntry.kind.in_(("report.sent", "report.written"))))}
+    ids = [r["notification_id"] for d in sendings.values() for r in d.get("recipients", [])]
+    status = dict(db.execute(select(Notification.id, Notification.status).where(Notification.id.in_(ids)))
+                  .tuples().all()) if ids else {}
+    out = []
+    for report in reports:
+        sending = sendings.get(report.id, {})
+        out.append({**{name: getattr(report, name) for name in ("id", "event_id", "version", "trigger", "sha256",
+                                                                 "created_by", "created_at")},
+                    "lists": sending.get("lists", []),
+                    "recipients": [{**r, "status": status.get(r["notification_id"], "unknown")}
+                                   for r in sending.get("recipients", [])]})
+    return out
 
 
 class ReportIn(BaseModel):
@@ -38,15 +68,17 @@ class ReportIn(BaseModel):
 @router.get("/events/{event_id}/reports", response_model=list[ReportOut])
 def list_reports(event_id: Id, db: SessionDep, principal: Staff):
     event = visible_event(db, principal, event_id)
-    return report_service.list_reports(db_session=db, event_id=event.id)
+    return reports_out(db, event.id, report_service.list_reports(db_session=db, event_id=event.id))
 
 
 @router.post("/events/{event_id}/reports", status_code=201, response_model=ReportOut,
              summary="Write a new version of the report now (and send it to the procedure's lists)")
 def write_report(event_id: Id, db: SessionDep, principal: Operator, body: ReportIn | None = None):
     event = visible_event(db, principal, event_id, lock=True)
-    return report_service.write(db_session=db, event=event, trigger="on_demand", actor=actor_of(principal),
-                                now=utcnow(), send=(body or ReportIn()).send)
+    report = report_service.write(db_session=db, event=event, trigger="on_demand", actor=actor_of(principal),
+                                  now=utcnow(), send=(body or ReportIn()).send)
+    db.flush()  # the trace entry naming the recipients
+    return reports_out(db, event.id, [report])[0]
 
 
 @router.get("/reports/{report_id}.pdf", response_class=Response)

@@ -126,6 +126,9 @@ def append_group(*, db_session: Session, group: OnCallGroup, kind: str, actor: A
     group.trace_head = digest
     db_session.add(entry)
     db_session.flush()
+    signals = signals_of(db_session)
+    if signals is not None:  # every planning change writes here: the Planning screens follow it live
+        signals.changed(db_session, "planning", group.organization_id)
     return entry
 
 

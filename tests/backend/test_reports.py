@@ -53,6 +53,10 @@ def test_closing_writes_the_report_from_the_trace_and_sends_it_to_the_lists(clie
     event = open_answer_close(client, world, op)
     [report] = client.get(f"{API}/events/{event['id']}/reports", headers=op).json()
     assert (report["version"], report["trigger"]) == (1, "closure")
+    # Whom it went to, and where each e-mail stands (queued until the worker hands it over).
+    assert report["lists"] == ["Direction générale"]
+    assert [(r["person_id"], r["person"], r["status"]) for r in report["recipients"]] == [
+        (world.cadres[0], "Cadre Un", "queued")]
     html = client.get(f"{API}/reports/{report['id']}.html", headers=op).text
     for expected in ("Rapport d'événement " + event["number"], "Brigadier Martin", "Police", "Tech Un",
                      "Je prends", "Sur place", "balisage posé", "Arbre dégagé, voie rouverte",
@@ -78,6 +82,7 @@ def test_a_report_on_demand_is_a_new_version_and_the_first_is_kept(client, world
     event = open_answer_close(client, world, op)
     again = client.post(f"{API}/events/{event['id']}/reports", headers=op, json={"send": False})
     assert again.status_code == 201 and again.json()["version"] == 2
+    assert (again.json()["lists"], again.json()["recipients"]) == ([], [])  # kept, sent to nobody
     versions = client.get(f"{API}/events/{event['id']}/reports", headers=op).json()
     assert [v["version"] for v in versions] == [1, 2]
     kinds = [e["kind"] for e in client.get(f"{API}/events/{event['id']}/trace", headers=op).json()]

@@ -126,6 +126,17 @@ def test_calls_in_one_click_and_an_event_opened_from_the_answered_call(live, des
     clear_toasts(page)
     screenshot(page, "console-calls")
 
+    # The missed call was an élu's: corrected in its row, the change kept by the server.
+    expect(answered_row.locator(".cl-fix-box")).to_have_count(0)  # an event came of it: it stays as it is
+    missed_row.locator("summary", has_text="Corriger").click()
+    missed_row.locator("select[name=category]").select_option("elu")
+    missed_row.get_by_role("button", name="Enregistrer").click()
+    expect(view.locator("tr.missed")).to_contain_text("Élu")
+    expect(view.locator("tr.missed .tag-inline", has_text="corrigé")).to_be_visible()
+    missed = next(c for c in operator_client(live).get("/api/v1/calls").json() if not c["answered"])
+    assert missed["corrections"][0]["changes"]["caller_category"] == ["citizen", "elu"]
+    expect(pickup).to_contain_text("50 %")  # still one of two
+
     # The event's number is a way into the event.
     answered_row.get_by_role("link", name=number).click()
     expect(page.locator(".ev-title .number")).to_have_text(number)

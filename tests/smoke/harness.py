@@ -65,7 +65,7 @@ def login(base: httpx.Client, email: str, password: str) -> dict[str, str]:
 
 
 class LiveFeed:
-    """A WebSocket client collecting trace entries in a thread."""
+    """A WebSocket client collecting trace entries (and "changed" notices) in a thread."""
 
     def __init__(self, ws_url: str, token: str, after: int | None = None):
         from websockets.sync.client import connect
@@ -73,6 +73,7 @@ class LiveFeed:
         query = f"?token={token}" + (f"&after={after}" if after is not None else "")
         self.connection = connect(f"{ws_url}/api/v1/ws{query}", open_timeout=10)
         self.entries: list[dict] = []
+        self.changed: list[tuple[str, int]] = []  # (topic, organization_id) of "changed" messages
         self.closed = threading.Event()
         self.thread = threading.Thread(target=self._read, daemon=True)
         self.thread.start()
@@ -83,6 +84,8 @@ class LiveFeed:
                 message = json.loads(raw)
                 if message.get("type") == "trace":
                     self.entries.append(message["entry"])
+                elif message.get("type") == "changed":
+                    self.changed.append((message["topic"], message["organization_id"]))
         except Exception:
             pass
         finally:

@@ -3,7 +3,7 @@
 // answered call offers to open an event from it. « Journal d'appels » (#/appels) lists a day's calls with
 // the day's pick-up rate, the figure of the commune's convention (target 85 %).
 
-import { api } from "./api.js";
+import { api, request } from "./api.js";
 import { CALLER_CATEGORIES, callerLabel } from "./labels.js";
 import { orgName, store } from "./store.js";
 import { toast } from "./toast.js";
@@ -49,17 +49,6 @@ async function callsOf(orgId, day, tz) {
   return api.get(`/api/v1/calls?${params}`);
 }
 
-const eventNumbers = new Map(); // event id -> number (the call log knows only the id)
-async function numberOf(eventId) {
-  const known = store.events.get(eventId)?.number || eventNumbers.get(eventId);
-  if (known) return known;
-  try {
-    const event = await api.get(`/api/v1/events/${eventId}`);
-    eventNumbers.set(eventId, event.number);
-    return event.number;
-  } catch (error) {
-    return null;
-  }
 }
 
 const categoryOptions = () => CALLER_CATEGORIES.map(([value, label]) =>
@@ -166,7 +155,7 @@ export function mountCallbar(box) {
   };
   window.addEventListener(CALLS_CHANGED, onChange);
   refreshDay();
-  const timer = setInterval(() => { if (!document.hidden) refreshDay(); }, 60_000);
+  const timer = setInterval(() => { if (!document.hidden) refreshDay(); }, 5 * 60_000); // live first (store.js)
   return {
     unmount() {
       alive = false;
@@ -179,6 +168,26 @@ export function mountCallbar(box) {
 }
 
 // ---- the journal -------------------------------------------------------------------------------
+
+const FIELD_LABELS = { answered: "décroché", received_at: "heure d'appel", answered_at: "heure de décroché",
+                       caller_category: "appelant", caller_number: "numéro", note: "note" };
+const fieldLabel = (name) => FIELD_LABELS[name] || name;
+
+function correctionForm(c) {
+  if (c.event_id != null) return ""; // an event was opened from it: it was a real call, and its record stays
+  return `<details class="cl-fix-box"><summary>Corriger</summary>
+      <form data-fix="${c.id}">
+        <label class="inline"><input type="checkbox" name="answered"${c.answered ? " checked" : ""}> Décroché</label>
+        <label>Appelant <select name="category">${CALLER_CATEGORIES.map(([code, label]) =>
+          `<option value="${code}"${code === c.caller_category ? " selected" : ""}>${esc(label)}</option>`).join("")}</select></label>
+        <label>Note <input name="note" maxlength="2000" value="${esc(c.note)}"></label>
+        <div class="cl-fix-actions">
+          <button type="submit" value="save" class="small">Enregistrer</button>
+          <input name="reason" maxlength="500" placeholder="raison (saisi deux fois…)" aria-label="Raison de la suppression">
+          <button type="submit" value="void" class="small danger">Supprimer (saisi par erreur)</button>
+        </div>
+      </form></details>`;
+}
 
 const longDay = (day, tz) => fmt(tz, { weekday: "long", day: "numeric", month: "long", year: "numeric" })
   .format(new Date(dayStart(day, tz).getTime() + 12 * 3600e3));
@@ -213,7 +222,6 @@ export function mountCalls(root) {
     const seq = ++state.seq;
     try {
       const calls = await callsOf(state.orgId, state.day, tz());
-      await Promise.all([...new Set(calls.filter((c) => c.event_id != null).map((c) => c.event_id))].map(numberOf));
       if (seq !== state.seq) return;
       Object.assign(state, { calls, error: "" });
     } catch (error) {
@@ -252,14 +260,15 @@ export function mountCalls(root) {
     }
     const rows = calls.map((c) => {
       const zoneOfCall = zoneOf(c.organization_id);
-      const number = c.event_id != null ? (store.events.get(c.event_id)?.number || eventNumbers.get(c.event_id)) : null;
       const event = c.event_id != null
-        ? `<a href="#/evenement/${c.event_id}" class="cl-event">${esc(number || `Événement n° ${c.event_id}`)}</a>`
+        ? `<a href="#/evenement/${c.event_id}" class="cl-event">${esc(c.event_number || `Événement n° ${c.event_id}`)}</a>`
         : c.answered && canLogCalls()
           ? `<a class="button small" href="#/nouvel-evenement?appel=${c.id}">Ouvrir un événement</a>` : `<span class="muted">—</span>`;
       const wait = !c.answered ? `<span class="muted">—</span>`
-        : c.source === "console" ? `<span class="muted" title="Saisi à la console : l'attente n'est pas mesurée">non mesurée</span>`
-          : esc(durationWords(Math.round(c.wait_s ?? 0)));
+        : c.wait_s == null ? `<span class="muted" title="Saisi en un clic à la console : l'attente n'est pas mesurée">non mesurée</span>`
+          : esc(durationWords(Math.round(c.wait_s)));
+      const corrected = c.corrections.length
+        ? ` <span class="tag-inline" title="${esc(c.corrections.map((k) => `${k.by} : ${Object.keys(k.changes).map(fieldLabel).join(", ")}`).join(" · "))}">corrigé</span>` : "";
       return `<tr data-call-id="${c.id}" class="${c.answered ? "answered" : "missed"}">
           <td class="cl-time">${esc(clockIn(parseDate(c.received_at), zoneOfCall))}</td>
           ${all ? `<td>${esc(orgName(c.organization_id))}</td>` : ""}
@@ -268,14 +277,45 @@ export function mountCalls(root) {
           <td>${wait}</td>
           <td class="cl-ev">${event}</td>
           <td>${esc(c.caller_number) || `<span class="muted">—</span>`}</td>
-          <td class="cl-note">${esc(c.note)}${c.source === "telephony" ? ` <span class="tag-inline">téléphonie</span>` : ""}</td>
+          <td class="cl-note">${esc(c.note)}${c.source === "telephony" ? ` <span class="tag-inline">téléphonie</span>` : ""}${corrected}</td>
+          ${canLogCalls() ? `<td class="cl-fix">${correctionForm(c)}</td>` : ""}
         </tr>`;
     }).join("");
     $("#cl-table").innerHTML = `<table class="data-table calls-table">
         <thead><tr><th>Heure</th>${all ? "<th>Commune</th>" : ""}<th>Appelant</th><th>Résultat</th><th>Attente</th>
-          <th>Événement</th><th>Numéro</th><th>Note</th></tr></thead>
+          <th>Événement</th><th>Numéro</th><th>Note</th>${canLogCalls() ? "<th></th>" : ""}</tr></thead>
         <tbody>${rows}</tbody></table>`;
   }
+
+  // A call logged wrong is corrected in place (the server keeps what it was); one logged by
+  // mistake is voided: kept, out of the log and of the pick-up rate.
+  $("#cl-table").addEventListener("submit", async (submit) => {
+    const form = submit.target.closest("form[data-fix]");
+    if (!form) return;
+    submit.preventDefault();
+    const id = Number(form.dataset.fix);
+    const voiding = submit.submitter?.value === "void";
+    try {
+      if (voiding) {
+        if (!confirm("Supprimer cet appel du journal ? Il reste archivé, mais ne compte plus dans le taux de décroché.")) return;
+        await request("DELETE", `/api/v1/calls/${id}`, { json: { reason: form.elements.reason.value.trim() } });
+        toast("Appel retiré du journal.");
+      } else {
+        const call = state.calls.find((c) => c.id === id);
+        const answered = form.elements.answered.checked;
+        const changes = { caller_category: form.elements.category.value, note: form.elements.note.value.trim() };
+        if (answered !== call.answered) {
+          changes.answered = answered;
+          if (answered) changes.answered_at = call.received_at; // the click's instant: the wait stays unknown
+        }
+        await request("PATCH", `/api/v1/calls/${id}`, { json: changes });
+        toast("Appel corrigé.");
+      }
+      window.dispatchEvent(new CustomEvent(CALLS_CHANGED, { detail: { orgId: state.calls.find((c) => c.id === id)?.organization_id } }));
+    } catch (error) {
+      toast(error.french, "error");
+    }
+  });
 
   $("#cl-org").addEventListener("change", () => {
     state.orgId = Number($("#cl-org").value) || null;
@@ -296,7 +336,7 @@ export function mountCalls(root) {
   window.addEventListener(CALLS_CHANGED, onChange);
   render();
   load();
-  const timer = setInterval(() => { if (!document.hidden) load(); }, 30_000);
+  const timer = setInterval(() => { if (!document.hidden) load(); }, 5 * 60_000); // live first (store.js)
   return {
     unmount() {
       state.seq += 1;

@@ -9,6 +9,7 @@ import { esc } from "./util.js";
 import { addDays, fmt, frInput, isoDay, mondayOf, pad, parseFrDateTime, parseFrDay, parseFrTime, zoned } from "./zone.js";
 
 const ORG_KEY = "vigie.console.planning.org";
+const PLANNING_CHANGED = "vigie:planning"; // window event from the live socket (store.js)
 const KINDS = { elu: "Élus", cadre: "Cadres", technique: "Techniciens", prestataire: "Prestataires" };
 const WATCH_VIA = { app: "depuis l'application", push: "depuis la notification", sms: "par SMS" };
 // Distinct on the dark background, dark text readable on each.
@@ -453,11 +454,17 @@ export function mountPlanning(root) {
   $("#pl-next").addEventListener("click", () => move(7));
   $("#pl-today").addEventListener("click", () => move(null));
 
+  // Live: a change anywhere in the commune's planning arrives on the socket; the timer is the safety net.
+  const onChange = (change) => {
+    if (change.detail?.orgId === state.orgId && !dialog.open) load();
+  };
+  window.addEventListener(PLANNING_CHANGED, onChange);
   load();
-  const timer = setInterval(() => { if (!dialog.open && !document.hidden) load(); }, 60_000);
+  const timer = setInterval(() => { if (!dialog.open && !document.hidden) load(); }, 5 * 60_000);
   return {
     unmount() {
       clearInterval(timer);
+      window.removeEventListener(PLANNING_CHANGED, onChange);
       if (dialog.open) dialog.close();
     },
   };

@@ -45,12 +45,10 @@ export function mountReports(box, eventId, { canWrite }) {
     render();
   }
 
-  /** Sent to whom, from the report's entry in the main courante ("report.sent" / "report.written"). */
+  /** Sent to whom (the API says it, from the report's entry in the main courante), and any e-mail that failed. */
   function sending(report) {
-    const entry = [...(store.traces.get(eventId)?.values() || [])]
-      .find((e) => (e.kind === "report.sent" || e.kind === "report.written") && e.data?.report_id === report.id);
-    if (!entry) return "";
-    return reportSending(entry.data);
+    const failed = (report.recipients || []).filter((r) => r.status === "failed").map((r) => r.person);
+    return reportSending(report) + (failed.length ? ` — échec de l'envoi à ${failed.join(", ")}` : "");
   }
 
   function render() {

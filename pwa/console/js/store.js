@@ -256,6 +256,11 @@ export const live = {
       } else if (data.type === "trace") {
         if (backlog >= 0) backlog += 1;
         onEntry(data.entry, backlog >= 0);
+      } else if (data.type === "changed") {
+        // Calls or the planning changed somewhere (another console, the telephony, an on-call
+        // person's swap): the screens showing them read them again (window events, see calls.js).
+        const name = { calls: "vigie:calls", planning: "vigie:planning" }[data.topic];
+        if (name) window.dispatchEvent(new CustomEvent(name, { detail: { orgId: data.organization_id } }));
       } else if (data.type === "caught_up") {
         if (backlog >= BACKLOG_LIMIT) resync(); // more was missed than the server replays
         backlog = -1;
