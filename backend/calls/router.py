@@ -35,7 +35,7 @@ def _announce(db, call: Call) -> None:
 
 def calls_out(db, calls: list[Call]) -> list[dict]:
     ids = {c.event_id for c in calls if c.event_id is not None}
-    numbers = dict(db.execute(select(Event.id, Event.number).where(Event.id.in_(ids))).tuples().all()) if ids else {}
+    numbers = dict(db.execute(select(Event.id, Event.number).where(Event.id.in_(ids))).all()) if ids else {}
     return [call_out(c, numbers.get(c.event_id)) for c in calls]
 
 

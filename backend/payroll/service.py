@@ -322,7 +322,7 @@ def compute(*, db_session: Session, organization: Organization, month: str, now:
             continue
         if not person.employee_number:
             agent.warnings.insert(0, f"{person.display_name} n'a pas de matricule : ses lignes sont exportées avec un "
-                                     "matricule vide ; renseigner le matricule dans l'annuaire puis réexporter.")
+                                     "matricule vide ; renseigner le matricule dans l'annuaire puis recalculer le mois.")
         agent.items.sort(key=lambda i: (i.start, _SECTIONS.index(i.section)))  # stable: slots stay in order
         agents.append(agent)
 
@@ -453,7 +453,7 @@ def _interventions(db_session: Session, organization: Organization, start: datet
                              "intervention : vérifier les heures.")
             if at_end is None:
                 notes.append(f"Événement {event.number} encore ouvert : l'intervention commencée le "
-                             f"{payroll_items.local(first.at, tz)} n'est pas comptée ; réexporter après la clôture.")
+                             f"{payroll_items.local(first.at, tz)} n'est pas comptée ; recalculer le mois après la clôture.")
                 found[person_id].append((None, group_id, notes))
                 continue
             intervention = Intervention(event.id, event.number, first.at, at_end,

@@ -47,7 +47,7 @@ def reports_out(db, event_id: int, reports: list) -> list[dict]:
         TraceEntry.event_id == event_id, TraceEntry.kind.in_(("report.sent", "report.written"))))}
     ids = [r["notification_id"] for d in sendings.values() for r in d.get("recipients", [])]
     status = dict(db.execute(select(Notification.id, Notification.status).where(Notification.id.in_(ids)))
-                  .tuples().all()) if ids else {}
+                  .all()) if ids else {}
     out = []
     for report in reports:
         sending = sendings.get(report.id, {})

@@ -49,8 +49,6 @@ async function callsOf(orgId, day, tz) {
   return api.get(`/api/v1/calls?${params}`);
 }
 
-}
-
 const categoryOptions = () => CALLER_CATEGORIES.map(([value, label]) =>
   `<option value="${value}">${esc(label)}</option>`).join("");
 

@@ -1,5 +1,5 @@
 // The console's entry point: login, header, the call strip, routing (#/, #/nouvel-evenement[?appel={id}],
-// #/evenement/{id}, #/appels, #/planning, #/indicateurs).
+// #/evenement/{id}, #/appels, #/planning, #/indicateurs, #/paie).
 
 import { api, token, whenUnauthorized } from "./api.js";
 import { mountBoard } from "./board.js";
@@ -7,6 +7,7 @@ import { canLogCalls, mountCallbar, mountCalls } from "./calls.js";
 import { mountDashboard } from "./dashboard.js";
 import { mountEvent } from "./eventview.js";
 import { mountNewEvent } from "./newevent.js";
+import { mountPayroll } from "./payroll.js";
 import { mountPlanning } from "./planning.js";
 import { soundStats, unlockAudio } from "./sound.js";
 import { live, loadReference, resetStore, store, subscribe } from "./store.js";
@@ -51,6 +52,7 @@ async function start() {
   $("#login").hidden = true;
   $("#shell").hidden = false;
   $("#user-name").textContent = store.me.full_name;
+  $("#user-name").title = store.me.full_name; // a long name is cut on a narrow screen
   $("#nav-new").hidden = !["operator", "admin"].includes(store.me.role);
   callbar?.unmount();
   callbar = canLogCalls() ? mountCallbar($("#callbar")) : null;
@@ -83,6 +85,9 @@ function route() {
   } else if (hash === "#/planning") {
     current = mountPlanning(view);
     nav = "planning";
+  } else if (hash === "#/paie") {
+    current = mountPayroll(view);
+    nav = "payroll";
   } else {
     current = mountBoard(view);
   }
