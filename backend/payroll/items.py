@@ -46,6 +46,13 @@ DEFAULT_CODES: dict[str, tuple[str, str]] = {
 CODE_KEYS = tuple(DEFAULT_CODES)
 
 
+def code_for(codes: Mapping[str, Mapping[str, str]], regime_id: str, key: str) -> tuple[str, str]:
+    """(code, label) of an item: the regime's own when the commune set one (`technique-2015/astreinte.week`:
+    payroll keeps the sectors' indemnities apart), else the item's."""
+    chosen = codes.get(f"{regime_id}/{key}") or codes[key]
+    return chosen["code"], chosen["label"]
+
+
 @dataclass(frozen=True)
 class Period:
     """One effective shift of the agent, with the instant they were told of it."""
@@ -123,13 +130,13 @@ def astreinte_items(periods: Sequence[Period], *, regime: pay.Regime, variant: s
         notified = max((p.notice for p in sources if p.notice is not None), default=None)
         if unit.short_notice and notified is not None:
             detail += f" — prévenu le {notified.astimezone(ZoneInfo(tz)):%d/%m/%Y} (moins de 15 jours francs)"
-        items.append(Item("astreinte", key, codes[key]["code"], codes[key]["label"], Decimal(1), unit.amount,
+        items.append(Item("astreinte", key, *code_for(codes, regime.id, key), Decimal(1), unit.amount,
                           unit.amount, reference, unit.start, unit.end, detail))
         extra = unit.majorated_amount - unit.amount
         if unit.short_notice and extra > 0:
             key = "astreinte.short_notice"
             detail = f"{unit.label} : {fr(unit.amount)} € → {fr(unit.majorated_amount)} €"
-            items.append(Item("majoration", key, codes[key]["code"], codes[key]["label"], Decimal(1), extra, extra,
+            items.append(Item("majoration", key, *code_for(codes, regime.id, key), Decimal(1), extra, extra,
                               reference, unit.start, unit.end, detail))
     return items
 
@@ -145,7 +152,7 @@ def intervention_items(interventions: Sequence[Intervention], *, regime: pay.Reg
         for line in compensation.lines:
             if mode == "paid":
                 key = f"intervention.{line.slot}"
-                items.append(Item("intervention", key, codes[key]["code"], codes[key]["label"], line.hours, line.rate,
+                items.append(Item("intervention", key, *code_for(codes, regime.id, key), line.hours, line.rate,
                                   line.amount, reference, found.start, found.end,
                                   f"{line.label} : {hours_minutes(line.minutes)}"))
             else:
@@ -154,7 +161,7 @@ def intervention_items(interventions: Sequence[Intervention], *, regime: pay.Reg
                 percent = (line.majoration * 100).normalize()
                 detail = (f"{line.label} : {hours_minutes(line.minutes)} travaillées, majorées de {percent:f} % "
                           f"→ {hours_minutes(line.time_off_minutes)} de repos")
-                items.append(Item("repos", key, codes[key]["code"], codes[key]["label"], credited, None, None,
+                items.append(Item("repos", key, *code_for(codes, regime.id, key), credited, None, None,
                                   reference, found.start, found.end, detail))
     return items
 

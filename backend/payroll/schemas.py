@@ -35,7 +35,11 @@ class SettingsUpdate(Patch):
                                           description="the collectivité column of the CSV; \"\": the commune's code")
     kind_regimes: dict[KINDS, RegimeChoice | None] | None = Field(
         default=None, description="per group kind, the regime that pays its turns; null: not paid. Élus never are")
-    codes: dict[str, Code] | None = Field(default=None, description="item key → the commune's payroll code")
+    codes: dict[str, Code | None] | None = Field(
+        default=None, description="item key → the commune's payroll code; `regime/item` "
+        "(`autres-2015/astreinte.week`) gives one regime its own code; null: back to the default",
+        examples=[{"astreinte.week": {"code": "0452", "label": "Astreinte semaine"},
+                   "autres-2015/astreinte.week": {"code": "0455", "label": "Astreinte semaine (autres filières)"}}])
     morning: str | None = Field(default=None, pattern=HHMM, description="the astreinte day's start (business hours)")
     evening: str | None = Field(default=None, pattern=HHMM, description="the astreinte day's end (business hours)")
 

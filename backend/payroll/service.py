@@ -87,6 +87,7 @@ def settings_of(*, db_session: Session, organization: Organization) -> PayrollSe
 def conf_of(row: PayrollSettings, organization: Organization) -> Conf:
     codes = {key: dict(row.codes.get(key) or {"code": code, "label": label})
              for key, (code, label) in payroll_items.DEFAULT_CODES.items()}
+    codes.update({key: dict(value) for key, value in (row.codes or {}).items() if "/" in key and value})
     return Conf(collectivite=row.collectivite_code or organization.code,
                 kind_regimes={**DEFAULT_KIND_REGIMES, **(row.kind_regimes or {})}, codes=codes,
                 morning=time.fromisoformat(row.morning), evening=time.fromisoformat(row.evening))
@@ -120,9 +121,15 @@ def update_settings(*, db_session: Session, organization: Organization, changes:
     if "codes" in changes:
         merged = dict(row.codes or {})
         for key, value in changes.pop("codes").items():
-            if key not in payroll_items.CODE_KEYS:
-                raise Unprocessable(f"unknown item {key!r}; known: {list(payroll_items.CODE_KEYS)}",
+            regime_id, _, item = key.rpartition("/")
+            if item not in payroll_items.CODE_KEYS:
+                raise Unprocessable(f"unknown item {item!r}; known: {list(payroll_items.CODE_KEYS)}",
                                     code="unknown_item")
+            if regime_id:
+                check_regime(regime_id, None)
+            if value is None:  # back to the default: the item's own code, or the one of every regime
+                merged.pop(key, None)
+                continue
             merged[key] = {"code": value["code"], "label": value["label"]}
         row.codes = merged
     for name, value in changes.items():

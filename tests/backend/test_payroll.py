@@ -402,3 +402,29 @@ def test_the_manager_validates_the_latest_version_of_a_finished_month(client, wo
     assert early.status_code == 409 and early.json()["error"]["code"] == "month_not_over"
     with runtime.session_factory() as s:
         assert s.get(PayrollExport, running["id"]).validated_at is None
+
+
+def test_a_regime_can_have_its_own_payroll_codes(client, world, h, november):
+    url = f"{API}/organizations/{world.commune_id}/payroll-settings"
+    bad = client.patch(url, headers=h("referent"), json={"codes": {"cadre-1999/astreinte.week": {
+        "code": "X", "label": "X"}}})
+    assert bad.status_code == 422 and bad.json()["error"]["code"] == "unknown_regime"
+    bad = client.patch(url, headers=h("referent"), json={"codes": {"technique-2015/astreinte.month": {
+        "code": "X", "label": "X"}}})
+    assert bad.status_code == 422 and bad.json()["error"]["code"] == "unknown_item"
+    changed = client.patch(url, headers=h("referent"), json={"codes": {
+        "technique-2015/intervention.night": {"code": "0611", "label": "Intervention de nuit (filière technique)"},
+        "autres-2015/intervention.night": {"code": "0612", "label": "Intervention de nuit (autres filières)"}}})
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["codes"]["technique-2015/intervention.night"]["code"] == "0611"
+
+    rows = [r for r in csv_rows(client, h, export(client, h, world)["id"])[1:] if r[2] == "T001"]
+    codes = {r[3] for r in rows}
+    # Tech Un's night hours are technical: the technical code; the other slots keep the item's own code.
+    assert "0611" in codes and "0612" not in codes and "INTNUIT" not in codes and "INTSEM" in codes
+    assert {r[4] for r in rows if r[3] == "0611"} == {"Intervention de nuit (filière technique)"}
+
+    reset = client.patch(url, headers=h("referent"), json={"codes": {"technique-2015/intervention.night": None}})
+    assert "technique-2015/intervention.night" not in reset.json()["codes"]
+    rows = [r for r in csv_rows(client, h, export(client, h, world)["id"])[1:] if r[2] == "T001"]
+    assert "INTNUIT" in {r[3] for r in rows} and "0611" not in {r[3] for r in rows}
