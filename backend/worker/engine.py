@@ -106,36 +106,35 @@ class Worker:
             return 0.0
         return self._seconds_until_next_due()
 
-    def _fire_due_pages(self) -> int:
+    def _fire_due(self, claim, step, what: str) -> int:
+        """Lease due rows with `claim`, then run `step` on each in its own transaction."""
         now = utcnow()
         with transaction(self.session_factory) as session:
-            claimed = page_service.claim_due(db_session=session, worker_id=self.worker_id, now=now,
-                                             lease_until=now + self.lease, limit=self.batch)
+            claimed = claim(db_session=session, worker_id=self.worker_id, now=now, lease_until=now + self.lease,
+                            limit=self.batch)
         for item in claimed:
             try:
                 with transaction(self.session_factory) as session:
-                    fired_at = utcnow()
-                    if page_service.step_due_page(db_session=session, page_id=item.page_id, worker_id=self.worker_id,
-                                                  now=fired_at, event_id=item.event_id):
-                        metrics.ESCALATION_LATENESS.observe(max((fired_at - item.due_at).total_seconds(), 0.0))
-                        metrics.STEPS.inc()
+                    step(session, item)
             except Exception:
-                log.exception("escalation step of page %s failed; its lease will expire", item.page_id)
+                log.exception("%s %s failed; its lease will expire", what, item)
         return len(claimed)
 
+    def _fire_due_pages(self) -> int:
+        def step(session, item) -> None:
+            fired_at = utcnow()
+            if page_service.step_due_page(db_session=session, page_id=item.page_id, worker_id=self.worker_id,
+                                          now=fired_at, event_id=item.event_id):
+                metrics.ESCALATION_LATENESS.observe(max((fired_at - item.due_at).total_seconds(), 0.0))
+                metrics.STEPS.inc()
+
+        return self._fire_due(page_service.claim_due, step, "escalation step")
+
     def _fire_due_watches(self) -> int:
-        now = utcnow()
-        with transaction(self.session_factory) as session:
-            claimed = watch_service.claim_due(db_session=session, worker_id=self.worker_id, now=now,
-                                              lease_until=now + self.lease, limit=self.batch)
-        for item in claimed:
-            try:
-                with transaction(self.session_factory) as session:
-                    watch_service.step(db_session=session, watch_id=item.watch_id, worker_id=self.worker_id,
-                                       now=utcnow())
-            except Exception:
-                log.exception("watch turn %s failed; its lease will expire", item.watch_id)
-        return len(claimed)
+        def step(session, item) -> None:
+            watch_service.step(db_session=session, watch_id=item.watch_id, worker_id=self.worker_id, now=utcnow())
+
+        return self._fire_due(watch_service.claim_due, step, "watch turn")
 
     def _plan_watches(self) -> None:
         if time.monotonic() - self._last_plan < PLAN_EVERY_S:
