@@ -84,7 +84,8 @@ class Signals:
         if entries:
             session.flush()
             # Read now: after the commit the rows are expired and reading an id would query.
-            session.info["signal_trace_ids"] = [entry.id for entry in entries]
+            # (An entry of a rolled-back savepoint was expunged: it has no id and was never written.)
+            session.info["signal_trace_ids"] = [entry.id for entry in entries if entry.id is not None]
         if not self.use_pg_notify:
             return
         ids = session.info.pop("signal_trace_ids", [])
