@@ -347,3 +347,39 @@ def test_referent_reads_figures_and_reports_without_the_call_strip(live, desk, p
     http = live.client()
     http.headers.update(login(http, world.users["referent"], PASSWORD))
     assert [a["category"] for a in http.get("/api/v1/bypassed-alerts").json()] == ["Inondation de cave"]
+
+
+# ---- (4) live lists: a call from the telephony and a planning change appear without a reload --------------
+
+def test_calls_from_the_telephony_and_planning_changes_appear_live(live, desk, pages):
+    world = live.world
+    page = pages(desk)
+    console_login(page, world.users["operator"])
+    api = operator_client(live)
+    page.click("nav >> text=Appels")
+    view = page.locator("[data-testid=calls-view]")
+    page.locator("#cl-org").select_option(str(world.commune_id))
+    expect(view.locator(".empty-line")).to_be_visible()
+    response = api.post("/api/v1/calls", json={"organization_id": world.commune_id, "answered": False,
+                                               "external_id": "pbx-live-1", "caller_number": "+33639980177"})
+    assert response.status_code == 201, response.text
+    # The screens re-read on the socket's notice (their timer is 5 minutes): well within 5 seconds.
+    expect(view.locator("tbody tr")).to_have_count(1, timeout=5000)
+    expect(view.locator("tbody tr")).to_contain_text("+33639980177")
+    expect(page.locator("[data-testid=callbar] #cb-day")).to_contain_text("1 appel aujourd'hui", timeout=5000)
+
+    admin = live.client()
+    admin.headers.update(login(admin, world.users["admin"], PASSWORD))
+    page.click("nav >> text=Planning")
+    page.select_option("#pl-org", str(world.commune_id))
+    grid = page.locator("#pl-grid")
+    expect(grid).to_contain_text("aujourd'hui")  # the week is read: no rotation yet, nobody holds a turn
+    expect(grid.locator(".pl-shift")).to_have_count(0)
+    un, deux, trois = world.techs
+    today = datetime.now(ZoneInfo("Europe/Paris")).date()  # a turn from today 00:00: Tech Trois holds it now
+    rotation = admin.put(f"/api/v1/groups/{world.tech_group_id}/rotation", json={
+        "member_ids": [trois, un, deux], "anchor_local": f"{today}T00:00:00", "turn_days": 7,
+        "effective_from": "2026-01-01T00:00:00+00:00"})
+    assert rotation.status_code == 200, rotation.text
+    expect(grid.locator(".pl-shift").first).to_be_visible(timeout=5000)
+    expect(grid.locator(".pl-shift", has_text="Tech Trois").first).to_be_visible()
