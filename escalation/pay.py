@@ -95,6 +95,19 @@ class Regime:
         return name, astreinte["variants"][name]
 
 
+def unverified(regime: Regime, variant: str | None, intervention_mode: str | None = None) -> list[str]:
+    """What of the regime, as used here, its data marks `to_check` (figures not read in the official text)."""
+    _, rules = regime.variant(variant)
+    found = []
+    if rules.get("to_check"):
+        found.append(f"montants de l'astreinte « {rules['label']} »")
+    if intervention_mode == "time_off" and regime.data["interventions"]["time_off"].get("to_check"):
+        found.append("majorations du repos compensateur d'intervention")
+    if intervention_mode == "paid" and regime.data["interventions"]["paid"].get("to_check"):
+        found.append("taux horaires des interventions")
+    return found
+
+
 def _check_regime(data: Mapping[str, Any]) -> None:
     astreinte, interventions = data["astreinte"], data["interventions"]
     Decimal(astreinte["short_notice"]["majoration"])

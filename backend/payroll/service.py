@@ -276,6 +276,7 @@ def compute(*, db_session: Session, organization: Organization, month: str, now:
     duty = payroll_items.business_hours(covered, start - timedelta(days=1), end + timedelta(days=1), tz)
 
     agents = []
+    to_confirm: dict[str, set[str]] = {}  # regime label -> parts its data marks `to_check`
     for person_id in sorted(set(periods) | set(interventions), key=lambda p: _sort_name(people.get(p))):
         person = people.get(person_id)
         rule = rules.get(person_id)
@@ -288,6 +289,7 @@ def compute(*, db_session: Session, organization: Organization, month: str, now:
         mine = periods.get(person_id, {})
         for (regime_id, variant), found in mine.items():
             regime = pay.load_regime(regime_id)
+            to_confirm.setdefault(regime.label, set()).update(pay.unverified(regime, variant))
             agent.items += payroll_items.astreinte_items(
                 found, regime=regime, variant=variant, tz=tz, holidays=holidays, month=(year, number),
                 morning=conf.morning, evening=conf.evening, codes=conf.codes)
@@ -317,8 +319,10 @@ def compute(*, db_session: Session, organization: Organization, month: str, now:
             if any(s < found.end and e > found.start for s, e in duty):
                 agent.warnings.append(f"Intervention de l'événement {found.event_number} ({when}) pendant les heures "
                                       "de service : vérifier qu'elle n'est pas déjà rémunérée.")
-        for (regime_id, _variant), found in by_regime.items():
+        for (regime_id, variant), found in by_regime.items():
             regime = pay.load_regime(regime_id)
+            to_confirm.setdefault(regime.label, set()).update(
+                p for p in pay.unverified(regime, variant, agent.intervention_mode) if not p.startswith("montants"))
             agent.items += payroll_items.intervention_items(found, regime=regime, mode=agent.intervention_mode, tz=tz,
                                                            holidays=holidays, codes=conf.codes)
             label = regime.label
@@ -337,6 +341,10 @@ def compute(*, db_session: Session, organization: Organization, month: str, now:
     complete = now >= end
     if not complete:
         warnings.append(f"Le mois {month} n'est pas terminé : cet export est provisoire.")
+    for label, parts in sorted(to_confirm.items()):
+        if parts:  # figures Vigie's regime data could not check against the official text
+            warnings.append(f"{label} : {', '.join(sorted(parts))} à confirmer par le service RH avant la paie "
+                            "(non relus dans le texte officiel).")
     settings = {"collectivite": conf.collectivite, "kind_regimes": conf.kind_regimes, "codes": conf.codes,
                 "morning": conf.morning.strftime("%H:%M"), "evening": conf.evening.strftime("%H:%M"),
                 "holidays": holidays, "timezone": tz}

@@ -428,3 +428,16 @@ def test_a_regime_can_have_its_own_payroll_codes(client, world, h, november):
     assert "technique-2015/intervention.night" not in reset.json()["codes"]
     rows = [r for r in csv_rows(client, h, export(client, h, world)["id"])[1:] if r[2] == "T001"]
     assert "INTNUIT" in {r[3] for r in rows} and "0611" not in {r[3] for r in rows}
+
+
+def test_figures_not_read_in_the_official_text_are_flagged_for_hr(client, world, h, november):
+    url = f"{API}/organizations/{world.commune_id}/payroll-settings"
+    sourced = export(client, h, world)  # technical sector, exploitation, interventions paid: all read
+    assert not [w for w in sourced["warnings"] if "à confirmer par le service RH" in w["message"]]
+    un = world.techs[0]
+    assert client.put(f"{url}/people/{un}", headers=h("referent"),
+                      json={"regime": "technique-2015", "variant": "decision"}).status_code == 200
+    flagged = export(client, h, world)
+    [warning] = [w for w in flagged["warnings"] if "à confirmer par le service RH" in w["message"]]
+    assert warning["person_id"] is None  # about the export: every agent of that variant
+    assert "Astreinte de décision" in warning["message"] and warning["message"].startswith("Filière technique")

@@ -18,6 +18,7 @@ from escalation.pay import (
     intervention_slots,
     load_regime,
     regimes,
+    unverified,
     rest_warnings,
 )
 
@@ -421,3 +422,12 @@ def test_units_never_overlap_and_lie_within_the_periods(periods, regime):
             # A whole unit is held throughout: every hand-over inside it is covered by some period.
             cuts = sorted({unit.start, *(t for s, e in periods for t in (s, e) if unit.start < t < unit.end)})
             assert all(held(t) for t in cuts)
+
+
+def test_the_figures_a_regime_marks_to_check_are_named_where_they_are_used():
+    technique, autres = load_regime("technique-2015"), load_regime("autres-2015")
+    assert unverified(technique, "exploitation", "paid") == []
+    assert unverified(technique, "exploitation", "time_off") == []
+    assert unverified(technique, "decision") == ["montants de l'astreinte « Astreinte de décision »"]
+    assert unverified(autres, "securite", "paid") == []
+    assert unverified(autres, "securite", "time_off") == ["majorations du repos compensateur d'intervention"]
