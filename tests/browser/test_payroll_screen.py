@@ -316,6 +316,24 @@ def test_operator_reads_the_settings_the_referent_edits_them(live, desk, pages, 
     assert saved["codes"]["astreinte.weekend"]["code"] == "ASTWE"
     assert saved["kind_regimes"]["prestataire"] == {"regime": "autres-2015", "variant": "securite"}
     assert saved["kind_regimes"]["technique"] == {"regime": "technique-2015", "variant": "exploitation"}
+    # A code of its own for one regime (payroll keeps the sectors' indemnities apart), then taken away.
+    settings.locator("select[name=add-regime]").select_option("autres-2015")
+    settings.locator("select[name=add-item]").select_option("astreinte.week")
+    settings.get_by_role("button", name="Ajouter", exact=True).click()
+    own = settings.locator("tr[data-item='autres-2015/astreinte.week']")
+    expect(own.locator(".py-item")).to_have_text(re.compile(r"^Astreinte — semaine complète — Autres filières .* seulement$"))
+    own.locator("input[name=code]").fill("0455")
+    own.locator("input[name=label]").fill("Astreinte semaine (autres filières)")
+    settings.get_by_role("button", name="Enregistrer", exact=True).click()
+    expect(page.locator("#toasts")).to_contain_text("Réglages de paie enregistrés")
+    saved = november.client("referent").get(url).json()["codes"]
+    assert saved["autres-2015/astreinte.week"] == {"code": "0455", "label": "Astreinte semaine (autres filières)"}
+    assert saved["astreinte.week"]["code"] == "0452"  # the item's own code is untouched
+    settings.locator("tr[data-item='autres-2015/astreinte.week']").get_by_role("button", name="Retirer").click()
+    settings.get_by_role("button", name="Enregistrer", exact=True).click()
+    expect(settings.locator("tr[data-item='autres-2015/astreinte.week']")).to_have_count(0)
+    assert "autres-2015/astreinte.week" not in november.client("referent").get(url).json()["codes"]
+
     settings.locator("input[name=morning]").fill("18:00")
     settings.get_by_role("button", name="Enregistrer", exact=True).click()
     expect(settings.locator("#py-settings-form .form-error")).to_have_text(

@@ -421,7 +421,18 @@ export function mountPayroll(root) {
     const options = (selected, none) => `<option value="">${esc(none)}</option>${choices.map(([value, label]) =>
       `<option value="${esc(value)}" ${value === selected ? "selected" : ""}>${esc(label)}</option>`).join("")}`;
     const org = store.orgs.get(state.orgId);
-    const keys = [...Object.keys(ITEMS).filter((k) => s.codes[k]), ...Object.keys(s.codes).filter((k) => !ITEMS[k])];
+    const keys = [...Object.keys(ITEMS).filter((k) => s.codes[k]), ...Object.keys(s.codes).filter((k) => !ITEMS[k]).sort()];
+    const regimeLabel = (id) => s.regimes.find((r) => r.id === id)?.label.replace(/\s*\(.*\)$/, "") || id;
+    // "technique-2015/intervention.night": that regime's own code for the item (payroll keeps sectors apart).
+    const itemLabel = (key) => {
+      const [regime, item] = key.includes("/") ? key.split("/") : [null, key];
+      return regime ? `${ITEMS[item] || item} — ${regimeLabel(regime)} seulement` : ITEMS[item] || item;
+    };
+    const codeRow = (key, code) => `<tr data-item="${esc(key)}"><td class="py-item">${esc(itemLabel(key))}</td>
+      <td><input name="code" maxlength="30" value="${esc(code.code)}" aria-label="Code rubrique : ${esc(itemLabel(key))}" ${off}></td>
+      <td><input name="label" maxlength="200" value="${esc(code.label)}" aria-label="Libellé : ${esc(itemLabel(key))}" ${off}></td>
+      <td>${editable && key.includes("/") ? `<button type="button" class="small ghost" data-code-remove title="Revenir au code de l'élément pour tous les régimes">Retirer</button>` : ""}</td></tr>`;
+    codeRowOf = codeRow;
     const rules = s.people;
     const ruled = new Set(rules.map((r) => r.person_id));
     const payable = (state.people || []).filter((p) => !p.is_elected)
@@ -447,11 +458,13 @@ export function mountPayroll(root) {
           </tbody></table>
         </fieldset>
         <fieldset class="py-fieldset py-codes"><legend>Codes de paie (rubriques)</legend>
-          <table class="data-table"><thead><tr><th>Élément</th><th>Code rubrique</th><th>Libellé dans l'export</th></tr></thead>
-            <tbody>${keys.map((key) => `<tr data-item="${esc(key)}"><td class="py-item">${esc(ITEMS[key] || key)}</td>
-              <td><input name="code" maxlength="30" value="${esc(s.codes[key].code)}" aria-label="Code rubrique : ${esc(ITEMS[key] || key)}" ${off}></td>
-              <td><input name="label" maxlength="200" value="${esc(s.codes[key].label)}" aria-label="Libellé : ${esc(ITEMS[key] || key)}" ${off}></td></tr>`).join("")}
+          <table class="data-table"><thead><tr><th>Élément</th><th>Code rubrique</th><th>Libellé dans l'export</th><th></th></tr></thead>
+            <tbody>${keys.map((key) => codeRow(key, s.codes[key])).join("")}
             </tbody></table>
+          ${editable ? `<div class="py-code-add"><span class="muted small">Un code propre à un régime :</span>
+            <select name="add-regime" aria-label="Régime">${s.regimes.map((r) => `<option value="${esc(r.id)}">${esc(regimeLabel(r.id))}</option>`).join("")}</select>
+            <select name="add-item" aria-label="Élément">${Object.entries(ITEMS).map(([k, l]) => `<option value="${esc(k)}">${esc(l)}</option>`).join("")}</select>
+            <button type="button" class="small" data-code-add>Ajouter</button></div>` : ""}
         </fieldset>
         <p class="form-error" role="alert" hidden></p>
         ${editable ? `<div class="py-save"><button type="submit" class="primary">Enregistrer</button></div>` : ""}
@@ -502,9 +515,14 @@ export function mountPayroll(root) {
     const codes = {};
     for (const row of form.querySelectorAll("tr[data-item]")) {
       const key = row.dataset.item;
+      if (row.hidden) {  // a regime's own code taken away: back to the item's
+        if (s.codes[key]) codes[key] = null;
+        continue;
+      }
       const code = row.querySelector("input[name=code]").value.trim();
       const label = row.querySelector("input[name=label]").value.trim();
-      if (code === s.codes[key].code && label === s.codes[key].label) continue;
+      const was = s.codes[key];
+      if (was && code === was.code && label === was.label) continue;
       if (!code || !label) throw new Error(`Code et libellé sont obligatoires : ${ITEMS[key] || key}.`);
       codes[key] = { code, label };
     }
@@ -512,6 +530,26 @@ export function mountPayroll(root) {
     return changes;
   }
 
+  let codeRowOf = null; // set by renderSettings: one row of the codes table
+  settingsBox.addEventListener("click", (click) => {
+    const form = click.target.closest("#py-settings-form");
+    if (!form) return;
+    if (click.target.matches("[data-code-remove]")) {
+      click.target.closest("tr").hidden = true;
+      toast("Code retiré : « Enregistrer » pour l'appliquer.");
+    } else if (click.target.matches("[data-code-add]")) {
+      const key = `${form.elements["add-regime"].value}/${form.elements["add-item"].value}`;
+      const existing = form.querySelector(`tr[data-item="${CSS.escape(key)}"]`);
+      if (existing) {
+        existing.hidden = false;
+        existing.querySelector("input[name=code]").focus();
+        return;
+      }
+      const base = state.settings.codes[form.elements["add-item"].value];
+      form.querySelector(".py-codes tbody").insertAdjacentHTML("beforeend", codeRowOf(key, base));
+      form.querySelector(`tr[data-item="${CSS.escape(key)}"] input[name=code]`).select();
+    }
+  });
   settingsBox.addEventListener("toggle", () => {
     if (settingsBox.open && !state.settings) loadSettings();
   });
