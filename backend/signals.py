@@ -125,6 +125,13 @@ def signals_of(session: Session) -> Signals | None:
     return session.info.get("signals")
 
 
+def announce_change(session: Session, topic: str, organization_id: int) -> None:
+    """Tell the consoles, once committed, that a list outside the trace changed ("calls", "planning")."""
+    signals = signals_of(session)
+    if signals is not None:
+        signals.changed(session, topic, organization_id)
+
+
 def _chunks(ids: list[int]):
     batch: list[int] = []
     for entry_id in ids:

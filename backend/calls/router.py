@@ -15,7 +15,6 @@ from backend.events.models import Event
 from backend.errors import Forbidden
 from backend.orgs import service as org_service
 from backend.orgs.schemas import Id
-from backend.signals import signals_of
 
 router = APIRouter(prefix="/api/v1", tags=["calls"])
 
@@ -25,12 +24,6 @@ def call_out(call: Call, event_number: str | None = None) -> dict:
     fields = set(schemas.CallOut.model_fields) - {"wait_s", "event_number", "corrections"}
     return {**{name: getattr(call, name) for name in fields}, "wait_s": wait, "event_number": event_number,
             "corrections": call.corrections or []}
-
-
-def _announce(db, call: Call) -> None:
-    signals = signals_of(db)
-    if signals is not None:  # the call strip and the log of every console of the commune
-        signals.changed(db, "calls", call.organization_id)
 
 
 def calls_out(db, calls: list[Call]) -> list[dict]:
@@ -48,8 +41,6 @@ def log_call(body: schemas.CallIn, response: Response, db: SessionDep, principal
                                           source="telephony" if body.external_id else "console", now=utcnow())
     if not created:
         response.status_code = 200
-    else:
-        _announce(db, call)
     return calls_out(db, [call])[0]
 
 
@@ -76,7 +67,6 @@ def correct_call(call_id: Id, body: schemas.CallPatch, db: SessionDep, principal
     changes = {name: value for name, value in body.model_dump(exclude_unset=True).items()
                if value is not None or name == "answered_at"}
     call_service.correct_call(db_session=db, call=call, changes=changes, by=principal.user.full_name, now=utcnow())
-    _announce(db, call)
     return calls_out(db, [call])[0]
 
 
@@ -86,7 +76,6 @@ def void_call(call_id: Id, db: SessionDep, principal: Operator, body: schemas.Ca
     call = call_service.get_call(db_session=db, call_id=call_id, org_ids=principal.org_ids, lock=True)
     call_service.void_call(db_session=db, call=call, reason=(body.reason if body else ""),
                            by=principal.user.full_name, now=utcnow())
-    _announce(db, call)
     return calls_out(db, [call])[0]
 
 

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from backend.calls.models import BypassedAlert, Call
 from backend.errors import Conflict, NotFound, Unprocessable
-from backend.signals import signals_of
+from backend.signals import announce_change
 
 
 def log_call(*, db_session: Session, organization_id: int, data: dict, user_id: int | None, source: str,
@@ -39,6 +39,7 @@ def log_call(*, db_session: Session, organization_id: int, data: dict, user_id: 
                 wait_known=data.get("received_at") is not None, corrections=[])
     db_session.add(call)
     db_session.flush()
+    announce_change(db_session, "calls", organization_id)
     return call, True
 
 
@@ -68,6 +69,7 @@ def correct_call(*, db_session: Session, call: Call, changes: dict, by: str, now
         call.wait_known = call.answered_at is not None  # an operator who gives the times gives the wait
     call.corrections = [*(call.corrections or []), {"at": now.isoformat(), "by": by, "changes": changed}]
     db_session.flush()
+    announce_change(db_session, "calls", call.organization_id)
     return call
 
 
@@ -79,6 +81,7 @@ def void_call(*, db_session: Session, call: Call, reason: str, by: str, now: dat
         raise Conflict("an event was opened from this call: it was a real call", code="call_has_event")
     call.voided_at, call.voided_by, call.void_reason = now, by, reason
     db_session.flush()
+    announce_change(db_session, "calls", call.organization_id)
     return call
 
 
@@ -114,9 +117,7 @@ def link_event(*, db_session: Session, call: Call, event_id: int) -> None:
     if call.voided_at is not None:
         raise Conflict("this call was voided as logged by mistake", code="call_voided")
     call.event_id = event_id
-    signals = signals_of(db_session)
-    if signals is not None:
-        signals.changed(db_session, "calls", call.organization_id)
+    announce_change(db_session, "calls", call.organization_id)
 
 
 def record_bypassed(*, db_session: Session, organization_id: int, data: dict, user_id: int | None,

@@ -110,11 +110,10 @@ def list_exports(organization_id: Id, db: SessionDep, principal: Staff,
                  month: str | None = Query(default=None, pattern=schemas.MONTH)):
     organization = org_service.get(db_session=db, organization_id=organization_id, org_ids=principal.org_ids)
     rows = payroll_service.list_exports(db_session=db, organization_id=organization.id, month=month)
-    latest = {}
+    latest: dict[str, int] = {}
     for r in rows:
         latest[r.month] = max(latest.get(r.month, 0), r.version)
-    return [export_out(r, status="superseded" if r.version < latest[r.month] else
-                       "validated" if r.validated_at is not None else "draft") for r in rows]
+    return [export_out(r, status=payroll_service.version_status(r, latest[r.month])) for r in rows]
 
 
 # The suffixed routes come first: "/payroll-exports/{id}" would otherwise take "12.csv" and refuse it.

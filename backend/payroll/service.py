@@ -500,14 +500,17 @@ def create_export(*, db_session: Session, organization: Organization, month: str
     return row
 
 
-def status_of(*, db_session: Session, row: PayrollExport) -> str:
+def version_status(row: PayrollExport, latest_version: int) -> str:
     """draft | validated | superseded (a later version of the same month exists)."""
-    newer = db_session.scalar(select(PayrollExport.id).where(
-        PayrollExport.organization_id == row.organization_id, PayrollExport.month == row.month,
-        PayrollExport.version > row.version).limit(1))
-    if newer is not None:
+    if row.version < latest_version:
         return "superseded"
     return "validated" if row.validated_at is not None else "draft"
+
+
+def status_of(*, db_session: Session, row: PayrollExport) -> str:
+    latest = db_session.scalar(select(func.max(PayrollExport.version)).where(
+        PayrollExport.organization_id == row.organization_id, PayrollExport.month == row.month))
+    return version_status(row, latest or row.version)
 
 
 def validate_export(*, db_session: Session, row: PayrollExport, validated_by: str, now: datetime) -> PayrollExport:

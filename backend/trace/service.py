@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from backend.db import utcnow
 from backend.events.models import Event
 from backend.groups.models import OnCallGroup
-from backend.signals import signals_of
+from backend.signals import announce_change, signals_of
 from backend.trace.models import GroupTraceEntry, TraceEntry
 
 GENESIS = "0" * 64
@@ -126,9 +126,8 @@ def append_group(*, db_session: Session, group: OnCallGroup, kind: str, actor: A
     group.trace_head = digest
     db_session.add(entry)
     db_session.flush()
-    signals = signals_of(db_session)
-    if signals is not None:  # every planning change writes here: the Planning screens follow it live
-        signals.changed(db_session, "planning", group.organization_id)
+    # Every planning change writes here: the Planning screens follow it live.
+    announce_change(db_session, "planning", group.organization_id)
     return entry
 
 
