@@ -10,6 +10,11 @@ The worker runs in the process that creates the events, as `vigie serve` runs it
 `--worker-process` runs it as `vigie worker` in a process of its own (the two-server layout,
 PostgreSQL only: on SQLite a separate worker looks for work once a second).
 
+`--http` measures what the operator sees: `vigie serve` runs in its own process (with its worker
+on SQLite; `--no-worker` beside a `vigie worker` process on PostgreSQL) and the events are posted
+to POST /api/v1/events by an operator at the same rate; the clock starts when the request leaves
+the client (event reception, as above, is also printed for the same events).
+
 Before measuring, the script times a fixed piece of pure-Python work 300 times: on a machine
 whose CPU comes and goes (a shared VM) its p99/p50 ratio says how much of a latency p99 is the
 machine's.
@@ -17,6 +22,8 @@ machine's.
     .venv/bin/python bench/dispatch.py --db sqlite
     .venv/bin/python bench/dispatch.py --db postgresql://postgres@127.0.0.1:5432/vigie_bench
     .venv/bin/python bench/dispatch.py --db postgresql://postgres@127.0.0.1:5432/vigie_bench --worker-process
+    .venv/bin/python bench/dispatch.py --db postgresql://postgres@127.0.0.1:5432/vigie_bench --http
+    .venv/bin/python bench/dispatch.py --db sqlite --http
 
 Runs by hand; it resets the database it is given.
 """
@@ -33,11 +40,13 @@ import tempfile
 import time
 from pathlib import Path
 
+import httpx
 from sqlalchemy import func, select
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from backend.auth import service as auth_service  # noqa: E402
 from backend.config import Settings  # noqa: E402
 from backend.db import transaction  # noqa: E402
 from backend.events import service as event_service  # noqa: E402
@@ -46,9 +55,11 @@ from backend.outbox.models import Notification  # noqa: E402
 from backend.runtime import Runtime  # noqa: E402
 from backend.trace.service import Actor  # noqa: E402
 from bench.escalation_lateness import percentile, reset  # noqa: E402
+from bench.live_fanout import free_port, wait_ready  # noqa: E402
 from bench.world import build  # noqa: E402
 
 ACTOR = Actor("system", None, "bench")
+OPERATOR, PASSWORD = "operateur.dispatch@example.org", "bench-operator-password"
 
 
 def create_event(factory, world, n: int) -> None:
@@ -108,12 +119,42 @@ class GatewayProcess:
         self._process.join(5)
 
 
-def start_worker_process(url: str, gateway_url: str) -> subprocess.Popen:
-    env = {**os.environ, "DATABASE_URL": url, "VIGIE_SMS_PROVIDERS": f'["{gateway_url}"]',
-           "VIGIE_WEBPUSH_ENABLED": "false", "VIGIE_SMS_FLOOD_LIMIT": "1000000000", "VIGIE_CLAIM_BATCH": "200",
-           "VIGIE_VAR_DIR": tempfile.mkdtemp(prefix="vigie-bench-worker-")}
-    return subprocess.Popen([sys.executable, "-m", "backend.cli", "worker"], env=env, cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def vigie_env(url: str, gateway_url: str) -> dict:
+    return {**os.environ, "DATABASE_URL": url, "VIGIE_SMS_PROVIDERS": f'["{gateway_url}"]',
+            "VIGIE_WEBPUSH_ENABLED": "false", "VIGIE_SMS_FLOOD_LIMIT": "1000000000", "VIGIE_CLAIM_BATCH": "200",
+            "VIGIE_VAR_DIR": tempfile.mkdtemp(prefix="vigie-bench-")}
+
+
+def start_vigie(url: str, gateway_url: str, *command: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "backend.cli", *command], env=vigie_env(url, gateway_url),
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def post_events(base: str, world: dict, first: int, count: int, rate: float) -> dict[int, float]:
+    """POST the events as an operator at `rate`; event id -> wall-clock time the request left."""
+    sent: dict[int, float] = {}
+    with httpx.Client(base_url=base, timeout=10) as client:
+        token = client.post("/api/v1/auth/token", data={"username": OPERATOR, "password": PASSWORD})
+        token.raise_for_status()
+        client.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
+        period = 1.0 / rate
+        t0 = time.monotonic()
+        for n in range(count):
+            body = {"organization_id": world["commune_id"], "procedure_id": world["procedure_id"], "severity": 3,
+                    "title": f"Bench {first + n}"}
+            leaving = time.time()
+            response = client.post("/api/v1/events", json=body)
+            response.raise_for_status()
+            sent[response.json()["id"]] = leaving
+            sleep = t0 + (n + 1) * period - time.monotonic()
+            if sleep > 0:
+                time.sleep(sleep)
+    return sent
+
+
+def summary(label: str, latencies: list[float]) -> str:
+    return (f"{label}, {len(latencies)} events: p50={statistics.median(latencies):.1f} ms "
+            f"p99={percentile(latencies, 0.99):.1f} ms max={max(latencies):.1f} ms")
 
 
 def main() -> None:
@@ -123,6 +164,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=300, help="events created at --rate (latency)")
     parser.add_argument("--rate", type=float, default=10.0, help="events per second")
     parser.add_argument("--worker-process", action="store_true", help="run the worker as `vigie worker` (PostgreSQL)")
+    parser.add_argument("--http", action="store_true", help="post the events to `vigie serve` as an operator")
     args = parser.parse_args()
 
     print(machine_jitter(), flush=True)
@@ -130,6 +172,7 @@ def main() -> None:
     backend = "sqlite" if url.startswith("sqlite") else "postgresql"
     if args.worker_process and backend == "sqlite":
         parser.error("--worker-process needs PostgreSQL (its wake-up crosses processes by LISTEN/NOTIFY)")
+    worker_process = args.worker_process or (args.http and backend == "postgresql")
     with GatewayProcess() as gateway:
         settings = Settings(DATABASE_URL=url, var_dir=Path(tempfile.mkdtemp(prefix="vigie-bench-")),
                             sms_providers=[gateway.url], webpush_enabled=False,
@@ -140,46 +183,69 @@ def main() -> None:
         runtime.start_listener()
         factory = runtime.session_factory
         world = build(factory)
+        with transaction(factory) as session:
+            auth_service.create_user(db_session=session, email=OPERATOR, full_name="Opérateur bench",
+                                     role="operator", organization_id=world["metropole_id"], password=PASSWORD)
 
         # 1. Throughput: queue the burst with no worker, then let one worker drain it.
         for n in range(args.burst):
             create_event(factory, world, n)
-        start = time.monotonic()
-        if args.worker_process:
-            process = start_worker_process(url, gateway.url)
-        else:
-            process = None
+        processes = []
+        if worker_process:
+            processes.append(start_vigie(url, gateway.url, "worker"))
+        if args.http:
+            port = free_port()
+            base = f"http://127.0.0.1:{port}"
+            serve = ["serve", "--port", str(port)] + (["--no-worker"] if worker_process else [])
+            processes.append(start_vigie(url, gateway.url, *serve))
+        elif not worker_process:
             runtime.start_worker().start()
         while queued(factory):
             time.sleep(0.05)
-        elapsed = time.monotonic() - start
-        where = "worker in its own process" if process else "worker in the creating process"
+        with transaction(factory) as session:
+            first, last = session.execute(select(func.min(Notification.handed_off_at),
+                                                 func.max(Notification.handed_off_at))).one()
+        # From the first hand-off to the last: a server's start-up is not dispatch time.
+        elapsed = (last - first).total_seconds()
+        where = "worker in its own process" if worker_process else (
+            "worker in `vigie serve`" if args.http else "worker in the creating process")
+        if args.http:
+            where += ", events posted over HTTP"
         print(f"{backend} ({where}): {args.burst} SMS through the outbox in {elapsed:.1f}s = "
               f"{args.burst / elapsed:.0f}/s", flush=True)
 
         # 2. Latency at a steady rate, the worker woken by each commit.
         with transaction(factory) as session:
             first_new = (session.scalar(select(func.max(Event.id))) or 0) + 1
-        period = 1.0 / args.rate
-        t0 = time.monotonic()
-        for n in range(args.events):
-            create_event(factory, world, args.burst + n)
-            sleep = t0 + (n + 1) * period - time.monotonic()
-            if sleep > 0:
-                time.sleep(sleep)
+        sent: dict[int, float] = {}
+        if args.http:
+            wait_ready(base)
+            sent = post_events(base, world, args.burst, args.events, args.rate)
+        else:
+            period = 1.0 / args.rate
+            t0 = time.monotonic()
+            for n in range(args.events):
+                create_event(factory, world, args.burst + n)
+                sleep = t0 + (n + 1) * period - time.monotonic()
+                if sleep > 0:
+                    time.sleep(sleep)
         while queued(factory):
             time.sleep(0.05)
         with transaction(factory) as session:
             rows = session.execute(
-                select(Event.received_at, func.min(Notification.handed_off_at))
+                select(Event.id, Event.received_at, func.min(Notification.handed_off_at))
                 .join(Notification, Notification.event_id == Event.id)
                 .where(Event.id >= first_new).group_by(Event.id)).all()
-        latencies = [(handed - received).total_seconds() * 1000 for received, handed in rows if handed]
-        print(f"{backend} ({where}): event created -> first SMS handed to the provider, {len(latencies)} events "
-              f"at {args.rate:g}/s: p50={statistics.median(latencies):.1f} ms "
-              f"p99={percentile(latencies, 0.99):.1f} ms max={max(latencies):.1f} ms "
-              f"(gateway received {gateway.accepted()})")
-        if process is not None:
+        latencies = [(handed - received).total_seconds() * 1000 for _, received, handed in rows if handed]
+        print(f"{backend} ({where}): " + summary(f"event created -> first SMS handed to the provider at "
+                                                  f"{args.rate:g}/s", latencies) +
+              f" (gateway received {gateway.accepted()})")
+        if args.http:
+            from_request = [(handed.timestamp() - sent[event_id]) * 1000 for event_id, _, handed in rows
+                            if handed and event_id in sent]
+            print(f"{backend} ({where}): " + summary("operator's request sent -> first SMS handed to the provider",
+                                                      from_request))
+        for process in processes:
             process.terminate()
             process.wait(10)
         runtime.close()

@@ -33,4 +33,4 @@ def build(factory, *, ack_timeout_s: int = 3600) -> dict:
         procedure.steps = [ProcedureStep(position=0, group_id=group.id, mode="solicit")]
         s.add(procedure)
         s.flush()
-        return {"commune_id": commune.id, "procedure_id": procedure.id, "person_ids": [p.id for p in people]}
+        return {"metropole_id": metropole.id, "commune_id": commune.id, "procedure_id": procedure.id, "person_ids": [p.id for p in people]}
