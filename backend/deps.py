@@ -1,4 +1,5 @@
-"""Request dependencies: the one session per request (the one place that commits), the caller."""
+"""Request dependencies: the one session per request (committed when the route returns, or earlier
+by `commit`), the caller."""
 
 from __future__ import annotations
 
@@ -22,11 +23,7 @@ def get_db(request: Request) -> Iterator[Session]:
     session: Session = request.app.state.runtime.session_factory()
     try:
         yield session
-        try:
-            session.commit()
-        except IntegrityError as exc:
-            session.rollback()
-            raise Conflict("the change conflicts with existing data", code="integrity_conflict") from exc
+        commit(session)
     except BaseException:
         session.rollback()
         raise
@@ -36,6 +33,15 @@ def get_db(request: Request) -> Iterator[Session]:
 
 # scope="function": the commit happens before the response is sent, so a 2xx means committed.
 SessionDep = Annotated[Session, Depends(get_db, scope="function")]
+
+
+def commit(session: Session) -> None:
+    """Commit the request's work now (a route that must not make the worker wait for its answer)."""
+    try:
+        session.commit()
+    except IntegrityError as exc:
+        session.rollback()
+        raise Conflict("the change conflicts with existing data", code="integrity_conflict") from exc
 
 
 def get_settings_dep(request: Request) -> Settings:

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Header, Query
 from sqlalchemy import select
 
 from backend.auth.service import Principal
-from backend.deps import CurrentPrincipal, Operator, SessionDep
+from backend.deps import CurrentPrincipal, Operator, SessionDep, commit
 from backend.errors import Forbidden, NotFound, Unprocessable
 from backend.events import schemas
 from backend.events import service as event_service
@@ -46,6 +46,8 @@ def visible_event(db, principal: Principal, event_id: int, *, lock: bool = False
 def create_event(body: schemas.EventCreate, db: SessionDep, principal: Operator):
     event = event_service.create(db_session=db, organization_id=body.organization_id, org_ids=principal.org_ids,
                                  data=body.model_dump(), actor=actor_of(principal), user_id=principal.user.id)
+    # The commit wakes the worker: the first solicitation leaves while this answer is being read.
+    commit(db)
     return _detail(db, event)
 
 
@@ -70,6 +72,7 @@ def requalify_event(event_id: int, body: schemas.Requalify, db: SessionDep, prin
     event = visible_event(db, principal, event_id, lock=True)
     event_service.requalify(db_session=db, event=event, severity=body.severity, reason=body.reason,
                             actor=actor_of(principal))
+    commit(db)  # as for a new event: the solicitations it adds need not wait for this answer
     return _detail(db, event)
 
 
