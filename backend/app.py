@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -49,7 +50,7 @@ PWA_DIR = Path(__file__).resolve().parent.parent / "pwa"
 
 
 def create_app(settings: Settings | None = None, *, channels: ChannelRegistry | None = None,
-               run_worker: bool | None = None) -> FastAPI:
+               run_worker: bool | None = None, on_started: Callable[[], None] | None = None) -> FastAPI:
     settings = settings or get_settings()
 
     @asynccontextmanager
@@ -67,6 +68,8 @@ def create_app(settings: Settings | None = None, *, channels: ChannelRegistry | 
         runtime.start_listener()
         if settings.run_worker if run_worker is None else run_worker:
             runtime.start_worker().start()
+        if on_started is not None:
+            on_started()
         try:
             yield
         finally:

@@ -71,19 +71,23 @@ def _serve(args) -> int:
 
     from backend.app import create_app
 
+    from backend.heap import freeze_startup_objects
+
     settings = get_settings()
-    app = create_app(settings, run_worker=not args.no_worker)
+    app = create_app(settings, run_worker=not args.no_worker, on_started=freeze_startup_objects)
     print(f"Vigie: http://{args.host}:{args.port}/  (API docs: http://{args.host}:{args.port}/docs)", flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level="info")
     return 0
 
 
 def _worker(args) -> int:
+    from backend.heap import freeze_startup_objects
     from backend.runtime import Runtime
 
     runtime = Runtime.build(get_settings())
     runtime.start_listener()
     worker = runtime.start_worker(standalone=True)
+    freeze_startup_objects()
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())

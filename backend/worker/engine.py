@@ -68,6 +68,10 @@ class Worker:
         self._thread = threading.Thread(target=self.run_forever, name="vigie-worker", daemon=True)
         self._thread.start()
 
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
         self._wake.set()

@@ -165,3 +165,23 @@ def test_metrics_follow_the_worker(client, world, runtime, worker):
     assert sample(text, "vigie_escalation_lateness_seconds_count") >= 1
     assert sample(text, "vigie_dispatch_latency_seconds_count") >= 1
     assert 0 <= sample(text, "vigie_worker_last_cycle_age_seconds") < 5
+
+
+def test_the_started_hook_runs_once_the_app_serves_with_its_worker_running(settings, recording_channels):
+    # `vigie serve` freezes the start-up heap in this hook: it must see the app fully built.
+    from fastapi.testclient import TestClient
+
+    from backend.app import create_app
+
+    seen = []
+
+    def started():
+        runtime = app.state.runtime
+        seen.append((runtime.hub is not None, runtime.worker is not None and runtime.worker.running))
+
+    app = create_app(settings, channels=recording_channels, run_worker=True, on_started=started)
+    assert seen == []
+    with TestClient(app) as client:
+        assert seen == [(True, True)]
+        assert client.get("/healthz").status_code == 200
+    assert len(seen) == 1
