@@ -44,19 +44,18 @@ def claim_due(*, db_session: Session, worker_id: str, now: datetime, lease_until
            .where(Notification.status == "queued", Notification.due_at <= now,
                   (Notification.claim_until.is_(None)) | (Notification.claim_until < now))
            .order_by(Notification.due_at).limit(limit).with_for_update(skip_locked=True))
-    ids = [r[0] for r in db_session.execute(
-        update(Notification).where(Notification.id.in_(due.scalar_subquery()))
-        .values(claimed_by=worker_id, claim_until=lease_until).returning(Notification.id)
-        .execution_options(synchronize_session=False))]
-    if not ids:
-        return []
+    # One statement: lease the rows and read them back with their page's state.
+    page_status = select(Page.status).where(Page.id == Notification.page_id).scalar_subquery()
+    page_person = select(Page.current_person_id).where(Page.id == Notification.page_id).scalar_subquery()
     rows = db_session.execute(
-        select(Notification, Page.status, Page.current_person_id).outerjoin(Page, Page.id == Notification.page_id)
-        .where(Notification.id.in_(ids)).order_by(Notification.id)
-        .execution_options(populate_existing=True)).all()
+        update(Notification).where(Notification.id.in_(due.scalar_subquery()))
+        .values(claimed_by=worker_id, claim_until=lease_until).returning(Notification, page_status, page_person)
+        .execution_options(synchronize_session=False, populate_existing=True)).all()
+    if not rows:
+        return []
     attempts = []
     live = []
-    for row, page_status, current_person_id in rows:
+    for row, page_status, current_person_id in sorted(rows, key=lambda r: r[0].id):
         answered = row.purpose == "solicit" and page_status in ("acknowledged", "cancelled")
         # A held-back SMS is for the person still being asked; the page may have moved on.
         moved_on = (row.data or {}).get("fallback") and (page_status != "active" or current_person_id != row.person_id)
