@@ -15,13 +15,15 @@ export function mountBoard(root) {
       </div>
       <div id="board" class="board" data-testid="board"></div>
     </div>`;
+  // Held at mount: a render scheduled just before leaving lands in the detached board.
   const board = root.querySelector("#board");
+  const summary = root.querySelector("#board-summary");
   let scheduled = false;
   const render = () => {
     scheduled = false;
     board.innerHTML = renderBoard();
     const open = openEvents();
-    root.querySelector("#board-summary").textContent = open.length
+    summary.textContent = open.length
       ? `${open.length} événement${open.length > 1 ? "s" : ""} en cours`
       : "";
     tickCountdowns(board);

@@ -29,7 +29,10 @@ export function mountEvent(root, eventId) {
       <ol id="ev-trace" class="trace" data-testid="trace"></ol>
     </aside>
   </div>`;
-  const $ = (selector) => root.querySelector(selector);
+  // This screen's own nodes: a reply or a live update arriving after the operator has moved on
+  // lands in the detached screen, not in the next one (whose nodes these are not).
+  const screen = root.firstElementChild;
+  const $ = (selector) => screen.querySelector(selector);
   let scheduled = false;
 
   function render() {
@@ -50,7 +53,7 @@ export function mountEvent(root, eventId) {
       : "";
     $("#silence")?.addEventListener("click", () => silenceAlarms(eventId));
     $("#ev-pages").innerHTML = renderPages(detail);
-    tickCountdowns(root);
+    tickCountdowns(screen);
     const closed = detail.status === "closed";
     $("#ev-closed").innerHTML = closed
       ? `<div class="panel closed-box"><strong>Événement clos</strong> ${esc(dayTimeOf(detail.closed_at))}
@@ -132,7 +135,7 @@ export function mountEvent(root, eventId) {
       unsubscribe();
       reports.unmount();
     },
-    tick: () => tickCountdowns(root),
+    tick: () => tickCountdowns(screen),
   };
 }
 
