@@ -70,7 +70,6 @@ def _serve(args) -> int:
     import uvicorn
 
     from backend.app import create_app
-
     from backend.heap import freeze_startup_objects
 
     settings = get_settings()

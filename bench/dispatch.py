@@ -131,14 +131,20 @@ def start_vigie(url: str, gateway_url: str, *command: str) -> subprocess.Popen:
                             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def create_events(factory, world: dict, first: int, count: int, rate: float) -> None:
+def paced(count: int, rate: float):
+    """0 … count-1, one every 1/rate seconds from now (a slow one does not shift the ones after)."""
     period = 1.0 / rate
     t0 = time.monotonic()
     for n in range(count):
-        create_event(factory, world, first + n)
+        yield n
         sleep = t0 + (n + 1) * period - time.monotonic()
         if sleep > 0:
             time.sleep(sleep)
+
+
+def create_events(factory, world: dict, first: int, count: int, rate: float) -> None:
+    for n in paced(count, rate):
+        create_event(factory, world, first + n)
 
 
 def next_event_id(factory) -> int:
@@ -153,18 +159,13 @@ def post_events(base: str, world: dict, first: int, count: int, rate: float) -> 
         token = client.post("/api/v1/auth/token", data={"username": OPERATOR, "password": PASSWORD})
         token.raise_for_status()
         client.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
-        period = 1.0 / rate
-        t0 = time.monotonic()
-        for n in range(count):
+        for n in paced(count, rate):
             body = {"organization_id": world["commune_id"], "procedure_id": world["procedure_id"], "severity": 3,
                     "title": f"Bench {first + n}"}
             leaving = time.time()
             response = client.post("/api/v1/events", json=body)
             response.raise_for_status()
             sent[response.json()["id"]] = leaving
-            sleep = t0 + (n + 1) * period - time.monotonic()
-            if sleep > 0:
-                time.sleep(sleep)
     return sent
 
 
@@ -227,12 +228,12 @@ def main() -> None:
             in_first = session.scalar(select(func.count(Notification.id)).where(Notification.handed_off_at == first))
         # From the first hand-off to the last: a server's start-up is not dispatch time.
         elapsed = (last - first).total_seconds()
-        rate = (args.burst - in_first) / elapsed
+        rate = f"{(args.burst - in_first) / elapsed:.0f}/s" if elapsed else "one batch (give --burst > 200)"
         where = "worker in its own process" if worker_process else (
             "worker in `vigie serve`" if args.http else "worker in the creating process")
         if args.http:
             where += ", events posted over HTTP"
-        print(f"{backend} ({where}): {args.burst} SMS through the outbox: {rate:.0f}/s", flush=True)
+        print(f"{backend} ({where}): {args.burst} SMS through the outbox: {rate}", flush=True)
 
         # 2. Latency at a steady rate, the worker woken by each commit. A few events first, not
         # counted: a fresh process compiles its statements on its first event (a server runs for days).

@@ -58,6 +58,15 @@ def card(page, event: dict):
     return page.locator(f".card[data-event-id='{event['id']}']")
 
 
+def open_event_view(page, event: dict):
+    """From the board to the event's screen, its main courante loaded; returns the trace."""
+    card(page, event).locator(".title a").click()
+    page.wait_for_url(f"**/console/#/evenement/{event['id']}")
+    trace = page.locator("[data-testid=trace]")
+    expect(trace.locator("[data-kind='event.created']")).to_have_count(1)
+    return trace
+
+
 def person_state(scope, person_id: int):
     return scope.locator(f"[data-person-id='{person_id}'] .pstate").first
 
@@ -202,10 +211,7 @@ def test_event_view_acknowledge_on_behalf_note_requalify_close(live, desk, pages
     event = create_event(client, world, description="Signalé par une patrouille, branches sur les câbles.")
     page = pages(desk)
     console_login(page, world.users["operator"])
-    card(page, event).locator(".title a").click()
-    page.wait_for_url(f"**/console/#/evenement/{event['id']}")
-    trace = page.locator("[data-testid=trace]")
-    expect(trace.locator("[data-kind='event.created']")).to_have_count(1)
+    trace = open_event_view(page, event)
 
     # On someone's behalf: the person is one of those solicited, and a reason is required.
     ack = page.locator("#ack-form")

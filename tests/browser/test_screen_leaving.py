@@ -8,7 +8,7 @@ from __future__ import annotations
 from playwright.sync_api import expect
 
 from tests.browser.test_console import (  # noqa: F401  (pages: fails the test on any uncaught error)
-    card, console_login, create_event, operator_client, pages)
+    console_login, create_event, open_event_view, operator_client, pages)
 from tests.browser.test_planning_screens import open_planning, set_rotation
 
 HOLD_FRAMES = """() => {
@@ -29,10 +29,7 @@ def test_a_live_update_for_the_event_left_does_not_write_into_the_next_screen(li
     event = create_event(client, world)
     page = pages(desk)
     console_login(page, world.users["operator"])
-    card(page, event).locator(".title a").click()
-    page.wait_for_url(f"**/console/#/evenement/{event['id']}")
-    trace = page.locator("[data-testid=trace]")
-    expect(trace.locator("[data-kind='event.created']")).to_have_count(1)
+    trace = open_event_view(page, event)
     expect(page.locator("#live-status")).to_have_attribute("data-state", "live")
 
     page.evaluate(HOLD_FRAMES)
