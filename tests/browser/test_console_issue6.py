@@ -319,6 +319,7 @@ def test_closed_event_shows_its_report_version_1_and_downloads_the_pdf(live, des
     expect(dialog).to_be_visible()
     expect(dialog.locator("h2")).to_contain_text("version 1")
     expect(page.frame_locator("#report-frame").locator("body")).to_contain_text("Candélabre tombé sur le trottoir")
+    expect(dialog.get_by_text("Chargement…")).to_be_hidden()
     dialog.get_by_role("button", name="Fermer").click()
     expect(dialog).to_be_hidden()
 

@@ -21,7 +21,7 @@ export function mountReports(box, eventId, { canWrite }) {
       <div class="rd-head"><h2 id="report-dialog-title"></h2><span class="spacer"></span>
         <button type="button" class="small" data-dialog-pdf>PDF</button>
         <button type="button" class="small ghost" data-dialog-close>Fermer</button></div>
-      <iframe sandbox title="Rapport de l'événement" id="report-frame"></iframe>
+      <p class="rd-status muted" id="report-status"></p>
     </dialog>`;
   const $ = (selector) => box.querySelector(selector);
   const dialog = $("#report-dialog");
@@ -86,17 +86,33 @@ export function mountReports(box, eventId, { canWrite }) {
     }
   }
 
+  /** The report in a new sandboxed frame, its srcdoc set once: Chromium may drop a srcdoc set while the
+   * frame's previous one is still loading, leaving « Chargement… » on screen for good. */
+  function showInFrame(html) {
+    const frame = document.createElement("iframe");
+    frame.sandbox = "";
+    frame.title = "Rapport de l'événement";
+    frame.id = "report-frame";
+    frame.srcdoc = html;
+    $("#report-frame")?.remove();
+    $("#report-status").hidden = true;
+    dialog.append(frame);
+  }
+
   async function view(report) {
     shown = report;
     $("#report-dialog-title").textContent = `Rapport ${store.events.get(eventId)?.number || ""} — version ${report.version}`;
-    const frame = $("#report-frame");
-    frame.srcdoc = "<p style='font-family:sans-serif'>Chargement…</p>";
+    $("#report-frame")?.remove();
+    const status = $("#report-status");
+    status.textContent = "Chargement…";
+    status.hidden = false;
     dialog.showModal();
     try {
       const { blob } = await fetchFile(`/api/v1/reports/${report.id}.html`);
-      if (shown === report) frame.srcdoc = await blob.text();
+      const html = await blob.text();
+      if (shown === report) showInFrame(html);
     } catch (error) {
-      frame.srcdoc = `<p style='font-family:sans-serif'>${esc(error.french)}</p>`;
+      if (shown === report) status.textContent = `Rapport indisponible : ${error.french}`;
     }
   }
 
