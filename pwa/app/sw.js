@@ -3,7 +3,7 @@
 'use strict';
 importScripts('db.js');
 
-const VERSION = 'vigie-app-v2';
+const VERSION = 'vigie-app-v3';
 const SHELL = ['./', 'index.html', 'app.css', 'app.js', 'astreinte.js', 'db.js', 'manifest.webmanifest',
   'icons/icon.svg', 'icons/icon-192.png', 'icons/icon-512.png'];
 const SCOPE = new URL('./', self.location).pathname;  // "/app/"
@@ -83,7 +83,10 @@ async function tellClients(message) {
 
 self.addEventListener('push', (e) => {
   const d = readPush(e);
-  e.waitUntil(Promise.all([showAlert(d), tellClients({ type: 'push', data: d })]));
+  const shown = showAlert(d);
+  // The open app hears of the push once the alert is up: Chromium may drop a notification still being
+  // displayed if getNotifications() is read meanwhile (the browser tests read it on that message).
+  e.waitUntil(Promise.all([shown, shown.catch(() => null).then(() => tellClients({ type: 'push', data: d }))]));
 });
 
 /* ---------- notification actions ---------- */

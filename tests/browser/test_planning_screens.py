@@ -30,7 +30,7 @@ from notifications.webpush import encode_document, push_document
 from tests.browser.conftest import DESK, PHONE, screenshot
 from tests.browser.test_console import console_login, pages  # noqa: F401  (pages: the console's page fixture)
 from tests.browser.test_pwa import (  # noqa: F401  (no_script_errors: autouse, checks the phone's page)
-    assert_french, device_headers, enrol, enrolment_link, no_script_errors, notifications, wait_in_browser)
+    ServiceWorker, assert_french, device_headers, enrol, enrolment_link, no_script_errors)
 from tests.factories import PASSWORD
 from tests.smoke.harness import login, wait_until
 
@@ -158,40 +158,6 @@ def push_of(live, purpose: str) -> str:
     sent = wait_until(lambda: [m for m in live.channels.get(ChannelKind.PUSH).sent if m.data.get("purpose") == purpose],
                       timeout=10, what=f"the {purpose} push")
     return encode_document(push_document(sent[-1])).decode()
-
-
-class ServiceWorker:
-    """DevTools access to the app's service worker: deliver a push, run a notification action."""
-
-    def __init__(self, live, context, page):
-        self.live, self.page = live, page
-        self.cdp = context.new_cdp_session(page)
-        self.registrations: dict[str, str] = {}
-        self.cdp.on("ServiceWorker.workerRegistrationUpdated", lambda e: self.registrations.update(
-            {r["scopeURL"]: r["registrationId"] for r in e["registrations"] if not r.get("isDeleted")}))
-        self.cdp.send("ServiceWorker.enable")
-        self.scope = f"{live.url}/app/"
-        wait_in_browser(page, lambda: self.scope in self.registrations, what="the service worker registration")
-
-    def push(self, payload: str) -> None:
-        self.cdp.send("ServiceWorker.deliverPushMessage",
-                      {"origin": self.live.url, "registrationId": self.registrations[self.scope], "data": payload})
-
-    def shown(self, tag: str, title_start: str = "") -> dict:
-        return wait_in_browser(self.page, lambda: [n for n in notifications(self.page) if n["tag"] == tag
-                                                   and n["title"].startswith(title_start)], what=f"notification {tag}")[0]
-
-    def action(self, action: str, data: dict) -> dict:
-        # DevTools cannot tap a notification: the service worker runs the same path on a message (see test_pwa).
-        return self.page.evaluate("""async ([action, data]) => {
-            const reg = await navigator.serviceWorker.ready;
-            return await new Promise((resolve) => {
-              navigator.serviceWorker.addEventListener('message', (e) => {
-                if (e.data.type === 'notification-action-result') resolve(e.data);
-              });
-              reg.active.postMessage({type: 'notification-action', action, data});
-            });
-        }""", [action, data])
 
 
 def button_sizes(page) -> list:

@@ -109,6 +109,62 @@ def wait_in_browser(page, predicate, *, timeout=10.0, what="condition"):
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
+ARM_PUSH_HEARD = """() => {
+  window.__pushHeard = new Promise((resolve) => {
+    const heard = (e) => {
+      if ((e.data || {}).type !== 'push') return;
+      navigator.serviceWorker.removeEventListener('message', heard);
+      resolve(true);
+    };
+    navigator.serviceWorker.addEventListener('message', heard);
+    setTimeout(() => resolve(false), 10000);
+  });
+}"""
+
+
+class ServiceWorker:
+    """DevTools access to the app's service worker: deliver a push, run a notification action."""
+
+    def __init__(self, live, context, page):
+        self.live, self.page = live, page
+        self.cdp = context.new_cdp_session(page)
+        self.registrations: dict[str, str] = {}
+        self.cdp.on("ServiceWorker.workerRegistrationUpdated", lambda e: self.registrations.update(
+            {r["scopeURL"]: r["registrationId"] for r in e["registrations"] if not r.get("isDeleted")}))
+        self.cdp.send("ServiceWorker.enable")
+        self.scope = f"{live.url}/app/"
+        wait_in_browser(page, lambda: self.scope in self.registrations, what="the service worker registration")
+
+    def push(self, payload: str) -> None:
+        """Deliver a push and wait until the service worker has shown its alert (it then tells the page):
+        reading the notifications while Chromium is still displaying one can lose it."""
+        self.page.evaluate(ARM_PUSH_HEARD)
+        self.cdp.send("ServiceWorker.deliverPushMessage",
+                      {"origin": self.live.url, "registrationId": self.registrations[self.scope], "data": payload})
+        assert self.page.evaluate("window.__pushHeard"), "the service worker did not tell the page of the push"
+
+    def shown(self, tag: str, title_start: str = "") -> dict:
+        try:
+            return wait_in_browser(self.page, lambda: [n for n in notifications(self.page) if n["tag"] == tag
+                                                       and n["title"].startswith(title_start)],
+                                   what=f"notification {tag}")[0]
+        except AssertionError as timeout:
+            shown = [(n["tag"], n["title"]) for n in notifications(self.page)]
+            raise AssertionError(f"{timeout}; shown: {shown}") from None
+
+    def action(self, action: str, data: dict) -> dict:
+        # DevTools cannot tap a notification: the service worker runs the same path on a message.
+        return self.page.evaluate("""async ([action, data]) => {
+            const reg = await navigator.serviceWorker.ready;
+            return await new Promise((resolve) => {
+              navigator.serviceWorker.addEventListener('message', (e) => {
+                if (e.data.type === 'notification-action-result') resolve(e.data);
+              });
+              reg.active.postMessage({type: 'notification-action', action, data});
+            });
+        }""", [action, data])
+
+
 # ---------- tests ----------
 
 def test_a_phone_is_enrolled_from_the_sms_link_without_a_password(live, phone):
@@ -220,35 +276,16 @@ def test_a_push_shows_a_notification_and_its_je_prends_action_is_posted_by_the_s
                                  if m.data.get("purpose") == "solicit"], timeout=10, what="the push to Tech Un")[0]
     payload = encode_document(push_document(pushed)).decode()  # exactly what the backend encrypts
 
-    cdp = phone.new_cdp_session(page)
-    registrations: dict[str, str] = {}
-    cdp.on("ServiceWorker.workerRegistrationUpdated", lambda e: registrations.update(
-        {r["scopeURL"]: r["registrationId"] for r in e["registrations"] if not r.get("isDeleted")}))
-    cdp.send("ServiceWorker.enable")
-    scope = f"{live.url}/app/"
-    wait_in_browser(page, lambda: scope in registrations, what="the service worker registration")
-    cdp.send("ServiceWorker.deliverPushMessage",
-             {"origin": live.url, "registrationId": registrations[scope], "data": payload})
-
-    tag = f"page-{pushed.data['page_id']}"
-    shown = wait_in_browser(page, lambda: [n for n in notifications(page) if n["tag"] == tag],
-                            what="the notification")[0]
+    worker = ServiceWorker(live, phone, page)
+    worker.push(payload)
+    shown = worker.shown(f"page-{pushed.data['page_id']}")
     assert event["number"] in shown["title"] and shown["requireInteraction"] is True
     assert shown["actions"] == [{"action": "ack", "title": "Je prends"}, {"action": "decline", "title": "Indisponible"}]
     assert shown["data"]["event_id"] == event["id"]
 
-    # DevTools cannot tap a notification: ask the service worker to run its notificationclick action path.
     posted_by_page = []
     page.on("request", lambda r: posted_by_page.append(r.url) if r.method == "POST" else None)
-    result = page.evaluate("""async (data) => {
-        const reg = await navigator.serviceWorker.ready;
-        return await new Promise((resolve) => {
-          navigator.serviceWorker.addEventListener('message', (e) => {
-            if (e.data.type === 'notification-action-result') resolve(e.data);
-          });
-          reg.active.postMessage({type: 'notification-action', action: 'ack', data});
-        });
-    }""", shown["data"])
+    result = worker.action("ack", shown["data"])
     assert result["outcome"] == "sent", result
     assert posted_by_page == [], "the page posted nothing: the service worker did"
 
@@ -256,10 +293,9 @@ def test_a_push_shows_a_notification_and_its_je_prends_action_is_posted_by_the_s
     assert detail["pages"][0]["status"] == "acknowledged"
     assert [(r["kind"], r["via"], r["person_id"]) for r in detail["responses"]] == [
         ("ack", "push", live.world.techs[0])]
-    confirmed = wait_in_browser(page, lambda: [n for n in notifications(page) if n["tag"] == tag
-                                               and n["title"].startswith("Pris en charge")], what="the confirmation")
-    assert confirmed[0]["title"] == f"Pris en charge — {event['number']}"
-    assert confirmed[0]["requireInteraction"] is False and confirmed[0]["actions"] == []
+    confirmed = worker.shown(f"page-{pushed.data['page_id']}", "Pris en charge")
+    assert confirmed["title"] == f"Pris en charge — {event['number']}"
+    assert confirmed["requireInteraction"] is False and confirmed["actions"] == []
 
 
 def test_answers_given_offline_wait_and_arrive_once_in_order_when_the_network_returns(live, phone):

@@ -11,10 +11,13 @@ from tests.browser.test_console import (  # noqa: F401  (pages: fails the test o
     console_login, create_event, open_event_view, operator_client, pages)
 from tests.browser.test_planning_screens import open_planning, set_rotation
 
+# Resolves after one real frame: a render scheduled before the hold has run by then, so the next change's
+# render is scheduled anew (a screen schedules at most one at a time) and lands among the held ones.
 HOLD_FRAMES = """() => {
   window.__heldFrames = [];
   window.__realFrame = window.requestAnimationFrame;
   window.requestAnimationFrame = (callback) => window.__heldFrames.push(callback);
+  return new Promise((resolve) => window.__realFrame(() => resolve(true)));
 }"""
 # Released through the real requestAnimationFrame: an exception in a render is an uncaught page error.
 RELEASE_FRAMES = """() => {
