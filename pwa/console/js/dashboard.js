@@ -9,7 +9,7 @@ import { barChart, verdictColour } from "./charts.js";
 import { communes, currentCommune, percent, PICKUP_TARGET, rememberCommune, tile, zoneOf } from "./calls.js";
 import { orgName } from "./store.js";
 import { toast } from "./toast.js";
-import { durationWords, esc, parseDate } from "./util.js";
+import { durationWords, esc, frameShowing, parseDate } from "./util.js";
 import { SEVERITY } from "./labels.js";
 import { addDays, dayOf, dayStart, fmt, frDay, frInput, parseFrDateTime, parseFrDay } from "./zone.js";
 
@@ -101,7 +101,7 @@ export function mountDashboard(root) {
   // This screen's own nodes: a reply arriving after the operator has moved on lands in the detached screen.
   const screen = root.firstElementChild;
   const $ = (selector) => screen.querySelector(selector);
-  const frame = $("#db-frame");
+  let frame = $("#db-frame");
   const periodForm = $("#db-period");
   const bypassedForm = $("#bypassed-form");
   $("#db-org").value = "";
@@ -140,7 +140,7 @@ export function mountDashboard(root) {
       page.then((html) => {
         if (seq !== state.seq) return;
         state.html = html;
-        frame.srcdoc = html;
+        frame = frameShowing(frame, html);
         $("#db-frame-note").hidden = Boolean(html);
         $("#db-frame-note").textContent = html ? "" : "Le serveur n'a pas pu préparer la page de projection : « Projeter » affiche cet écran en plein écran.";
       });

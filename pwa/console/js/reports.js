@@ -7,7 +7,7 @@ import { REPORT_TRIGGER } from "./labels.js";
 import { store, subscribe } from "./store.js";
 import { toast } from "./toast.js";
 import { reportSending } from "./trace.js";
-import { dayTimeOf, esc } from "./util.js";
+import { dayTimeOf, esc, frameShowing } from "./util.js";
 
 export function mountReports(box, eventId, { canWrite }) {
   box.innerHTML = `<h2>Rapports <span class="count" id="report-count"></span></h2>
@@ -22,6 +22,7 @@ export function mountReports(box, eventId, { canWrite }) {
         <button type="button" class="small" data-dialog-pdf>PDF</button>
         <button type="button" class="small ghost" data-dialog-close>Fermer</button></div>
       <p class="rd-status muted" id="report-status"></p>
+      <iframe sandbox title="Rapport de l'événement" id="report-frame" hidden></iframe>
     </dialog>`;
   const $ = (selector) => box.querySelector(selector);
   const dialog = $("#report-dialog");
@@ -86,23 +87,10 @@ export function mountReports(box, eventId, { canWrite }) {
     }
   }
 
-  /** The report in a new sandboxed frame, its srcdoc set once: Chromium may drop a srcdoc set while the
-   * frame's previous one is still loading, leaving « Chargement… » on screen for good. */
-  function showInFrame(html) {
-    const frame = document.createElement("iframe");
-    frame.sandbox = "";
-    frame.title = "Rapport de l'événement";
-    frame.id = "report-frame";
-    frame.srcdoc = html;
-    $("#report-frame")?.remove();
-    $("#report-status").hidden = true;
-    dialog.append(frame);
-  }
-
   async function view(report) {
     shown = report;
     $("#report-dialog-title").textContent = `Rapport ${store.events.get(eventId)?.number || ""} — version ${report.version}`;
-    $("#report-frame")?.remove();
+    $("#report-frame").hidden = true;
     const status = $("#report-status");
     status.textContent = "Chargement…";
     status.hidden = false;
@@ -110,7 +98,9 @@ export function mountReports(box, eventId, { canWrite }) {
     try {
       const { blob } = await fetchFile(`/api/v1/reports/${report.id}.html`);
       const html = await blob.text();
-      if (shown === report) showInFrame(html);
+      if (shown !== report) return;
+      frameShowing($("#report-frame"), html).hidden = false;
+      status.hidden = true;
     } catch (error) {
       if (shown === report) status.textContent = `Rapport indisponible : ${error.french}`;
     }

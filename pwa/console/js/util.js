@@ -60,3 +60,12 @@ export function el(html) {
   template.innerHTML = html.trim();
   return template.content.firstElementChild;
 }
+
+/** `old` replaced by a copy of it showing `html`: a new frame whose srcdoc is set once, before it is in the
+ * page — Chromium may ignore a srcdoc set while the frame's previous one is still loading. */
+export function frameShowing(old, html) {
+  const frame = old.cloneNode(false);
+  frame.srcdoc = html;
+  old.replaceWith(frame);
+  return frame;
+}
