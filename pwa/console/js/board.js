@@ -15,7 +15,6 @@ export function mountBoard(root) {
       </div>
       <div id="board" class="board" data-testid="board"></div>
     </div>`;
-  // Held at mount: a render scheduled just before leaving lands in the detached board.
   const board = root.querySelector("#board");
   const summary = root.querySelector("#board-summary");
   let scheduled = false;

@@ -211,9 +211,7 @@ export function mountCalls(root) {
       <div class="tiles" id="cl-summary" data-testid="calls-summary"></div>
       <section class="panel"><div id="cl-table" data-testid="calls-table"><p class="muted">Chargement…</p></div></section>
     </div>`;
-  // This screen's own nodes: a reply arriving after the operator has moved on lands in the detached screen.
-  const screen = root.firstElementChild;
-  const $ = (selector) => screen.querySelector(selector);
+  const $ = (selector) => root.querySelector(selector);
   $("#cl-org").value = state.orgId == null ? "" : String(state.orgId);
 
   async function load() {

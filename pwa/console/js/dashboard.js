@@ -98,9 +98,7 @@ export function mountDashboard(root) {
         </div>
       </section>
     </div>`;
-  // This screen's own nodes: a reply arriving after the operator has moved on lands in the detached screen.
-  const screen = root.firstElementChild;
-  const $ = (selector) => screen.querySelector(selector);
+  const $ = (selector) => root.querySelector(selector);
   let frame = $("#db-frame");
   const periodForm = $("#db-period");
   const bypassedForm = $("#bypassed-form");
@@ -154,7 +152,7 @@ export function mountDashboard(root) {
   function renderPeriod() {
     periodForm.elements.from.value = frDay(state.from);
     periodForm.elements.to.value = frDay(state.to);
-    for (const button of screen.querySelectorAll("[data-quick]")) {
+    for (const button of root.querySelectorAll("[data-quick]")) {
       button.classList.toggle("active", button.dataset.quick === state.quick);
     }
     const scope = state.orgId ? orgName(state.orgId) : "Toutes les communes";
@@ -330,7 +328,7 @@ export function mountDashboard(root) {
     }
   });
 
-  screen.querySelector(".db-filters").addEventListener("click", (click) => {
+  root.querySelector(".db-filters").addEventListener("click", (click) => {
     const quick = click.target.closest("[data-quick]");
     if (!quick) return;
     state.quick = quick.dataset.quick;

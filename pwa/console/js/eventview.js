@@ -29,10 +29,7 @@ export function mountEvent(root, eventId) {
       <ol id="ev-trace" class="trace" data-testid="trace"></ol>
     </aside>
   </div>`;
-  // This screen's own nodes: a reply or a live update arriving after the operator has moved on
-  // lands in the detached screen, not in the next one (whose nodes these are not).
-  const screen = root.firstElementChild;
-  const $ = (selector) => screen.querySelector(selector);
+  const $ = (selector) => root.querySelector(selector);
   let scheduled = false;
 
   function render() {
@@ -53,7 +50,7 @@ export function mountEvent(root, eventId) {
       : "";
     $("#silence")?.addEventListener("click", () => silenceAlarms(eventId));
     $("#ev-pages").innerHTML = renderPages(detail);
-    tickCountdowns(screen);
+    tickCountdowns(root);
     const closed = detail.status === "closed";
     $("#ev-closed").innerHTML = closed
       ? `<div class="panel closed-box"><strong>Événement clos</strong> ${esc(dayTimeOf(detail.closed_at))}
@@ -135,7 +132,7 @@ export function mountEvent(root, eventId) {
       unsubscribe();
       reports.unmount();
     },
-    tick: () => tickCountdowns(screen),
+    tick: () => tickCountdowns(root),
   };
 }
 

@@ -65,7 +65,10 @@ async function start() {
 function route() {
   if ($("#shell").hidden) return;
   current?.unmount();
-  const view = $("#view");
+  // Each screen in a node of its own: a reply or a live update arriving after the operator has moved on
+  // lands in the detached screen, never in the next one's nodes.
+  const view = document.createElement("div");
+  $("#view").replaceChildren(view);
   const hash = location.hash || "#/";
   const eventMatch = hash.match(/^#\/evenement\/(\d+)$/);
   const newMatch = hash.match(/^#\/nouvel-evenement(?:\?appel=(\d+))?$/);

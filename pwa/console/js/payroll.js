@@ -114,8 +114,7 @@ export function mountPayroll(root) {
         <div id="py-settings-body"><p class="muted">Chargement…</p></div>
       </details>
     </div>`;
-  const screen = root.firstElementChild;
-  const $ = (selector) => screen.querySelector(selector);
+  const $ = (selector) => root.querySelector(selector);
   const monthSelect = $("#py-month");
   const settingsBox = $("#py-settings");
   if (state.orgId != null) $("#py-org").value = String(state.orgId);
@@ -333,7 +332,7 @@ export function mountPayroll(root) {
     }
   }
 
-  screen.addEventListener("click", (click) => {
+  root.addEventListener("click", (click) => {
     const target = click.target;
     const file = target.closest("button[data-file]");
     if (file) return save(file);

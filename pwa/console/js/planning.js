@@ -88,10 +88,7 @@ export function mountPlanning(root) {
       </div>
       <dialog id="pl-dialog" class="pl-dialog"></dialog>
     </div>`;
-  // This screen's own nodes: a reply or a live update arriving after the operator has moved on
-  // lands in the detached screen, not in the next one (whose nodes these are not).
-  const screen = root.firstElementChild;
-  const $ = (selector) => screen.querySelector(selector);
+  const $ = (selector) => root.querySelector(selector);
   const orgSelect = $("#pl-org");
   const dialog = $("#pl-dialog");
   if (state.orgId != null) orgSelect.value = String(state.orgId);
@@ -409,7 +406,7 @@ export function mountPlanning(root) {
     if (preset.replaces != null) dialog.querySelector("select[name=replaces_person_id]").value = String(preset.replaces);
   }
 
-  screen.addEventListener("click", async (click) => {
+  root.addEventListener("click", async (click) => {
     const target = click.target;
     const rotation = target.closest("[data-rotation]");
     if (rotation && canEdit()) return rotationDialog(Number(rotation.dataset.rotation));
@@ -435,7 +432,7 @@ export function mountPlanning(root) {
                                 replaces: shift.dataset.personId ? Number(shift.dataset.personId) : null });
     }
   });
-  screen.addEventListener("keydown", (key) => {
+  root.addEventListener("keydown", (key) => {
     if ((key.key === "Enter" || key.key === " ") && key.target.matches(".pl-shift.editable")) {
       key.preventDefault();
       key.target.click();
