@@ -7,6 +7,7 @@ from collections.abc import Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
@@ -17,6 +18,7 @@ from backend.archive.router import router as archive_router
 from backend.attachments.router import router as attachments_router
 from backend.auth import service as auth_service
 from backend.auth.router import router as auth_router
+from backend.backpressure import PendingLimit
 from backend.calendars.router import router as calendars_router
 from backend.calls.router import router as calls_router
 from backend.config import Settings, get_settings
@@ -61,7 +63,9 @@ def create_app(settings: Settings | None = None, *, channels: ChannelRegistry | 
             if auth_service.ensure_first_admin(db_session=session, email=settings.admin_email,
                                                password=settings.admin_password):
                 log.info("first admin %s created", settings.admin_email)
-        runtime.hub = Hub(runtime.session_factory, tail=settings.is_sqlite)
+        # Requests doing database work at once: the engine's pool has a connection for each.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.request_threads
+        runtime.hub = Hub(runtime.read_factory, tail=settings.is_sqlite)
         await runtime.hub.start()
         runtime.signals.on_trace(runtime.hub.notify_threadsafe)
         runtime.signals.on_changed(runtime.hub.notify_changed_threadsafe)
@@ -104,6 +108,7 @@ def create_app(settings: Settings | None = None, *, channels: ChannelRegistry | 
     app.include_router(archive_router)
     app.include_router(payroll_router)
     app.add_middleware(GZipMiddleware, minimum_size=512)
+    app.add_middleware(PendingLimit, limit=settings.max_pending_requests)
 
     @app.get("/", include_in_schema=False)
     def root():

@@ -31,7 +31,7 @@ def build_registry(settings: Settings) -> ChannelRegistry:
     if settings.sms_providers:
         from notifications.sms import SmsChannel
 
-        registry.register(SmsChannel(settings.sms_providers))
+        registry.register(SmsChannel(settings.sms_providers, deadline_s=settings.send_deadline_s))
     if settings.smtp_url:
         from notifications.email import EmailChannel
 

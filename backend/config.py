@@ -29,6 +29,14 @@ class Settings(BaseSettings):
     notification_retry_max: int = 5
     sqlite_busy_timeout_ms: int = 30_000
 
+    # Back-pressure: what a process takes on at once, and how long a request may wait its turn
+    # before it is answered 503 + Retry-After (the phone and the console try again).
+    request_threads: int = 16  # requests doing database work at once; the pool is sized from it
+    request_queue_timeout_s: float = 10.0  # waited this long for a thread: 503
+    write_wait_s: float = 10.0  # SQLite: waited this long for the write turn: 503
+    db_pool_timeout_s: float = 10.0  # waited this long for a connection: 503
+    max_pending_requests: int = 2000  # more API requests in flight than this: 503 at once
+
     # Signing one-tap links; generated once under var_dir when not given.
     secret_key: str | None = None
     link_ttl_hours: float = 24.0
@@ -49,6 +57,11 @@ class Settings(BaseSettings):
         if value is not None and (value.lower() in PLACEHOLDER_SECRETS or len(value) < 10):
             raise ValueError("VIGIE_ADMIN_PASSWORD must be at least 10 characters and not a placeholder")
         return value
+
+    @property
+    def send_deadline_s(self) -> float:
+        """One message's time to reach a provider (all SMS providers included), well within the lease."""
+        return max(min(20.0, self.lease_seconds * 0.6), 0.5)
 
     @property
     def console_channels_only(self) -> bool:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
-from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -26,7 +29,29 @@ class Base(DeclarativeBase):
 
 
 def utcnow() -> datetime:
+    """This host's clock: for what no other process compares (metrics, logs). Deadlines and the
+    trace use `db_now`."""
     return datetime.now(timezone.utc)
+
+
+_NOW_SQL = {"postgresql": "SELECT clock_timestamp()", "sqlite": "SELECT strftime('%Y-%m-%d %H:%M:%f', 'now')"}
+
+
+def db_now(session: Session) -> datetime:
+    """The database's clock, read once per transaction: what is due, and when things happened.
+
+    Every process compares due times and stamps the trace with the same clock, so a host whose
+    clock drifts (one bad NTP client among several workers) fires nothing early and nothing late.
+    """
+    cached = session.info.get("db_now")
+    if cached is not None:
+        return cached
+    value = session.scalar(text(_NOW_SQL[session.get_bind().dialect.name]))
+    if isinstance(value, str):  # SQLite: "YYYY-MM-DD HH:MM:SS.SSS", in UTC
+        value = datetime.fromisoformat(value)
+    now = value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+    session.info["db_now"] = now
+    return now
 
 
 class UTCDateTime(TypeDecorator):
@@ -54,21 +79,96 @@ class UTCDateTime(TypeDecorator):
 JSONType = JSON().with_variant(JSONB(), "postgresql")
 
 
-def make_engine(url: str, *, busy_timeout_ms: int = 30_000, pool_size: int = 10) -> Engine:
+class Busy(Exception):
+    """The database did not give this caller its turn in time (a request answers 503 + Retry-After)."""
+
+
+class WriteGate:
+    """SQLite's single writer, taken in turns by the threads of this process.
+
+    Without it, writers wait in SQLite's busy handler, which sleeps and polls: the lock goes to
+    whoever polls at the right moment, so a stream of requests can starve the in-process worker
+    and a burst comes out in waves. Here the lock is handed over on release, first come first
+    served, and a priority caller (the worker) goes before every waiting request. Other processes
+    on the same file still meet SQLite's busy timeout.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._holder: int | None = None  # id() of the DBAPI connection holding the turn
+        self._waiting: list[deque] = [deque(), deque()]  # [priority, normal] tickets
+        self.handovers = 0
+
+    def acquire(self, holder: int, *, priority: bool, timeout: float) -> None:
+        ticket = object()
+        queue = self._waiting[0 if priority else 1]
+        with self._cond:
+            queue.append(ticket)
+            deadline = time.monotonic() + timeout
+            try:
+                while self._holder is not None or self._next() is not ticket:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        raise Busy(f"no turn to write within {timeout:g} s")
+                    self._cond.wait(remaining)
+            finally:
+                queue.remove(ticket)
+            self._holder = holder
+            self.handovers += 1
+
+    def release(self, holder: int) -> None:
+        with self._cond:
+            if self._holder == holder:
+                self._holder = None
+                self._cond.notify_all()
+
+    def held_by(self, holder: int) -> bool:
+        return self._holder == holder
+
+    def _next(self):
+        for queue in self._waiting:
+            if queue:
+                return queue[0]
+        return None
+
+
+_GATES: dict[str, WriteGate] = {}
+_GATES_LOCK = threading.Lock()
+
+
+def gate_for(path: str) -> WriteGate:
+    """One gate per SQLite file in this process, whatever the number of engines on it."""
+    key = str(Path(path).resolve())
+    with _GATES_LOCK:
+        return _GATES.setdefault(key, WriteGate())
+
+
+def make_engine(url: str, *, busy_timeout_ms: int = 30_000, pool_size: int = 10, max_overflow: int = 10,
+                pool_timeout_s: float = 30.0, write_wait_s: float = 30.0) -> Engine:
+    """An engine whose sessions read unless bound through `writer(engine)`.
+
+    The pool is sized by the caller to the threads that use it, so a thread never waits for a
+    connection in normal running; `pool_timeout_s` bounds the wait when it does (then `Busy`).
+    """
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
+        memory = not path or path == ":memory:"
+        if not memory:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000})
-        _tune_sqlite(engine, busy_timeout_ms)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000},
+                               pool_size=pool_size, max_overflow=max_overflow, pool_timeout=pool_timeout_s)
+        _tune_sqlite(engine, busy_timeout_ms, WriteGate() if memory else gate_for(path), write_wait_s)
         return engine
-    return create_engine(url, pool_size=pool_size, max_overflow=20, pool_pre_ping=True)
+    return create_engine(url, pool_size=pool_size, max_overflow=max_overflow, pool_timeout=pool_timeout_s,
+                         pool_pre_ping=True)
 
 
-def _tune_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
-    # Every transaction takes the write lock up front (BEGIN IMMEDIATE): a deferred
-    # transaction that upgrades to a writer can fail at once with "database is locked",
-    # whatever the busy timeout; an immediate one waits its turn instead.
+def writer(engine: Engine, *, priority: bool = False) -> Engine:
+    """The same engine and pool, for transactions that write (on SQLite: the gate, then BEGIN IMMEDIATE)."""
+    return engine.execution_options(vigie_write=True, vigie_priority=priority)
+
+
+def _tune_sqlite(engine: Engine, busy_timeout_ms: int, gate: WriteGate, write_wait_s: float) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):
         dbapi_connection.isolation_level = None
@@ -79,13 +179,58 @@ def _tune_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
+    # A writer takes its turn at the gate, then the write lock up front (BEGIN IMMEDIATE): a
+    # deferred transaction that upgrades to a writer can fail at once with "database is locked",
+    # whatever the busy timeout. A reader begins a deferred transaction: in WAL mode it takes
+    # no lock and never waits for a writer.
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        options = conn.get_execution_options()
+        if not options.get("vigie_write"):
+            conn.exec_driver_sql("BEGIN")
+            return
+        holder = id(conn.connection.dbapi_connection)
+        if not gate.held_by(holder):
+            gate.acquire(holder, priority=bool(options.get("vigie_priority")), timeout=write_wait_s)
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            gate.release(holder)
+            raise
+
+    # The turn ends when the connection goes back to the pool (after the COMMIT or ROLLBACK has
+    # run), or when it is thrown away.
+    def _release(dbapi_connection, *_args):
+        gate.release(id(dbapi_connection))
+
+    for name in ("checkin", "reset", "invalidate", "soft_invalidate", "close", "detach"):
+        event.listen(engine, name, _release)
 
 
-def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False, autoflush=True)
+def make_session_factory(engine: Engine, *, priority: bool = False) -> sessionmaker[Session]:
+    """Sessions that write (the default everywhere but request reads)."""
+    return sessionmaker(writer(engine, priority=priority), expire_on_commit=False, autoflush=True)
+
+
+def make_read_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions that only read: never the write lock on SQLite; a flush or a DML statement raises."""
+    return sessionmaker(engine, expire_on_commit=False, autoflush=True, info={"read_only": True})
+
+
+class ReadOnlySession(Exception):
+    """A session opened to read tried to write: the caller must take a writing session."""
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_flush_when_reading(session: Session, _context, _instances) -> None:
+    if session.info.get("read_only") and (session.new or session.dirty or session.deleted):
+        raise ReadOnlySession("a read-only session tried to write")
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _refuse_dml_when_reading(state) -> None:
+    if state.session.info.get("read_only") and (state.is_insert or state.is_update or state.is_delete):
+        raise ReadOnlySession("a read-only session tried to write")
 
 
 def after_commit(session: Session, callback: Callable[[], None]) -> None:
@@ -93,8 +238,15 @@ def after_commit(session: Session, callback: Callable[[], None]) -> None:
     session.info.setdefault("after_commit", []).append(callback)
 
 
+def after_rollback(session: Session, callback: Callable[[], None]) -> None:
+    """Run `callback` if the session's current transaction is rolled back (never on commit)."""
+    session.info.setdefault("after_rollback", []).append(callback)
+
+
 @event.listens_for(Session, "after_commit")
 def _run_after_commit(session: Session) -> None:
+    session.info.pop("db_now", None)
+    session.info.pop("after_rollback", None)
     callbacks = session.info.pop("after_commit", [])
     for callback in callbacks:
         try:
@@ -107,7 +259,10 @@ def _run_after_commit(session: Session) -> None:
 
 @event.listens_for(Session, "after_rollback")
 def _drop_after_commit(session: Session) -> None:
+    session.info.pop("db_now", None)
     session.info.pop("after_commit", None)
+    for callback in session.info.pop("after_rollback", []):
+        callback()
 
 
 @contextmanager

@@ -1,9 +1,15 @@
-"""Request dependencies: the one session per request (committed when the route returns, or earlier
-by `commit`), the caller."""
+"""Request dependencies: the request's session, the caller.
+
+A request's database work happens in one thread hop (`backend.routing.OneHopRoute`): the
+session below is only an object until the route runs; the route's first statement opens the
+transaction (reads: no lock; writes: on SQLite the write turn) and the same hop commits it and
+builds the answer. Authentication reads in a short session of its own and lets it go at once.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -18,30 +24,54 @@ from backend.errors import Conflict, Forbidden, Unauthorized
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Kept on the session: when the request arrived, and how long it may wait for a thread.
+ARRIVED_AT = "vigie.arrived_at"
+QUEUE_LIMIT = "vigie.queue_limit_s"
 
-def get_db(request: Request) -> Iterator[Session]:
-    session: Session = request.app.state.runtime.session_factory()
+
+async def get_db(request: Request) -> AsyncIterator[Session]:
+    """A reading session for GET, a writing one otherwise; no I/O here (the route's hop does it)."""
+    runtime = request.app.state.runtime
+    factory = runtime.read_factory if request.method in READ_METHODS else runtime.session_factory
+    session = factory()
+    session.info[ARRIVED_AT] = time.monotonic()
+    session.info[QUEUE_LIMIT] = runtime.settings.request_queue_timeout_s
     try:
         yield session
-        commit(session)
-    except BaseException:
-        session.rollback()
-        raise
     finally:
-        session.close()
+        if session.in_transaction():  # only when a route ran outside OneHopRoute: never on a hot path
+            session.close()
 
 
-# scope="function": the commit happens before the response is sent, so a 2xx means committed.
-SessionDep = Annotated[Session, Depends(get_db, scope="function")]
+async def get_read_db(request: Request) -> AsyncIterator[Session]:
+    session = request.app.state.runtime.read_factory()
+    try:
+        yield session
+    finally:
+        if session.in_transaction():
+            session.close()
+
+
+SessionDep = Annotated[Session, Depends(get_db)]
+# A route that must read before it writes, without the write turn (e.g. a password check).
+ReadSessionDep = Annotated[Session, Depends(get_read_db)]
 
 
 def commit(session: Session) -> None:
-    """Commit the request's work now (a route that must not make the worker wait for its answer)."""
+    """Commit the request's work now (a route that must not make the worker wait for its answer).
+
+    What the route reads afterwards is read without the write turn.
+    """
     try:
         session.commit()
     except IntegrityError as exc:
         session.rollback()
         raise Conflict("the change conflicts with existing data", code="integrity_conflict") from exc
+    reading = session.info.get("read_bind")
+    if reading is not None:
+        session.bind = reading
+        session.info["read_only"] = True
 
 
 def get_settings_dep(request: Request) -> Settings:
@@ -51,17 +81,18 @@ def get_settings_dep(request: Request) -> Settings:
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 
 
-def get_principal(db: SessionDep, token: Annotated[str | None, Depends(oauth2_scheme)]) -> Principal:
+def get_principal(request: Request, token: Annotated[str | None, Depends(oauth2_scheme)]) -> Principal:
     if not token:
         raise Unauthorized("authentication required", code="not_authenticated")
-    return auth_service.authenticate(db_session=db, token=token)
+    with request.app.state.runtime.read_factory() as session:
+        return auth_service.authenticate(db_session=session, token=token)
 
 
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
 
 
 def require_roles(*roles: str):
-    def _check(principal: CurrentPrincipal) -> Principal:
+    async def _check(principal: CurrentPrincipal) -> Principal:
         if principal.role not in roles:
             raise Forbidden("your role does not allow this", code="role_forbidden")
         return principal

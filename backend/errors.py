@@ -6,7 +6,8 @@ VigieError (500)
 ├── Forbidden (403)
 ├── NotFound (404)        also every cross-tenant access
 ├── Conflict (409)        an illegal state transition, a duplicate
-└── Unprocessable (422)   input that parses but breaks a business rule
+├── Unprocessable (422)   input that parses but breaks a business rule
+└── Unavailable (503)     too busy, or the database is unreachable: come back after `retry_after` s
 
 Every error answers `{"error": {"code": ..., "message": ..., "details": ...}}`.
 """
@@ -68,3 +69,12 @@ class Unprocessable(VigieError):
 class Gone(VigieError):
     status_code = 410
     code = "gone"
+
+
+class Unavailable(VigieError):
+    status_code = 503
+    code = "unavailable"
+
+    def __init__(self, message: str, *, retry_after: int = 2, **kwargs):
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after

@@ -9,7 +9,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from backend.errors import VigieError
+from sqlalchemy import exc as sa_exc
+
+from backend.db import Busy
+from backend.errors import Unavailable, VigieError
 
 log = logging.getLogger("vigie.api")
 
@@ -26,7 +29,31 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(VigieError)
     async def _vigie_error(_request: Request, exc: VigieError):
         headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+        if isinstance(exc, Unavailable):
+            headers = {"Retry-After": str(exc.retry_after)}
         return JSONResponse(exc.body(), status_code=exc.status_code, headers=headers)
+
+    # Waiting too long for the database, or a database that does not answer, is not a bug of the
+    # request: the phone and the console try again after Retry-After, and nothing was written.
+    @app.exception_handler(Busy)
+    @app.exception_handler(sa_exc.TimeoutError)
+    async def _busy(_request: Request, exc: Exception):
+        log.warning("busy: %s", exc)
+        return _unavailable(Unavailable("Vigie is too busy to take this request now", code="busy",
+                                        retry_after=2))
+
+    @app.exception_handler(sa_exc.OperationalError)
+    @app.exception_handler(sa_exc.InterfaceError)
+    async def _database_down(_request: Request, exc: Exception):
+        sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None) or ""
+        # SQLite: another process kept the write lock past the busy timeout; PostgreSQL: a deadlock
+        # victim, a serialization failure, a lock or statement timeout.
+        if "locked" in str(exc).lower() or sqlstate.startswith(("40", "55", "57014")):
+            log.warning("database busy: %s %s", exc.__class__.__name__, sqlstate)
+            return _unavailable(Unavailable("the database is busy", code="busy", retry_after=2))
+        log.error("database unreachable: %s", str(exc).splitlines()[0][:300])
+        return _unavailable(Unavailable("the database cannot be reached", code="database_unavailable",
+                                        retry_after=5))
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_request: Request, exc: RequestValidationError):
@@ -46,3 +73,7 @@ def install(app: FastAPI) -> None:
     async def _unexpected(_request: Request, exc: Exception):
         log.exception("unhandled error", exc_info=exc)
         return JSONResponse(_body("internal_error", "internal error"), status_code=500)
+
+
+def _unavailable(exc: Unavailable) -> JSONResponse:
+    return JSONResponse(exc.body(), status_code=503, headers={"Retry-After": str(exc.retry_after)})

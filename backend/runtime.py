@@ -15,7 +15,7 @@ from backend.config import Settings
 from backend.keys import load_or_create_secret
 from backend.links.signing import LinkSigner
 from backend.outbox.service import OutboxPolicy
-from backend.db import make_engine, make_session_factory
+from backend.db import make_engine, make_read_factory, make_session_factory
 from backend.live.hub import Hub
 from backend.live.pg_listener import PgListener, libpq_dsn
 from backend.signals import Signals
@@ -29,7 +29,8 @@ log = logging.getLogger("vigie")
 class Runtime:
     settings: Settings
     engine: Engine
-    session_factory: sessionmaker[Session]
+    session_factory: sessionmaker[Session]  # transactions that write (requests other than GET, start-up)
+    read_factory: sessionmaker[Session]  # transactions that only read (GET, authentication, live feed)
     signals: Signals
     channels: ChannelRegistry
     hub: Hub | None = None
@@ -37,11 +38,16 @@ class Runtime:
     listener: PgListener | None = None
     links: LinkSigner | None = None
     vapid: object | None = None  # notifications.webpush.VapidKeys when Web Push is on
+    worker_engine: Engine | None = None
     extra: dict = field(default_factory=dict)
 
     @classmethod
     def build(cls, settings: Settings, channels: ChannelRegistry | None = None) -> "Runtime":
-        engine = make_engine(settings.sqlalchemy_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+        # Every request thread may hold one connection, plus the live feed's and the health
+        # checks' reads: sized so, no request thread ever waits for a connection.
+        engine = make_engine(settings.sqlalchemy_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms,
+                             pool_size=settings.request_threads + 8, max_overflow=4,
+                             pool_timeout_s=settings.db_pool_timeout_s, write_wait_s=settings.write_wait_s)
         signals = Signals(use_pg_notify=not settings.is_sqlite)
         signals.install()
         secret = settings.secret_key or load_or_create_secret(settings.var_dir / "secret.key")
@@ -49,19 +55,35 @@ class Runtime:
         policy = OutboxPolicy(push_fallback_seconds=settings.push_fallback_seconds,
                               sms_flood_limit=settings.sms_flood_limit)
         factory = make_session_factory(engine)
-        factory.configure(info={"signals": signals, "links": links, "outbox_policy": policy})
-        return cls(settings=settings, engine=engine, session_factory=factory, signals=signals,
-                   channels=channels or build_registry(settings), links=links,
+        info = {"signals": signals, "links": links, "outbox_policy": policy}
+        factory.configure(info={**info, "read_bind": engine})
+        read_factory = make_read_factory(engine)
+        read_factory.configure(info={**info, "read_only": True})
+        return cls(settings=settings, engine=engine, session_factory=factory, read_factory=read_factory,
+                   signals=signals, channels=channels or build_registry(settings), links=links,
                    vapid=vapid_keys(settings) if settings.webpush_enabled else None)
+
+    def worker_session_factory(self) -> sessionmaker[Session]:
+        """The worker's own pool, so a burst of requests never leaves it without a connection; on
+        SQLite its transactions go before every waiting request."""
+        if self.worker_engine is None:
+            self.worker_engine = make_engine(self.settings.sqlalchemy_url,
+                                             busy_timeout_ms=self.settings.sqlite_busy_timeout_ms,
+                                             pool_size=6, max_overflow=4,
+                                             write_wait_s=self.settings.sqlite_busy_timeout_ms / 1000)
+        factory = make_session_factory(self.worker_engine, priority=True)
+        factory.configure(info=dict(self.session_factory.kw["info"], read_bind=None))
+        return factory
 
     def start_worker(self, *, standalone: bool = False) -> Worker:
         max_sleep = self.settings.max_sleep_seconds
         if standalone and self.settings.is_sqlite:
             max_sleep = min(max_sleep, 1.0)  # no cross-process wake-up on SQLite: look every second
-        self.worker = Worker(session_factory=self.session_factory, channels=self.channels,
+        self.worker = Worker(session_factory=self.worker_session_factory(), channels=self.channels,
                              lease_seconds=self.settings.lease_seconds, max_sleep_seconds=max_sleep,
                              batch=self.settings.claim_batch, max_attempts=self.settings.notification_retry_max,
-                             sms_flood_limit=self.settings.sms_flood_limit)
+                             sms_flood_limit=self.settings.sms_flood_limit,
+                             send_deadline_s=self.settings.send_deadline_s)
         self.signals.on_wake(self.worker.wake)
         return self.worker
 
@@ -76,3 +98,5 @@ class Runtime:
         if self.listener is not None:
             self.listener.stop()
         self.engine.dispose()
+        if self.worker_engine is not None:
+            self.worker_engine.dispose()

@@ -19,14 +19,16 @@ Any failure (connection, TLS, login, refusal) is RETRY: Apprise does not tell wh
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import re
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import parse_qsl, quote, urlsplit
 
 import apprise
 
 from notifications.base import ChannelKind, OutboundMessage, SendResult
-from notifications.sms import make_asset, notify_one, redact, with_timeouts
+from notifications.sms import ApprisePool, make_asset, notify_one, redact, with_timeouts
 
 log = logging.getLogger("vigie.email")
 
@@ -57,10 +59,12 @@ class EmailChannel:
             raise ValueError(f"the SMTP URL must not name recipients ({', '.join(sorted(given & _RECIPIENT_ARGS))}): "
                              f"{redact(smtp_url)}")
         self.timeout_s = float(timeout_s)
-        self._asset = make_asset()
+        self._pool = ApprisePool(make_asset(), size=256)
+        # Our own threads: a hung SMTP server holds these until its timeout, not the loop's pool.
+        self._threads = ThreadPoolExecutor(16, thread_name_prefix="vigie-smtp")
         self._url = with_timeouts(smtp_url, self.timeout_s)
         self.server = f"{parts.scheme}://{parts.netloc.rsplit('@', 1)[-1]}"
-        if apprise.Apprise.instantiate(self._for("check@example.org"), asset=self._asset) is None:
+        if apprise.Apprise.instantiate(self._for("check@example.org"), asset=self._pool.asset) is None:
             raise ValueError(f"not an SMTP URL Apprise can load (is from= a valid address?): {redact(smtp_url)}")
 
     def _for(self, address: str) -> str:
@@ -78,9 +82,9 @@ class EmailChannel:
             return SendResult.failed("empty e-mail")
         guard = 2 * self.timeout_s + 5.0
         try:
-            ok, reason = await asyncio.wait_for(asyncio.to_thread(
-                notify_one, self._asset, self._for(address), body=body or " ", title=message.subject,
-                body_format=body_format), guard)
+            ok, reason = await asyncio.wait_for(asyncio.get_running_loop().run_in_executor(
+                self._threads, functools.partial(notify_one, self._pool, self._for(address), body=body or " ",
+                                                 title=message.subject, body_format=body_format)), guard)
         except asyncio.TimeoutError:
             ok, reason = False, f"no answer within {guard:g} s"
         except Exception as exc:  # noqa: BLE001 - a channel never raises for a delivery problem

@@ -12,9 +12,9 @@ message itself; nothing else in the template is substituted. Examples:
   (`form://` is the same with a form-encoded body);
 - a provider plugin with the number in the path: `twilio://SID:TOKEN@%2B33100000000/{to}`.
 
-One Apprise object, holding one URL, per recipient and per attempt: Apprise reports per URL, so
+One Apprise object holds one URL (one provider, one recipient): Apprise reports per URL, so
 this is what tells us who got the message, and the failure of one provider is seen before the
-next is tried. Apprise cannot tell a permanent refusal from a transient one: when every provider
+next is tried. The objects are kept and reused (`ApprisePool`). Apprise cannot tell a permanent refusal from a transient one: when every provider
 failed the result is RETRY. A gateway accepting the message is SENT (delivery is reported later,
 or never), `provider_ref` naming the provider that took it.
 """
@@ -22,8 +22,13 @@ or never), `provider_ref` naming the provider that took it.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import re
+import threading
+import time
+from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import quote, urlsplit
 
 import apprise
@@ -84,10 +89,15 @@ def provider_name(index: int, url: str) -> str:
 def make_asset() -> apprise.AppriseAsset:
     """An asset that reads nothing from the home directory: no plugin paths, in-memory storage only.
 
-    Sequential: we hand Apprise one URL at a time, already off the event loop; its thread pool
-    would only add a thread hand-off (about a millisecond) to every message's way out.
+    Sequential, in the calling thread: we hand Apprise one URL at a time, already off the event
+    loop, on threads of our own. Apprise 2.3 would otherwise run every send with a time limit on
+    one pool shared by the whole process (6 threads on 2 cores): six messages held by a hung
+    provider stopped every other SMS and e-mail. Our channels bound the time themselves.
     """
-    return apprise.AppriseAsset(storage_mode="memory", async_mode=False)
+    try:
+        return apprise.AppriseAsset(storage_mode="memory", async_mode=False, service_timeout=0)
+    except TypeError:  # an Apprise without a service time limit (before 2.3) has no such pool
+        return apprise.AppriseAsset(storage_mode="memory", async_mode=False)
 
 
 def with_timeouts(url: str, timeout_s: float) -> str:
@@ -112,35 +122,81 @@ def failure_reason(result) -> str:
     return str(entries[-1].message)[:300] if entries else ""
 
 
-def notify_one(asset: apprise.AppriseAsset, url: str, *, body: str, title: str = "",
+class ApprisePool:
+    """Apprise objects kept per URL and reused: building one per message cost about 2 ms of CPU.
+
+    An object is used by one thread at a time (taken, then given back); at most `size` URLs
+    are kept, the least recently used dropped first.
+    """
+
+    def __init__(self, asset: apprise.AppriseAsset, size: int = 512) -> None:
+        self.asset = asset
+        self.size = size
+        self._idle: OrderedDict[str, list[apprise.Apprise]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def take(self, url: str) -> apprise.Apprise | None:
+        with self._lock:
+            idle = self._idle.get(url)
+            if idle:
+                self._idle.move_to_end(url)
+                return idle.pop()
+        plugin = apprise.Apprise.instantiate(url, asset=self.asset)
+        if plugin is None:
+            return None
+        apobj = apprise.Apprise(asset=self.asset)
+        return apobj if apobj.add(plugin) else None
+
+    def give_back(self, url: str, apobj: apprise.Apprise) -> None:
+        with self._lock:
+            self._idle.setdefault(url, []).append(apobj)
+            self._idle.move_to_end(url)
+            while len(self._idle) > self.size:
+                self._idle.popitem(last=False)
+
+
+def notify_one(pool: ApprisePool, url: str, *, body: str, title: str = "",
                body_format: str = apprise.NotifyFormat.TEXT) -> tuple[bool, str]:
     """Blocking: send through exactly one Apprise URL. (accepted, reason when not)."""
-    plugin = apprise.Apprise.instantiate(url, asset=asset)
-    if plugin is None:
+    apobj = pool.take(url)
+    if apobj is None:
         return False, "Apprise could not load this URL"
-    apobj = apprise.Apprise(asset=asset)
-    if not apobj.add(plugin):
-        return False, "Apprise could not load this URL"
-    result = apobj.notify(body=body, title=title, body_format=body_format)
+    try:
+        result = apobj.notify(body=body, title=title, body_format=body_format)
+    finally:
+        pool.give_back(url, apobj)
     if result:
         return True, ""
     return False, failure_reason(result) or "not accepted"
 
 
 class SmsChannel:
-    """SMS to one E.164 number, through the first provider that accepts it."""
+    """SMS to one E.164 number, through the first provider that accepts it.
+
+    One message has one deadline (`deadline_s`) for all its providers: each provider gets its
+    share of what is left (at most `timeout_s`), so a provider that hangs is cut off with time
+    left for the next one. A provider that failed or hung is tried last for `cooldown_s`: the
+    messages after it go straight to the next provider instead of waiting for it again.
+    """
 
     kind = ChannelKind.SMS
 
-    def __init__(self, provider_urls: list[str], timeout_s: float = 15.0) -> None:
+    def __init__(self, provider_urls: list[str], timeout_s: float = 8.0, *, deadline_s: float = 20.0,
+                 cooldown_s: float = 60.0, threads: int = 32, clock=time.monotonic) -> None:
         if isinstance(provider_urls, str):
             provider_urls = [provider_urls]
         if not provider_urls:
             raise ValueError("SmsChannel needs at least one provider URL")
-        if timeout_s <= 0:
-            raise ValueError("timeout_s must be positive")
+        if timeout_s <= 0 or deadline_s <= 0:
+            raise ValueError("timeout_s and deadline_s must be positive")
         self.timeout_s = float(timeout_s)
-        self._asset = make_asset()
+        self.deadline_s = float(deadline_s)
+        self.cooldown_s = float(cooldown_s)
+        self._clock = clock
+        self._pool = ApprisePool(make_asset())
+        # Our own threads: a hung provider holds one until its read timeout, never the loop's pool.
+        self._threads = ThreadPoolExecutor(threads, thread_name_prefix="vigie-sms")
+        self._cooling_until: dict[int, float] = {}
         self._templates: list[str] = []
         self.provider_names: list[str] = []
         for index, template in enumerate(provider_urls, start=1):
@@ -153,7 +209,7 @@ class SmsChannel:
                                  f"'message'; rename it with ':message=<field>'), remove '{{message}}': "
                                  f"{redact(template)}")
             url = with_timeouts(template, self.timeout_s)
-            if apprise.Apprise.instantiate(self._expand(url, _SAMPLE_NUMBER), asset=self._asset) is None:
+            if apprise.Apprise.instantiate(self._expand(url, _SAMPLE_NUMBER), asset=self._pool.asset) is None:
                 raise ValueError(f"SMS provider {name}: not a URL Apprise can load: {redact(template)}")
             self._templates.append(url)
             self.provider_names.append(name)
@@ -162,13 +218,19 @@ class SmsChannel:
     def _expand(template: str, number: str) -> str:
         return template.replace(PLACEHOLDER, quote(number, safe=""))
 
-    async def _attempt(self, url: str, text: str) -> tuple[bool, str]:
-        # Blocking I/O (requests) in a worker thread; the guard covers connect + read timeouts.
-        guard = 2 * self.timeout_s + 5.0
+    def order(self) -> list[int]:
+        """Provider indexes in the order to try now: healthy ones first, each group in configured order."""
+        now = self._clock()
+        healthy = [i for i in range(len(self._templates)) if self._cooling_until.get(i, 0.0) <= now]
+        return healthy + [i for i in range(len(self._templates)) if i not in healthy]
+
+    async def _attempt(self, url: str, text: str, budget: float) -> tuple[bool, str]:
+        loop = asyncio.get_running_loop()
         try:
-            return await asyncio.wait_for(asyncio.to_thread(notify_one, self._asset, url, body=text), guard)
+            return await asyncio.wait_for(loop.run_in_executor(
+                self._threads, functools.partial(notify_one, self._pool, url, body=text)), budget)
         except asyncio.TimeoutError:
-            return False, f"no answer within {guard:g} s"
+            return False, f"no answer within {budget:.1f} s"
         except Exception as exc:  # noqa: BLE001 - a channel never raises for a delivery problem
             return False, f"{type(exc).__name__}: {exc}"[:300]
 
@@ -178,15 +240,25 @@ class SmsChannel:
             return SendResult.failed(f"not an E.164 phone number: {message.address!r}")
         if not message.text:
             return SendResult.failed("empty SMS text")
+        deadline = self._clock() + self.deadline_s
+        order = self.order()
         failures: list[str] = []
-        for name, template in zip(self.provider_names, self._templates):
-            ok, reason = await self._attempt(self._expand(template, number), message.text)
+        for position, index in enumerate(order):
+            name = self.provider_names[index]
+            remaining = deadline - self._clock()
+            if remaining < 0.5:
+                failures.append(f"no time left for provider {name}")
+                break
+            budget = min(self.timeout_s, remaining / (len(order) - position))
+            ok, reason = await self._attempt(self._expand(self._templates[index], number), message.text, budget)
             if ok:
+                self._cooling_until.pop(index, None)
                 detail = f"accepted by SMS provider {name}"
                 if failures:
                     detail += " after " + "; ".join(failures)
                 log.info("notification %s: %s", message.notification_id, detail)
                 return SendResult.sent(detail[:1000], provider_ref=name)
+            self._cooling_until[index] = self._clock() + self.cooldown_s
             failure = f"provider {name} failed ({reason})"
             log.warning("notification %s: SMS %s", message.notification_id, failure)
             failures.append(failure)

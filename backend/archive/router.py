@@ -10,14 +10,15 @@ from fastapi.responses import Response
 from pydantic import AwareDatetime
 
 from backend.archive import service as archive_service
-from backend.db import utcnow
+from backend.db import db_now
 from backend.deps import SessionDep, Staff
 from backend.errors import Unprocessable
 from backend.kpis import service as kpi_service
 from backend.orgs import service as org_service
 from backend.orgs.schemas import Id
+from backend.routing import OneHopRoute
 
-router = APIRouter(prefix="/api/v1", tags=["archive"])
+router = APIRouter(route_class=OneHopRoute, prefix="/api/v1", tags=["archive"])
 
 
 @router.get("/archive", summary="The main courante of a period, each event's hash chain verified",
@@ -29,7 +30,7 @@ def archive(db: SessionDep, principal: Staff, start: AwareDatetime, end: AwareDa
     if not start < end <= start + timedelta(days=400):
         raise Unprocessable("end must be after start, within 400 days", code="bad_period")
     communes, tz = kpi_service.scope(db_session=db, org_ids=principal.org_ids, organization_id=organization_id)
-    data = archive_service.export(db_session=db, org_ids=communes, start=start, end=end, now=utcnow())
+    data = archive_service.export(db_session=db, org_ids=communes, start=start, end=end, now=db_now(db))
     name = f"main-courante-{start:%Y%m%d}-{end:%Y%m%d}"
     if format == "csv":
         return Response(archive_service.to_csv(data, tz), media_type="text/csv; charset=utf-8",

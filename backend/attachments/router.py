@@ -6,12 +6,13 @@ from pydantic import BaseModel
 
 from backend.attachments import service
 from backend.attachments.models import Attachment
-from backend.db import utcnow
+from backend.db import db_now
 from backend.deps import CurrentPrincipal, SessionDep, SettingsDep
 from backend.errors import Forbidden, NotFound
 from backend.events.router import actor_of, visible_event
+from backend.routing import OneHopRoute
 
-router = APIRouter(prefix="/api/v1", tags=["attachments"])
+router = APIRouter(route_class=OneHopRoute, prefix="/api/v1", tags=["attachments"])
 
 
 class AttachmentOut(BaseModel):
@@ -37,7 +38,7 @@ def add_photo(event_id: int, db: SessionDep, principal: CurrentPrincipal, settin
     data = photo.file.read(service.MAX_BYTES + 1)
     attachment = service.store_photo(db_session=db, event=event, data=data, caption=caption,
                                      actor=actor_of(principal), person_id=principal.person_id,
-                                     user_id=principal.user.id, root=settings.var_dir, now=utcnow())
+                                     user_id=principal.user.id, root=settings.var_dir, now=db_now(db))
     return _out(attachment)
 
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from backend.auth.models import ROLES, ApiToken, User
 from backend.auth.security import hash_password, new_token, token_digest, verify_password
-from backend.db import utcnow
+from backend.db import db_now
 from backend.errors import Conflict, Unauthorized, Unprocessable
 from backend.orgs.models import Organization
 
@@ -59,17 +59,17 @@ def count_users(*, db_session: Session) -> int:
     return db_session.scalar(select(func.count(User.id))) or 0
 
 
-def login(*, db_session: Session, email: str, password: str, ttl_hours: float) -> tuple[User, str]:
+def check_password(*, db_session: Session, email: str, password: str) -> User:
     user = db_session.scalar(select(User).where(User.email == email.strip().lower()))
     if not verify_password(password, user.password_hash if user else None) or not user or not user.is_active:
         raise Unauthorized("wrong e-mail or password", code="bad_credentials")
-    return user, issue_token(db_session=db_session, user=user, ttl_hours=ttl_hours)
+    return user
 
 
 def issue_token(*, db_session: Session, user: User, ttl_hours: float | None, kind: str = "session",
                 label: str = "") -> str:
     token = new_token()
-    expires = utcnow() + timedelta(hours=ttl_hours) if ttl_hours else None
+    expires = db_now(db_session) + timedelta(hours=ttl_hours) if ttl_hours else None
     db_session.add(ApiToken(user_id=user.id, token_hash=token_digest(token), kind=kind, label=label,
                             expires_at=expires))
     db_session.flush()
@@ -78,7 +78,7 @@ def issue_token(*, db_session: Session, user: User, ttl_hours: float | None, kin
 
 def authenticate(*, db_session: Session, token: str) -> Principal:
     row = db_session.scalar(select(ApiToken).where(ApiToken.token_hash == token_digest(token)))
-    now = utcnow()
+    now = db_now(db_session)
     if row is None or row.revoked_at is not None or (row.expires_at is not None and row.expires_at <= now):
         raise Unauthorized("invalid or expired token", code="invalid_token")
     user = db_session.get(User, row.user_id)
@@ -90,7 +90,7 @@ def authenticate(*, db_session: Session, token: str) -> Principal:
 def revoke_token(*, db_session: Session, token: str) -> None:
     row = db_session.scalar(select(ApiToken).where(ApiToken.token_hash == token_digest(token)))
     if row is not None and row.revoked_at is None:
-        row.revoked_at = utcnow()
+        row.revoked_at = db_now(db_session)
 
 
 def ensure_first_admin(*, db_session: Session, email: str | None, password: str | None) -> User | None:

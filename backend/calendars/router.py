@@ -9,15 +9,16 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from backend.calendars import service as calendar_service
-from backend.db import utcnow
+from backend.db import db_now
 from backend.deps import CurrentPrincipal, SessionDep, Staff
 from backend.errors import NotFound
 from backend.groups import service as group_service
 from backend.groups.router import editable_group
 from backend.orgs.schemas import Id
 from backend.schedule.router import me
+from backend.routing import OneHopRoute
 
-router = APIRouter(tags=["planning"])
+router = APIRouter(route_class=OneHopRoute, tags=["planning"])
 
 
 class FeedIn(BaseModel):
@@ -64,7 +65,7 @@ def revoke_my_feed(feed_id: Id, db: SessionDep, principal: CurrentPrincipal):
     feed = next((f for f in calendar_service.feeds_of(db_session=db, person_id=person.id) if f.id == feed_id), None)
     if feed is None:
         raise NotFound("calendar feed")
-    calendar_service.revoke(db_session=db, feed=feed, now=utcnow())
+    calendar_service.revoke(db_session=db, feed=feed, now=db_now(db))
 
 
 @router.post("/api/v1/groups/{group_id}/calendar-feeds", status_code=201, response_model=NewFeedOut,
@@ -88,12 +89,12 @@ def revoke_group_feed(group_id: Id, feed_id: Id, db: SessionDep, principal: Staf
     feed = next((f for f in calendar_service.feeds_of(db_session=db, group_id=group.id) if f.id == feed_id), None)
     if feed is None:
         raise NotFound("calendar feed")
-    calendar_service.revoke(db_session=db, feed=feed, now=utcnow())
+    calendar_service.revoke(db_session=db, feed=feed, now=db_now(db))
 
 
 @router.get("/ical/{token}.ics", include_in_schema=False)
 def fetch_feed(token: str, db: SessionDep):
     feed = calendar_service.by_token(db_session=db, token=token[:100])
-    body = calendar_service.render(db_session=db, feed=feed, now=utcnow())
+    body = calendar_service.render(db_session=db, feed=feed, now=db_now(db))
     return Response(body, media_type="text/calendar; charset=utf-8",
                     headers={"Cache-Control": "private, max-age=300", "Content-Disposition": 'inline; filename="astreinte.ics"'})

@@ -9,14 +9,15 @@ from sqlalchemy import select
 from backend.calls import schemas
 from backend.calls import service as call_service
 from backend.calls.models import Call
-from backend.db import utcnow
+from backend.db import db_now
 from backend.deps import Operator, SessionDep, Staff
 from backend.events.models import Event
 from backend.errors import Forbidden
 from backend.orgs import service as org_service
 from backend.orgs.schemas import Id
+from backend.routing import OneHopRoute
 
-router = APIRouter(prefix="/api/v1", tags=["calls"])
+router = APIRouter(route_class=OneHopRoute, prefix="/api/v1", tags=["calls"])
 
 
 def call_out(call: Call, event_number: str | None = None) -> dict:
@@ -38,7 +39,7 @@ def log_call(body: schemas.CallIn, response: Response, db: SessionDep, principal
     organization = org_service.get(db_session=db, organization_id=body.organization_id, org_ids=principal.org_ids)
     call, created = call_service.log_call(db_session=db, organization_id=organization.id, data=body.model_dump(),
                                           user_id=principal.user.id,
-                                          source="telephony" if body.external_id else "console", now=utcnow())
+                                          source="telephony" if body.external_id else "console", now=db_now(db))
     if not created:
         response.status_code = 200
     return calls_out(db, [call])[0]
@@ -66,7 +67,7 @@ def correct_call(call_id: Id, body: schemas.CallPatch, db: SessionDep, principal
     call = call_service.get_call(db_session=db, call_id=call_id, org_ids=principal.org_ids, lock=True)
     changes = {name: value for name, value in body.model_dump(exclude_unset=True).items()
                if value is not None or name == "answered_at"}
-    call_service.correct_call(db_session=db, call=call, changes=changes, by=principal.user.full_name, now=utcnow())
+    call_service.correct_call(db_session=db, call=call, changes=changes, by=principal.user.full_name, now=db_now(db))
     return calls_out(db, [call])[0]
 
 
@@ -75,7 +76,7 @@ def correct_call(call_id: Id, body: schemas.CallPatch, db: SessionDep, principal
 def void_call(call_id: Id, db: SessionDep, principal: Operator, body: schemas.CallVoid | None = None):
     call = call_service.get_call(db_session=db, call_id=call_id, org_ids=principal.org_ids, lock=True)
     call_service.void_call(db_session=db, call=call, reason=(body.reason if body else ""),
-                           by=principal.user.full_name, now=utcnow())
+                           by=principal.user.full_name, now=db_now(db))
     return calls_out(db, [call])[0]
 
 
@@ -86,7 +87,7 @@ def record_bypassed(body: schemas.BypassedIn, db: SessionDep, principal: Staff):
     if principal.role == "referent" and organization.id != principal.user.organization_id:
         raise Forbidden("a referent records their own commune's alerts", code="role_forbidden")
     return call_service.record_bypassed(db_session=db, organization_id=organization.id, data=body.model_dump(),
-                                        user_id=principal.user.id, now=utcnow())
+                                        user_id=principal.user.id, now=db_now(db))
 
 
 @router.get("/bypassed-alerts", response_model=list[schemas.BypassedOut])

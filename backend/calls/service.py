@@ -91,7 +91,7 @@ def _plain(value):
 
 def get_call(*, db_session: Session, call_id: int, org_ids: frozenset[int], lock: bool = False) -> Call:
     query = select(Call).where(Call.id == call_id, Call.organization_id.in_(org_ids))
-    call = db_session.scalar(query.with_for_update() if lock else query)
+    call = db_session.scalar(query.with_for_update(key_share=True) if lock else query)
     if call is None:
         raise NotFound("call")
     return call
@@ -111,11 +111,15 @@ def list_calls(*, db_session: Session, org_ids: frozenset[int], organization_id:
     return list(db_session.scalars(query.order_by(Call.received_at.desc(), Call.id.desc()).limit(limit).offset(offset)))
 
 
-def link_event(*, db_session: Session, call: Call, event_id: int) -> None:
+def check_linkable(call: Call, event_id: int | None = None) -> None:
     if call.event_id is not None and call.event_id != event_id:
         raise Conflict("an event was already opened from this call", code="call_has_event")
     if call.voided_at is not None:
         raise Conflict("this call was voided as logged by mistake", code="call_voided")
+
+
+def link_event(*, db_session: Session, call: Call, event_id: int) -> None:
+    check_linkable(call, event_id)
     call.event_id = event_id
     announce_change(db_session, "calls", call.organization_id)
 

@@ -9,17 +9,18 @@ from pydantic import AwareDatetime
 
 from backend.coverage import schemas
 from backend.coverage import service as coverage_service
-from backend.db import utcnow
+from backend.db import db_now
 from backend.deps import SessionDep, Staff
 from backend.errors import Unprocessable
 from backend.orgs import service as org_service
 from backend.orgs.schemas import Id
+from backend.routing import OneHopRoute
 
-router = APIRouter(prefix="/api/v1", tags=["coverage"])
+router = APIRouter(route_class=OneHopRoute, prefix="/api/v1", tags=["coverage"])
 
 
 def coverage_out(db, organization) -> dict:
-    now = utcnow()
+    now = db_now(db)
     row = coverage_service.settings_of(db_session=db, organization=organization)
     return {"organization_id": organization.id, "timezone": organization.timezone, "weekly": row.weekly,
             "weekly_hours": coverage_service.weekly_hours(row.weekly), "holidays": row.holidays,
@@ -38,7 +39,7 @@ def read_coverage(organization_id: Id, db: SessionDep, principal: Staff):
 @router.patch("/organizations/{organization_id}/coverage", response_model=schemas.CoverageOut)
 def update_coverage(organization_id: Id, body: schemas.CoverageUpdate, db: SessionDep, principal: Staff):
     organization = org_service.get_editable(db_session=db, principal=principal, organization_id=organization_id)
-    coverage_service.update(db_session=db, organization=organization, changes=body.changes(), now=utcnow())
+    coverage_service.update(db_session=db, organization=organization, changes=body.changes(), now=db_now(db))
     return coverage_out(db, organization)
 
 
@@ -47,7 +48,7 @@ def update_coverage(organization_id: Id, body: schemas.CoverageUpdate, db: Sessi
 def read_intervals(organization_id: Id, db: SessionDep, principal: Staff, start: AwareDatetime | None = None,
                    end: AwareDatetime | None = None):
     organization = org_service.get(db_session=db, organization_id=organization_id, org_ids=principal.org_ids)
-    start = start or utcnow()
+    start = start or db_now(db)
     end = end or start + timedelta(days=7)
     if not start < end <= start + timedelta(days=400):
         raise Unprocessable("end must be after start, within 400 days", code="bad_period")

@@ -12,8 +12,9 @@ from backend.deps import CurrentPrincipal, SessionDep
 from backend.errors import NotFound, Unprocessable
 from backend.people import service as people_service
 from backend.people.models import ContactMethod, Person
+from backend.routing import OneHopRoute
 
-router = APIRouter(prefix="/api/v1", tags=["devices"])
+router = APIRouter(route_class=OneHopRoute, prefix="/api/v1", tags=["devices"])
 
 
 class PushKeys(BaseModel):

@@ -8,13 +8,14 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
-from backend.db import utcnow
+from backend.db import db_now
 from backend.deps import CurrentPrincipal, Operator, SessionDep, SettingsDep
 from backend.enrolment import service
 from backend.errors import Forbidden, Unprocessable
 from backend.people import service as people_service
+from backend.routing import OneHopRoute
 
-router = APIRouter(prefix="/api/v1", tags=["enrolment"])
+router = APIRouter(route_class=OneHopRoute, prefix="/api/v1", tags=["enrolment"])
 
 
 class EnrolmentCreate(BaseModel):
@@ -53,12 +54,12 @@ def send_enrolment(person_id: int, body: EnrolmentCreate, db: SessionDep, princi
                    settings: SettingsDep):
     person = people_service.get(db_session=db, person_id=person_id, org_ids=principal.org_ids)
     return service.send_link(db_session=db, person=person, channel=body.channel, public_url=settings.public_url,
-                             by_user_id=principal.user.id, now=utcnow())
+                             by_user_id=principal.user.id, now=db_now(db))
 
 
 @router.post("/enrol", response_model=EnrolledOut, summary="Exchange a single-use enrolment code for a device token")
 def enrol(body: EnrolIn, db: SessionDep):
-    person, device, token = service.enrol(db_session=db, code=body.code, label=body.label, now=utcnow())
+    person, device, token = service.enrol(db_session=db, code=body.code, label=body.label, now=db_now(db))
     return EnrolledOut(access_token=token, device_id=device.id, person_id=person.id,
                        person_name=person.display_name)
 
@@ -76,7 +77,7 @@ def my_devices(db: SessionDep, principal: CurrentPrincipal):
 
 @router.delete("/me/devices/{device_id}", status_code=204)
 def revoke_my_device(device_id: int, db: SessionDep, principal: CurrentPrincipal):
-    service.revoke_device(db_session=db, person_id=_my_person(principal), token_id=device_id, now=utcnow())
+    service.revoke_device(db_session=db, person_id=_my_person(principal), token_id=device_id, now=db_now(db))
     return Response(status_code=204)
 
 
@@ -91,7 +92,7 @@ def person_devices(person_id: int, db: SessionDep, principal: CurrentPrincipal):
 def revoke_person_device(person_id: int, device_id: int, db: SessionDep, principal: CurrentPrincipal):
     _admin(principal)
     person = people_service.get(db_session=db, person_id=person_id, org_ids=principal.org_ids)
-    service.revoke_device(db_session=db, person_id=person.id, token_id=device_id, now=utcnow())
+    service.revoke_device(db_session=db, person_id=person.id, token_id=device_id, now=db_now(db))
     return Response(status_code=204)
 
 

@@ -48,7 +48,7 @@ def send_link(*, db_session: Session, person: Person, channel: str, public_url: 
 
 def enrol(*, db_session: Session, code: str, label: str, now: datetime) -> tuple[Person, ApiToken, str]:
     enrolment = db_session.scalar(select(Enrolment).where(Enrolment.code_hash == token_digest(code))
-                                  .with_for_update())
+                                  .with_for_update(key_share=True))
     if enrolment is None:
         raise NotFound("enrolment link")
     if enrolment.used_at is not None:

@@ -48,3 +48,13 @@ class Event(Base):
     coverage_handling: Mapped[str | None] = mapped_column(String(20))  # solicit | inform_referent
     trace_seq: Mapped[int] = mapped_column(default=0)
     trace_head: Mapped[str] = mapped_column(String(64), default="0" * 64)
+
+
+class EventCounter(Base):
+    """The last event number given, per commune and year: numbering without locking the commune."""
+
+    __tablename__ = "event_counters"
+
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), primary_key=True)
+    year: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    last_seq: Mapped[int] = mapped_column(default=0)

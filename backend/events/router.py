@@ -22,8 +22,9 @@ from backend.responses import service as response_service
 from backend.trace import service as trace_service
 from backend.trace.models import TraceEntry
 from backend.trace.service import Actor
+from backend.routing import OneHopRoute
 
-router = APIRouter(prefix="/api/v1/events", tags=["events"])
+router = APIRouter(route_class=OneHopRoute, prefix="/api/v1/events", tags=["events"])
 
 
 def actor_of(principal: Principal) -> Actor:

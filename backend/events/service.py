@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 import escalation as esc
 from backend.calls import service as call_service
 from backend.coverage import service as coverage_service
-from backend.db import utcnow
+from backend.db import after_rollback, db_now
 from backend.errors import Conflict, NotFound, Unprocessable
 from backend.events.models import Event
 from backend.groups.models import OnCallGroup
@@ -28,32 +29,54 @@ from backend.trace.models import TraceEntry
 from backend.trace.service import Actor
 from notifications import notice as notices
 
+log = logging.getLogger("vigie.events")
+
 CAP_SEVERITY = {1: "Minor", 2: "Moderate", 3: "Severe", 4: "Extreme"}
 
 
 def get(*, db_session: Session, event_id: int, org_ids: frozenset[int], lock: bool = False) -> Event:
     query = select(Event).where(Event.id == event_id, Event.organization_id.in_(org_ids))
     if lock:
-        query = query.with_for_update()
+        query = query.with_for_update(key_share=True)
     event = db_session.scalar(query)
     if event is None:
         raise NotFound("event")
     return event
 
 
-def next_number(*, db_session: Session, organization: Organization, year: int) -> tuple[int, str]:
-    # The organization row is locked by the caller: two events never get the same number.
-    last = db_session.scalar(
-        select(func.max(Event.seq)).where(Event.organization_id == organization.id, Event.year == year))
-    seq = (last or 0) + 1
+_NEXT_SEQ = text(
+    "INSERT INTO event_counters (organization_id, year, last_seq) VALUES (:organization_id, :year, 1) "
+    "ON CONFLICT (organization_id, year) DO UPDATE SET last_seq = event_counters.last_seq + 1 "
+    "RETURNING last_seq")
+
+
+def next_number(*, db_session: Session, organization_id: int, year: int) -> tuple[int, str]:
+    """The commune's next event number for `year`.
+
+    On PostgreSQL the counter is moved in a transaction of its own, so the commune's events are
+    numbered one after the other only for that statement, not for their whole creation; a
+    creation that fails afterwards leaves a gap in the numbers (logged). On SQLite, where
+    writers take turns anyway, it is part of the event's transaction and never leaves a gap.
+    """
+    params = {"organization_id": organization_id, "year": year}
+    bind = db_session.get_bind()
+    if bind.dialect.name == "postgresql":
+        with bind.connect() as connection:
+            seq = connection.execution_options(isolation_level="AUTOCOMMIT").execute(_NEXT_SEQ, params).scalar_one()
+        number = f"{year}-{seq:04d}"
+        after_rollback(db_session, lambda: log.warning("event number %s of organization %s was given to a "
+                                                       "creation that failed: a gap", number, organization_id))
+        return seq, number
+    seq = db_session.execute(_NEXT_SEQ, params).scalar_one()
     return seq, f"{year}-{seq:04d}"
 
 
 def create(*, db_session: Session, organization_id: int, org_ids: frozenset[int], data: dict, actor: Actor,
            user_id: int | None, now: datetime | None = None) -> Event:
-    now = now or utcnow()
+    now = now or db_now(db_session)
+    # Not locked: other creations for the commune, and the worker's writes to its events, go on.
     organization = db_session.scalar(select(Organization).where(Organization.id == organization_id,
-                                                                Organization.id.in_(org_ids)).with_for_update())
+                                                                Organization.id.in_(org_ids)))
     if organization is None:
         raise NotFound("organization")
     procedure = None
@@ -70,7 +93,13 @@ def create(*, db_session: Session, organization_id: int, org_ids: frozenset[int]
     severity = data.get("severity") or esc.planner.DEFAULT_SEVERITY
     # The year of the number is the commune's, not UTC's: 00:30 on 1 January in Paris is the new year.
     year = now.astimezone(ZoneInfo(organization.timezone or "Europe/Paris")).year
-    seq, number = next_number(db_session=db_session, organization=organization, year=year)
+    call = None
+    if data.get("call_id") is not None:
+        call = call_service.get_call(db_session=db_session, call_id=data["call_id"],
+                                     org_ids=frozenset({organization.id}), lock=True)
+        call_service.check_linkable(call)
+    # Last, once every refusal is behind: a number given is a number used.
+    seq, number = next_number(db_session=db_session, organization_id=organization.id, year=year)
     coverage = coverage_service.settings_of(db_session=db_session, organization=organization)
     in_coverage = coverage_service.is_covered(db_session=db_session, organization=organization, at=now, row=coverage)
     event = Event(
@@ -84,10 +113,6 @@ def create(*, db_session: Session, organization_id: int, org_ids: frozenset[int]
         status="open", received_at=now, created_by_user_id=user_id,
         in_coverage=in_coverage, coverage_handling="solicit" if in_coverage else coverage.out_of_coverage,
     )
-    call = None
-    if data.get("call_id") is not None:
-        call = call_service.get_call(db_session=db_session, call_id=data["call_id"],
-                                     org_ids=frozenset({organization.id}), lock=True)
     db_session.add(event)
     db_session.flush()
     created = {"number": number, "category": category, "severity": severity, "title": event.title,
@@ -148,7 +173,7 @@ def _inform(*, db_session: Session, event: Event, organization: Organization, gr
 
 def requalify(*, db_session: Session, event: Event, severity: int, reason: str, actor: Actor,
               now: datetime | None = None) -> Event:
-    now = now or utcnow()
+    now = now or db_now(db_session)
     if event.status == "closed":
         raise Conflict("a closed event cannot be requalified", code="event_closed")
     if severity == event.severity:
@@ -189,7 +214,7 @@ def requalify(*, db_session: Session, event: Event, severity: int, reason: str, 
 
 def close(*, db_session: Session, event: Event, reason: str, actor: Actor, now: datetime | None = None,
           follow_up: str = "") -> Event:
-    now = now or utcnow()
+    now = now or db_now(db_session)
     if event.status == "closed":
         raise Conflict("the event is already closed", code="event_closed")
     for page in _active_pages(db_session=db_session, event_id=event.id):
@@ -213,7 +238,7 @@ def mark_acknowledged(*, db_session: Session, event: Event, now: datetime) -> No
 def _active_pages(*, db_session: Session, event_id: int) -> list[Page]:
     return list(db_session.scalars(
         select(Page).where(Page.event_id == event_id, Page.status == page_service.ACTIVE)
-        .order_by(Page.id).with_for_update()))
+        .order_by(Page.id).with_for_update(key_share=True)))
 
 
 def list_events(*, db_session: Session, org_ids: frozenset[int], status: str | None = None,

@@ -11,8 +11,9 @@ from backend.groups import service as group_service
 from backend.groups.models import DistributionList, OnCallGroup
 from backend.orgs import service as org_service
 from backend.orgs.schemas import Id
+from backend.routing import OneHopRoute
 
-router = APIRouter(prefix="/api/v1", tags=["groups"])
+router = APIRouter(route_class=OneHopRoute, prefix="/api/v1", tags=["groups"])
 
 
 def editable_group(db, principal: Principal, group_id: int) -> OnCallGroup:

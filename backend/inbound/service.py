@@ -93,7 +93,7 @@ def handle_sms(*, db_session: Session, sender: str, text: str, now: datetime) ->
                     person_id=pages[0][1])
     page, person_id = pages[0]
     person = people[person_id].person
-    event = db_session.scalar(select(Event).where(Event.id == page.event_id).with_for_update())
+    event = db_session.scalar(select(Event).where(Event.id == page.event_id).with_for_update(key_share=True))
     try:
         with db_session.begin_nested():
             response_service.record(db_session=db_session, event=event, kind=reply.kind, person_id=person_id,

@@ -17,8 +17,9 @@ from backend.kpis import charts, export
 from backend.kpis import service as kpi_service
 from backend.orgs import service as org_service
 from backend.orgs.schemas import Id
+from backend.routing import OneHopRoute
 
-router = APIRouter(prefix="/api/v1", tags=["dashboard"])
+router = APIRouter(route_class=OneHopRoute, prefix="/api/v1", tags=["dashboard"])
 
 
 @router.get("/dashboard", summary="The convention's figures for a period and a commune (or all)",

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy import select
 
-from backend.db import utcnow
+from backend.db import db_now
 from backend.deps import SessionDep
 from backend.errors import VigieError
 from backend.events.models import Event
@@ -21,9 +21,10 @@ from backend.pages.models import Page
 from backend.people.models import Person
 from backend.responses import service as response_service
 from backend.trace.service import Actor
+from backend.routing import OneHopRoute
 from notifications.render import severity_label
 
-router = APIRouter(tags=["links"])
+router = APIRouter(route_class=OneHopRoute, tags=["links"])
 
 LABELS = {"ack": "Je prends", "decline": "Indisponible"}
 
@@ -40,10 +41,10 @@ def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
         f"<body><h1>{html.escape(title)}</h1>{body}</body></html>"))
 
 
-def _read(request: Request, token: str) -> LinkClaims | HTMLResponse:
+def _read(request: Request, token: str, db) -> LinkClaims | HTMLResponse:
     signer: LinkSigner = request.app.state.runtime.links
     try:
-        return signer.read(token, utcnow())
+        return signer.read(token, db_now(db))
     except ExpiredLink:
         return _page("Lien expiré", "<p>Ce lien n'est plus valable. Ouvrez l'application Vigie ou appelez le PC.</p>",
                      410)
@@ -53,7 +54,7 @@ def _read(request: Request, token: str) -> LinkClaims | HTMLResponse:
 
 
 def _resolve(request: Request, token: str, db) -> tuple[LinkClaims, Event, Person] | HTMLResponse:
-    claims = _read(request, token)
+    claims = _read(request, token, db)
     if isinstance(claims, HTMLResponse):
         return claims
     page = db.get(Page, claims.page_id)
@@ -90,7 +91,7 @@ def use_link(token: str, request: Request, db: SessionDep):
     if isinstance(found, HTMLResponse):
         return found
     claims, event, person = found
-    event = db.scalar(select(Event).where(Event.id == event.id).with_for_update())
+    event = db.scalar(select(Event).where(Event.id == event.id).with_for_update(key_share=True))
     if db.get(UsedLink, claims.link_id) is not None:
         return _page("Déjà utilisé", f"{_summary(event, person)}<p>Ce lien a déjà servi. Rien n'a été modifié.</p>",
                      409)
@@ -100,7 +101,7 @@ def use_link(token: str, request: Request, db: SessionDep):
                                     actor=Actor("person", person.id, person.display_name), via="email",
                                     page_id=claims.page_id, text="", reason="lien e-mail")
             db.add(UsedLink(link_id=claims.link_id, person_id=person.id, page_id=claims.page_id,
-                            action=claims.action, used_at=utcnow()))
+                            action=claims.action, used_at=db_now(db)))
             db.flush()
     except VigieError as refusal:
         return _page("Non enregistré", f"{_summary(event, person)}<p>"

@@ -14,8 +14,9 @@ from backend.events.models import Event
 from backend.live.hub import Subscriber, entry_json
 from backend.outbox.models import Notification
 from backend.trace.models import TraceEntry
+from backend.routing import OneHopRoute
 
-router = APIRouter(tags=["live"])
+router = APIRouter(route_class=OneHopRoute, tags=["live"])
 
 BACKLOG_LIMIT = 2000
 
@@ -25,7 +26,7 @@ async def live(websocket: WebSocket, token: str = "", after: int | None = None):
     """Stream trace entries; `after` (the last entry id seen) replays what was missed."""
     runtime = websocket.app.state.runtime
     try:
-        principal = await asyncio.to_thread(_authenticate, runtime.session_factory, token)
+        principal = await asyncio.to_thread(_authenticate, runtime.read_factory, token)
     except Unauthorized:
         # Accept first: a close before the handshake reaches a browser as a bare 1006, and the
         # console could not tell "log in again" from "the network dropped".
@@ -40,7 +41,7 @@ async def live(websocket: WebSocket, token: str = "", after: int | None = None):
     try:
         await websocket.send_json({"type": "hello", "user": principal.user.full_name})
         if after is not None:
-            backlog = await asyncio.to_thread(_backlog, runtime.session_factory, subscriber, after)
+            backlog = await asyncio.to_thread(_backlog, runtime.read_factory, subscriber, after)
             for message in backlog:
                 sent.add(message["id"])
                 await websocket.send_json({"type": "trace", "entry": message})

@@ -5,12 +5,13 @@ from datetime import datetime
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from backend.db import utcnow
+from backend.db import db_now
 from backend.deps import CurrentPrincipal, Operator, SessionDep
 from backend.errors import Unprocessable
 from backend.oncall import service
+from backend.routing import OneHopRoute
 
-router = APIRouter(prefix="/api/v1", tags=["oncall"])
+router = APIRouter(route_class=OneHopRoute, prefix="/api/v1", tags=["oncall"])
 
 
 class PreviewIn(BaseModel):
@@ -59,10 +60,10 @@ class MyPage(BaseModel):
 def my_pages(db: SessionDep, principal: CurrentPrincipal):
     if principal.person_id is None:
         raise Unprocessable("this account is not linked to a person on call", code="no_person")
-    return service.my_pages(db_session=db, person_id=principal.person_id, now=utcnow())
+    return service.my_pages(db_session=db, person_id=principal.person_id, now=db_now(db))
 
 
 @router.post("/events/preview", summary="Who would be solicited, in which order, before confirming")
 def preview_event(body: PreviewIn, db: SessionDep, principal: Operator) -> dict:
     return service.preview(db_session=db, organization_id=body.organization_id, org_ids=principal.org_ids,
-                           procedure_id=body.procedure_id, severity=body.severity, now=utcnow())
+                           procedure_id=body.procedure_id, severity=body.severity, now=db_now(db))

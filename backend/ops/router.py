@@ -7,12 +7,13 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, Gauge, generate_latest
 from sqlalchemy import func, select, text
 
-from backend.db import utcnow
+from backend.db import db_now
 from backend.outbox.models import Notification
 from backend.pages.models import Page
 from backend.worker.engine import last_cycle_age
+from backend.routing import OneHopRoute
 
-router = APIRouter(tags=["ops"])
+router = APIRouter(route_class=OneHopRoute, tags=["ops"])
 
 QUEUE_DEPTH = Gauge("vigie_queue_depth", "Due items waiting", ["kind"])
 OLDEST_DUE_LAG = Gauge("vigie_oldest_due_lag_seconds", "How late the oldest due item is", ["kind"])
@@ -22,7 +23,7 @@ WORKER_STALE_S = 60.0
 
 
 def _snapshot(session) -> dict:
-    now = utcnow()
+    now = db_now(session)
     out = {}
     for kind, model, pending in (("pages", Page, Page.status == "active"),
                                  ("notifications", Notification, Notification.status == "queued")):
@@ -35,7 +36,7 @@ def _snapshot(session) -> dict:
 
 @router.get("/healthz")
 def healthz(request: Request):
-    factory = request.app.state.runtime.session_factory
+    factory = request.app.state.runtime.read_factory
     try:
         with factory() as session:
             session.execute(text("SELECT 1"))
@@ -52,7 +53,7 @@ def healthz(request: Request):
 
 @router.get("/metrics")
 def metrics(request: Request):
-    factory = request.app.state.runtime.session_factory
+    factory = request.app.state.runtime.read_factory
     with factory() as session:
         snapshot = _snapshot(session)
         session.rollback()

@@ -8,8 +8,9 @@ from backend.deps import SessionDep, Staff
 from backend.orgs import schemas
 from backend.orgs.schemas import Id
 from backend.orgs import service as org_service
+from backend.routing import OneHopRoute
 
-router = APIRouter(prefix="/api/v1", tags=["organizations"])
+router = APIRouter(route_class=OneHopRoute, prefix="/api/v1", tags=["organizations"])
 
 
 @router.get("/organizations", response_model=list[schemas.OrganizationOut])

@@ -10,7 +10,6 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from backend.db import utcnow
 from backend.events.models import Event
 from backend.outbox.models import Notification
 from backend.outbox import flood
@@ -23,7 +22,6 @@ from notifications.registry import ChannelRegistry
 
 log = logging.getLogger("vigie.dispatch")
 
-SEND_TIMEOUT_S = 10.0
 BACKOFF_BASE_S = 5.0
 BACKOFF_MAX_S = 300.0
 
@@ -39,11 +37,12 @@ class Attempt:
 
 
 def claim_due(*, db_session: Session, worker_id: str, now: datetime, lease_until: datetime,
-              limit: int, sms_flood_limit: int = 8) -> list[Attempt]:
+              limit: int, sms_flood_limit: int = 8, channel: str | None = None) -> list[Attempt]:
     due = (select(Notification.id)
            .where(Notification.status == "queued", Notification.due_at <= now,
-                  (Notification.claim_until.is_(None)) | (Notification.claim_until < now))
-           .order_by(Notification.due_at).limit(limit).with_for_update(skip_locked=True))
+                  (Notification.claim_until.is_(None)) | (Notification.claim_until < now),
+                  *([Notification.channel == channel] if channel else []))
+           .order_by(Notification.due_at).limit(limit).with_for_update(skip_locked=True, key_share=True))
     # One statement: lease the rows and read them back with their page's state.
     page_status = select(Page.status).where(Page.id == Notification.page_id).scalar_subquery()
     page_person = select(Page.current_person_id).where(Page.id == Notification.page_id).scalar_subquery()
@@ -81,21 +80,19 @@ def _message(row: Notification) -> OutboundMessage:
 OVER_BUDGET = SendResult(Outcome.FAILED, "merged: too many SMS for this number in a quarter hour")
 
 
-async def send_all(registry: ChannelRegistry, attempts: list[Attempt]) -> list[SendResult]:
-    async def one(attempt: Attempt) -> SendResult:
-        return OVER_BUDGET if attempt.over_budget else await _send_one(registry, attempt)
-
-    return list(await asyncio.gather(*(one(a) for a in attempts)))
-
-
-async def _send_one(registry: ChannelRegistry, attempt: Attempt) -> SendResult:
+async def send(registry: ChannelRegistry, attempt: Attempt, *, deadline_s: float) -> SendResult:
+    """Hand one message to its channel; whatever happens, an answer within `deadline_s` (plus a margin)."""
+    if attempt.over_budget:
+        return OVER_BUDGET
     channel = registry.get(attempt.message.channel)
     if channel is None:
         return SendResult.failed(f"no channel configured for {attempt.message.channel.value}")
     try:
-        return await asyncio.wait_for(channel.send(attempt.message), timeout=SEND_TIMEOUT_S)
+        # The channel spends the deadline itself (the SMS channel across its providers); this
+        # guard only catches a channel that overstays it.
+        return await asyncio.wait_for(channel.send(attempt.message), timeout=deadline_s + 2.0)
     except asyncio.TimeoutError:
-        return SendResult.retry("the provider did not answer in time")
+        return SendResult.retry(f"the provider did not answer within {deadline_s + 2.0:g} s")
     except Exception as exc:  # a provider bug is a transient failure, never a lost message
         log.exception("channel %s raised", attempt.message.channel.value)
         return SendResult.retry(f"{type(exc).__name__}: {exc}")
@@ -120,7 +117,7 @@ def record_results(*, db_session: Session, worker_id: str, attempts: list[Attemp
     # (enrolment links, taking the watch) are recorded on their row and logged, not traced.
     for event_id in sorted(by_event, key=lambda e: (e is None, e or 0)):
         event = None if event_id is None else db_session.scalar(
-            select(Event).where(Event.id == event_id).with_for_update())
+            select(Event).where(Event.id == event_id).with_for_update(key_share=True))
         for attempt, result in by_event[event_id]:
             row = rows.get(attempt.notification_id)
             if row is None or row.claimed_by != worker_id:

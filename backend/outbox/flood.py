@@ -26,10 +26,13 @@ def split(*, db_session: Session, rows: list[Notification], now: datetime, limit
         if row.channel == "sms" and row.purpose != "digest":
             by_address.setdefault(row.address, []).append(row)
     over: set[int] = set()
+    batch = {row.id for row in rows}
     for address, group in by_address.items():
+        # Handed off in the window, or being handed off now by this or another worker.
+        in_flight = (Notification.status == "queued") & (Notification.claim_until > now) & Notification.id.not_in(batch)
         recent = db_session.scalar(select(func.count(Notification.id)).where(
             Notification.channel == "sms", Notification.address == address,
-            Notification.handed_off_at >= now - WINDOW))
+            (Notification.handed_off_at >= now - WINDOW) | in_flight))
         allowed = max(limit - recent, 0)
         group.sort(key=lambda r: (PRIORITY.get(r.purpose, 9), r.id))
         over.update(r.id for r in group[allowed:])
@@ -40,7 +43,7 @@ def merge_into_digest(*, db_session: Session, row: Notification, number: str, no
     """Fold one over-budget SMS into its number's pending digest (made if needed)."""
     digest = db_session.scalar(select(Notification).where(
         Notification.channel == "sms", Notification.address == row.address, Notification.purpose == "digest",
-        Notification.status == "queued").with_for_update())
+        Notification.status == "queued").with_for_update(key_share=True))
     if digest is None:
         oldest = db_session.scalar(select(func.min(Notification.handed_off_at)).where(
             Notification.channel == "sms", Notification.address == row.address,

@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, joinedload
 
 import escalation as esc
-from backend.db import utcnow
+from backend.db import db_now
 from backend.events.models import Event
 from backend.groups.models import OnCallGroup
 from backend.orgs.models import Organization
@@ -177,8 +177,8 @@ def lock_event_and_page(*, db_session: Session, page_id: int, event_id: int | No
         event_id = db_session.scalar(select(Page.event_id).where(Page.id == page_id))
     if event_id is None:
         return None
-    event = db_session.scalar(select(Event).where(Event.id == event_id).with_for_update())
-    page = db_session.scalar(select(Page).where(Page.id == page_id).with_for_update()
+    event = db_session.scalar(select(Event).where(Event.id == event_id).with_for_update(key_share=True))
+    page = db_session.scalar(select(Page).where(Page.id == page_id).with_for_update(key_share=True)
                              .execution_options(populate_existing=True))
     return event, page
 
@@ -196,7 +196,7 @@ def claim_due(*, db_session: Session, worker_id: str, now: datetime, lease_until
     due = (select(Page.id)
            .where(Page.status == ACTIVE, Page.due_at <= now,
                   (Page.claim_until.is_(None)) | (Page.claim_until < now))
-           .order_by(Page.due_at).limit(limit).with_for_update(skip_locked=True))
+           .order_by(Page.due_at).limit(limit).with_for_update(skip_locked=True, key_share=True))
     rows = db_session.execute(
         update(Page).where(Page.id.in_(due.scalar_subquery())).values(claimed_by=worker_id, claim_until=lease_until)
         .returning(Page.id, Page.event_id, Page.due_at)
@@ -212,7 +212,7 @@ def step_due_page(*, db_session: Session, page_id: int, worker_id: str, now: dat
     if held is None:
         return False
     event, page = held
-    now = now or utcnow()
+    now = now or db_now(db_session)
     if page.status != ACTIVE or page.claimed_by != worker_id or page.due_at is None or page.due_at > now:
         if page.claimed_by == worker_id:
             page.claimed_by, page.claim_until = None, None

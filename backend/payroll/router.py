@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from sqlalchemy import select
 
-from backend.db import utcnow
+from backend.db import db_now
 from backend.deps import SessionDep, Staff
 from backend.orgs import service as org_service
 from backend.orgs.schemas import Id
@@ -18,9 +18,10 @@ from backend.payroll import schemas
 from backend.payroll import service as payroll_service
 from backend.payroll.models import PayrollExport
 from backend.people.models import Person
+from backend.routing import OneHopRoute
 from escalation import pay
 
-router = APIRouter(prefix="/api/v1", tags=["payroll"])
+router = APIRouter(route_class=OneHopRoute, prefix="/api/v1", tags=["payroll"])
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -56,7 +57,7 @@ def update_settings(organization_id: Id, body: schemas.SettingsUpdate, db: Sessi
     if "kind_regimes" in changes:
         changes["kind_regimes"] = {k: (v.model_dump() if v is not None else None)
                                    for k, v in body.kind_regimes.items()}
-    payroll_service.update_settings(db_session=db, organization=organization, changes=changes, now=utcnow())
+    payroll_service.update_settings(db_session=db, organization=organization, changes=changes, now=db_now(db))
     return settings_out(db, organization)
 
 
@@ -67,7 +68,7 @@ def set_person_rule(organization_id: Id, person_id: Id, body: schemas.PersonRule
     organization = org_service.get_editable(db_session=db, principal=principal, organization_id=organization_id)
     payroll_service.set_person_rule(db_session=db, organization=organization, person_id=person_id,
                                     regime=body.regime, variant=body.variant, excluded=body.excluded,
-                                    intervention_mode=body.intervention_mode, now=utcnow())
+                                    intervention_mode=body.intervention_mode, now=db_now(db))
     return settings_out(db, organization)
 
 
@@ -100,7 +101,7 @@ def export_out(row: PayrollExport, *, status: str, detail: bool = False) -> dict
 def create_export(organization_id: Id, body: schemas.ExportIn, db: SessionDep, principal: Staff):
     organization = org_service.get(db_session=db, organization_id=organization_id, org_ids=principal.org_ids)
     row = payroll_service.create_export(db_session=db, organization=organization, month=body.month,
-                                        created_by=principal.user.full_name, now=utcnow())
+                                        created_by=principal.user.full_name, now=db_now(db))
     return export_out(row, status="draft", detail=True)
 
 
@@ -167,7 +168,7 @@ def read_export(export_id: Id, db: SessionDep, principal: Staff):
 def validate_export(export_id: Id, db: SessionDep, principal: Staff):
     row = payroll_service.get_export(db_session=db, export_id=export_id, org_ids=principal.org_ids)
     org_service.ensure_editor(principal=principal, organization_id=row.organization_id)
-    payroll_service.validate_export(db_session=db, row=row, validated_by=principal.user.full_name, now=utcnow())
+    payroll_service.validate_export(db_session=db, row=row, validated_by=principal.user.full_name, now=db_now(db))
     return export_out(row, status="validated", detail=True)
 
 

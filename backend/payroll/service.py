@@ -481,7 +481,7 @@ def _interventions(db_session: Session, organization: Organization, start: datet
 def create_export(*, db_session: Session, organization: Organization, month: str, created_by: str,
                   now: datetime) -> PayrollExport:
     """A new version of the month's export; earlier versions stay as they were."""
-    db_session.scalar(select(Organization.id).where(Organization.id == organization.id).with_for_update())
+    db_session.scalar(select(Organization.id).where(Organization.id == organization.id).with_for_update(key_share=True))
     computation = compute(db_session=db_session, organization=organization, month=month, now=now)
     version = (db_session.scalar(select(func.max(PayrollExport.version)).where(
         PayrollExport.organization_id == organization.id, PayrollExport.month == month)) or 0) + 1
@@ -515,7 +515,7 @@ def status_of(*, db_session: Session, row: PayrollExport) -> str:
 
 def validate_export(*, db_session: Session, row: PayrollExport, validated_by: str, now: datetime) -> PayrollExport:
     """The manager signs this version off for payroll: only the latest one, and only once the month is over."""
-    db_session.scalar(select(Organization.id).where(Organization.id == row.organization_id).with_for_update())
+    db_session.scalar(select(Organization.id).where(Organization.id == row.organization_id).with_for_update(key_share=True))
     if row.validated_at is not None:
         raise Conflict(f"version {row.version} was already validated by {row.validated_by}", code="already_validated")
     if status_of(db_session=db_session, row=row) == "superseded":

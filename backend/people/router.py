@@ -11,8 +11,9 @@ from backend.orgs.schemas import Id
 from backend.people import schemas
 from backend.people import service as people_service
 from backend.people.models import ContactMethod, Person
+from backend.routing import OneHopRoute
 
-router = APIRouter(prefix="/api/v1", tags=["people"])
+router = APIRouter(route_class=OneHopRoute, prefix="/api/v1", tags=["people"])
 
 
 def editable_person(db, principal: Principal, person_id: int) -> Person:

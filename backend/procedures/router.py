@@ -11,8 +11,9 @@ from backend.orgs.schemas import Id
 from backend.procedures import schemas
 from backend.procedures import service as procedure_service
 from backend.procedures.models import Procedure
+from backend.routing import OneHopRoute
 
-router = APIRouter(prefix="/api/v1", tags=["procedures"])
+router = APIRouter(route_class=OneHopRoute, prefix="/api/v1", tags=["procedures"])
 
 
 def editable_procedure(db, principal: Principal, procedure_id: int) -> Procedure:

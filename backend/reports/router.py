@@ -9,15 +9,16 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
-from backend.db import utcnow
+from backend.db import db_now
 from backend.deps import Operator, SessionDep, Staff
 from backend.events.router import actor_of, visible_event
 from backend.orgs.schemas import Id
 from backend.outbox.models import Notification
 from backend.reports import service as report_service
 from backend.trace.models import TraceEntry
+from backend.routing import OneHopRoute
 
-router = APIRouter(prefix="/api/v1", tags=["reports"])
+router = APIRouter(route_class=OneHopRoute, prefix="/api/v1", tags=["reports"])
 
 
 class Recipient(BaseModel):
@@ -76,7 +77,7 @@ def list_reports(event_id: Id, db: SessionDep, principal: Staff):
 def write_report(event_id: Id, db: SessionDep, principal: Operator, body: ReportIn | None = None):
     event = visible_event(db, principal, event_id, lock=True)
     report = report_service.write(db_session=db, event=event, trigger="on_demand", actor=actor_of(principal),
-                                  now=utcnow(), send=(body or ReportIn()).send)
+                                  now=db_now(db), send=(body or ReportIn()).send)
     db.flush()  # the trace entry naming the recipients
     return reports_out(db, event.id, [report])[0]
 

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 import escalation as esc
-from backend.db import utcnow
+from backend.db import db_now
 from backend.errors import Conflict, NotFound, Unprocessable
 from backend.events import service as event_service
 from backend.events.models import Event
@@ -29,7 +29,7 @@ def record(*, db_session: Session, event: Event, kind: str, person_id: int | Non
            text: str = "", page_id: int | None = None, on_behalf_by_user_id: int | None = None,
            reason: str = "", now: datetime | None = None, client_id: str | None = None) -> Response:
     """Record one answer; `event` is locked by the caller."""
-    now = now or utcnow()
+    now = now or db_now(db_session)
     if event.status == "closed" and kind in PAGE_KINDS:
         raise Conflict("the event is closed", code="event_closed")
     person = None
@@ -66,7 +66,7 @@ def record(*, db_session: Session, event: Event, kind: str, person_id: int | Non
 
 def _target_pages(*, db_session: Session, event: Event, person_id: int | None, page_id: int | None,
                   kind: str) -> list[Page]:
-    query = select(Page).where(Page.event_id == event.id).order_by(Page.id).with_for_update()
+    query = select(Page).where(Page.event_id == event.id).order_by(Page.id).with_for_update(key_share=True)
     if page_id is not None:
         query = query.where(Page.id == page_id)
     pages = list(db_session.scalars(query))

@@ -9,7 +9,7 @@ from pydantic import AwareDatetime
 
 from backend.auth.service import Principal
 from backend.coverage import service as coverage_service
-from backend.db import utcnow
+from backend.db import db_now
 from backend.deps import CurrentPrincipal, SessionDep, Staff
 from backend.errors import Forbidden, NotFound, Unprocessable
 from backend.groups.models import OnCallGroup
@@ -25,8 +25,9 @@ from backend.schedule import service as schedule_service
 from backend.trace import service as trace_service
 from backend.trace.service import Actor
 from backend.watch import service as watch_service
+from backend.routing import OneHopRoute
 
-router = APIRouter(prefix="/api/v1", tags=["planning"])
+router = APIRouter(route_class=OneHopRoute, prefix="/api/v1", tags=["planning"])
 
 DEFAULT_SPAN = timedelta(days=7)
 
@@ -64,7 +65,7 @@ def read_rotation(group_id: Id, db: SessionDep, principal: Staff):
             summary="A new version of the rotation, from `effective_from` (turns already held keep their record)")
 def set_rotation(group_id: Id, body: schemas.RotationIn, db: SessionDep, principal: Staff):
     group = editable_group(db, principal, group_id)
-    now = utcnow()
+    now = db_now(db)
     row = schedule_service.set_rotation(db_session=db, group=group, member_ids=body.member_ids,
                                         anchor_local=body.anchor_local, turn_days=body.turn_days,
                                         effective_from=body.effective_from or now, actor=actor_of(principal),
@@ -76,7 +77,7 @@ def set_rotation(group_id: Id, body: schemas.RotationIn, db: SessionDep, princip
 @router.delete("/groups/{group_id}/rotation", status_code=204, summary="Stop planning turns for this group")
 def end_rotation(group_id: Id, db: SessionDep, principal: Staff):
     group = editable_group(db, principal, group_id)
-    now = utcnow()
+    now = db_now(db)
     schedule_service.end_rotation(db_session=db, group=group, at=now, actor=actor_of(principal))
     watch_service.plan(db_session=db, group=group, now=now)
 
@@ -88,7 +89,7 @@ def add_override(group_id: Id, body: schemas.OverrideIn, db: SessionDep, princip
     row = schedule_service.add_override(db_session=db, group=group, starts_at=body.starts_at, ends_at=body.ends_at,
                                         person_id=body.person_id, replaces_person_id=body.replaces_person_id,
                                         reason=body.reason, actor=actor_of(principal), user_id=principal.user.id)
-    watch_service.plan(db_session=db, group=group, now=utcnow())
+    watch_service.plan(db_session=db, group=group, now=db_now(db))
     return views.override_view(db, row)
 
 
@@ -96,7 +97,7 @@ def add_override(group_id: Id, body: schemas.OverrideIn, db: SessionDep, princip
 def cancel_override(override_id: Id, db: SessionDep, principal: Staff):
     row = schedule_service.get_override(db_session=db, override_id=override_id, org_ids=principal.org_ids)
     group = editable_group(db, principal, row.group_id)
-    now = utcnow()
+    now = db_now(db)
     schedule_service.cancel_override(db_session=db, override=row, group=group, actor=actor_of(principal), now=now)
     watch_service.plan(db_session=db, group=group, now=now)
     return views.override_view(db, row)
@@ -108,7 +109,7 @@ def cancel_override(override_id: Id, db: SessionDep, principal: Staff):
 def read_planning(organization_id: Id, db: SessionDep, principal: Staff, start: AwareDatetime | None = None,
                   end: AwareDatetime | None = None, group_id: Id | None = None):
     organization = org_service.get(db_session=db, organization_id=organization_id, org_ids=principal.org_ids)
-    now = utcnow()
+    now = db_now(db)
     start, end = period(start, end, now)
     return views.planning(db_session=db, organization=organization, start=start, end=end, now=now,
                           group_id=group_id)
@@ -118,7 +119,7 @@ def read_planning(organization_id: Id, db: SessionDep, principal: Staff, start: 
             summary="Groups with nobody on call during covered hours in the next days")
 def read_gaps(organization_id: Id, db: SessionDep, principal: Staff, days: int = Query(default=7, ge=1, le=60)):
     organization = org_service.get(db_session=db, organization_id=organization_id, org_ids=principal.org_ids)
-    now = utcnow()
+    now = db_now(db)
     grid = views.planning(db_session=db, organization=organization, start=now, end=now + timedelta(days=days), now=now)
     return [g for g in grid["groups"] if g["gaps"]]
 
@@ -136,7 +137,7 @@ def read_group_trace(group_id: Id, db: SessionDep, principal: Staff, since: Awar
 # Mon astreinte and swaps ---------------------------------------------------------------------------------
 @router.get("/me/oncall", response_model=schemas.MyOnCallOut, summary="Mon astreinte")
 def my_oncall(db: SessionDep, principal: CurrentPrincipal):
-    return views.my_oncall(db_session=db, person=me(db, principal), now=utcnow())
+    return views.my_oncall(db_session=db, person=me(db, principal), now=db_now(db))
 
 
 @router.post("/me/swaps", status_code=201, response_model=schemas.SwapOut, summary="Offer one of my turns")
@@ -144,7 +145,7 @@ def request_swap(body: schemas.SwapIn, db: SessionDep, principal: CurrentPrincip
     person = me(db, principal)
     group = group_service.get_group(db_session=db, group_id=body.group_id,
                                     org_ids=frozenset({person.organization_id}))
-    now = utcnow()
+    now = db_now(db)
     swap = schedule_service.request_swap(db_session=db, group=group, requester=person, rotation_id=body.rotation_id,
                                          my_turn=body.my_turn, counterpart_id=body.counterpart_id,
                                          their_turn=body.their_turn, message=body.message, now=now)
@@ -166,7 +167,7 @@ def refuse_swap(swap_id: Id, db: SessionDep, principal: CurrentPrincipal):
 def cancel_swap(swap_id: Id, db: SessionDep, principal: CurrentPrincipal):
     person = me(db, principal)
     swap = schedule_service.get_swap(db_session=db, swap_id=swap_id, org_ids=frozenset({person.organization_id}))
-    return views.swap_view(db, schedule_service.cancel_swap(db_session=db, swap=swap, person=person, now=utcnow()))
+    return views.swap_view(db, schedule_service.cancel_swap(db_session=db, swap=swap, person=person, now=db_now(db)))
 
 
 @router.post("/swaps/{swap_id}/approve", response_model=schemas.SwapOut,
@@ -185,7 +186,7 @@ def _answer(db, principal: Principal, swap_id: int, *, accept: bool) -> dict:
     swap = schedule_service.get_swap(db_session=db, swap_id=swap_id, org_ids=frozenset({person.organization_id}))
     organization = db.get(Organization, swap.organization_id)
     needs = coverage_service.settings_of(db_session=db, organization=organization).swap_needs_approval
-    now = utcnow()
+    now = db_now(db)
     swap = schedule_service.answer_swap(db_session=db, swap=swap, person=person, accept=accept,
                                         needs_approval=needs, now=now)
     if swap.status == "done":
@@ -205,7 +206,7 @@ def _decide(db, principal: Principal, swap_id: int, *, approve: bool, note: str)
         if person is None or not views.is_cadre(db, person):
             raise Forbidden("only a cadre of the commune approves swaps", code="role_forbidden")
         actor = Actor("person", person.id, person.display_name)
-    now = utcnow()
+    now = db_now(db)
     swap = schedule_service.decide_swap(db_session=db, swap=swap, approve=approve, actor=actor, note=note, now=now)
     if swap.status == "done":
         watch_service.plan(db_session=db, group=db.get(OnCallGroup, swap.group_id), now=now)

@@ -385,5 +385,5 @@ def names_of(db_session: Session, person_ids) -> dict[int, str]:
 
 def lock_group(db_session: Session, group_id: int) -> OnCallGroup:
     # The group row carries the head of its trace chain: one writer at a time.
-    return db_session.scalar(select(OnCallGroup).where(OnCallGroup.id == group_id).with_for_update()
+    return db_session.scalar(select(OnCallGroup).where(OnCallGroup.id == group_id).with_for_update(key_share=True)
                              .execution_options(populate_existing=True))

@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from backend.db import utcnow
+from backend.db import db_now
 from backend.events.models import Event
 from backend.groups.models import OnCallGroup
 from backend.signals import announce_change, signals_of
@@ -55,7 +55,7 @@ def append(*, db_session: Session, event: Event, kind: str, actor: Actor = SYSTE
            at: datetime | None = None, corrects_id: int | None = None) -> TraceEntry:
     """Append one entry; the caller holds the event row (locked) in this transaction."""
     data = _jsonable(data or {})
-    at = at or utcnow()
+    at = at or db_now(db_session)
     seq = event.trace_seq + 1
     digest = entry_hash(prev_hash=event.trace_head, event_id=event.id, seq=seq, at=at, actor=actor,
                         kind=kind, data=data, corrects_id=corrects_id)
@@ -115,7 +115,7 @@ def append_group(*, db_session: Session, group: OnCallGroup, kind: str, actor: A
                  data: dict | None = None, at: datetime | None = None) -> GroupTraceEntry:
     """Append one entry to a group's chain; the caller holds the group row (locked) in this transaction."""
     data = _jsonable(data or {})
-    at = at or utcnow()
+    at = at or db_now(db_session)
     seq = group.trace_seq + 1
     digest = entry_hash(prev_hash=group.trace_head, group_id=group.id, seq=seq, at=at, actor=actor,
                         kind=kind, data=data)

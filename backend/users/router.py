@@ -9,8 +9,9 @@ from backend.orgs import service as org_service
 from backend.orgs.schemas import Id
 from backend.users import schemas
 from backend.users import service as user_service
+from backend.routing import OneHopRoute
 
-router = APIRouter(prefix="/api/v1", tags=["users"])
+router = APIRouter(route_class=OneHopRoute, prefix="/api/v1", tags=["users"])
 
 
 @router.get("/users", response_model=list[schemas.UserOut])

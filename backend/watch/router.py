@@ -8,7 +8,7 @@ from typing import Literal
 from fastapi import APIRouter
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
-from backend.db import utcnow
+from backend.db import db_now
 from backend.deps import CurrentPrincipal, SessionDep, Staff
 from backend.groups import service as group_service
 from backend.orgs.schemas import Id
@@ -16,8 +16,9 @@ from backend.schedule import service as schedule_service
 from backend.schedule.router import me
 from backend.schedule.views import watch_rows
 from backend.watch import service as watch_service
+from backend.routing import OneHopRoute
 
-router = APIRouter(prefix="/api/v1", tags=["planning"])
+router = APIRouter(route_class=OneHopRoute, prefix="/api/v1", tags=["planning"])
 
 
 class ConfirmIn(BaseModel):
@@ -53,7 +54,7 @@ def watch_out(db, rows) -> list[dict]:
 def confirm_watch(watch_id: Id, db: SessionDep, principal: CurrentPrincipal, body: ConfirmIn | None = None):
     person = me(db, principal)
     row = watch_service.get_mine(db_session=db, watch_id=watch_id, person_id=person.id)
-    watch_service.confirm(db_session=db, row=row, person_id=person.id, via=(body or ConfirmIn()).via, now=utcnow())
+    watch_service.confirm(db_session=db, row=row, person_id=person.id, via=(body or ConfirmIn()).via, now=db_now(db))
     return watch_out(db, [row])[0]
 
 
@@ -62,7 +63,7 @@ def confirm_watch(watch_id: Id, db: SessionDep, principal: CurrentPrincipal, bod
 def group_watch(group_id: Id, db: SessionDep, principal: Staff, start: AwareDatetime | None = None,
                 end: AwareDatetime | None = None):
     group = group_service.get_group(db_session=db, group_id=group_id, org_ids=principal.org_ids)
-    now = utcnow()
+    now = db_now(db)
     start = start or now - timedelta(days=7)
     end = end or now + timedelta(days=7)
     return watch_out(db, watch_rows(db_session=db, group_id=group.id, start=start, end=end))

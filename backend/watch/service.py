@@ -108,7 +108,7 @@ def claim_due(*, db_session: Session, worker_id: str, now: datetime, lease_until
     due = (select(WatchTurn.id)
            .where(WatchTurn.status.in_(("scheduled", "asked")), WatchTurn.due_at <= now,
                   (WatchTurn.claim_until.is_(None)) | (WatchTurn.claim_until < now))
-           .order_by(WatchTurn.due_at).limit(limit).with_for_update(skip_locked=True))
+           .order_by(WatchTurn.due_at).limit(limit).with_for_update(skip_locked=True, key_share=True))
     rows = db_session.execute(
         update(WatchTurn).where(WatchTurn.id.in_(due.scalar_subquery()))
         .values(claimed_by=worker_id, claim_until=lease_until)
@@ -122,7 +122,7 @@ def step(*, db_session: Session, watch_id: int, worker_id: str, now: datetime) -
     if row is None:
         return False
     group = schedule_service.lock_group(db_session, row.group_id)
-    db_session.refresh(row, with_for_update=True)
+    db_session.refresh(row, with_for_update={"key_share": True})
     if row.claimed_by != worker_id or row.due_at is None or row.due_at > now:
         return False
     row.claimed_by, row.claim_until = None, None

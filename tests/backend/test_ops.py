@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import time
 from datetime import timedelta
 
@@ -112,17 +114,43 @@ def test_healthz_is_ok_once_a_worker_runs_and_the_backlog_drains(client, world, 
                                                                  Notification.due_at <= utcnow())) == 0
 
 
-def test_healthz_says_so_when_the_database_is_unreachable(client, runtime):
+@contextmanager
+def database_down(runtime):
+    """Every session of the app on a PostgreSQL that does not answer (nothing listens on port 1)."""
     dead = create_engine("postgresql+psycopg://vigie@127.0.0.1:1/vigie", connect_args={"connect_timeout": 2})
-    saved = runtime.session_factory
-    client.app.state.runtime.session_factory = sessionmaker(bind=dead)
+    saved = runtime.session_factory, runtime.read_factory
+    runtime.session_factory = sessionmaker(bind=dead)
+    runtime.read_factory = sessionmaker(bind=dead)
     try:
-        response = client.get("/healthz")
+        yield
     finally:
-        client.app.state.runtime.session_factory = saved
+        runtime.session_factory, runtime.read_factory = saved
         dead.dispose()
+
+
+def test_healthz_says_so_when_the_database_is_unreachable(client, runtime):
+    with database_down(runtime):
+        response = client.get("/healthz")
     assert response.status_code == 503
     assert (response.json()["status"], response.json()["database"]) == ("error", "unreachable")
+
+
+def test_an_unreachable_database_is_a_503_to_come_back_to_and_nothing_is_lost(client, runtime, world, h):
+    headers = h("operator")
+    body = {"organization_id": world.commune_id, "procedure_id": world.procedure_id, "severity": 3,
+            "title": "Arbre sur la chaussée"}
+    with database_down(runtime):
+        opened = client.post("/api/v1/events", json=body, headers=headers)
+        listed = client.get("/api/v1/events", headers=headers)
+    for response in (opened, listed):
+        assert response.status_code == 503, response.text
+        assert response.headers["retry-after"] == "5"
+        assert response.json()["error"]["code"] == "database_unavailable"
+    # The console tries again once the database is back: the event is opened once.
+    assert client.get("/api/v1/events", headers=headers).json() == []
+    again = client.post("/api/v1/events", json=body, headers=headers)
+    assert again.status_code == 201
+    assert [e["number"] for e in client.get("/api/v1/events", headers=headers).json()] == [again.json()["number"]]
 
 
 def test_metrics_expose_the_prometheus_names(client, world, runtime):

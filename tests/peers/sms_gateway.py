@@ -44,6 +44,7 @@ class SmsGateway:
         self.status = status
         self.delay_s = delay_s
         self.requests: list[GatewayRequest] = []
+        self.arrived = 0  # requests received, counted before `delay_s` (a slow gateway lists them after)
         self._cond = threading.Condition()
         gateway = self
 
@@ -62,6 +63,8 @@ class SmsGateway:
                 if content_type == "application/x-www-form-urlencoded":
                     form = parse_qs(body.decode("utf-8"), keep_blank_values=True)
                 status = gateway.status
+                with gateway._cond:
+                    gateway.arrived += 1
                 if gateway.delay_s:
                     time.sleep(gateway.delay_s)
                 request = GatewayRequest(self.command, split.path, parse_qs(split.query, keep_blank_values=True),

@@ -1,0 +1,187 @@
+"""The outbox half of a worker: messages go out concurrently and each result is written as it comes.
+
+- Each channel kind has its own number of messages in flight (`limits`); the dispatcher leases
+  no more due rows of a kind than it has room to send now, so a leased row never waits for a
+  slot while its lease runs out.
+- Every send has one deadline (`deadline_s`, shorter than the lease): a channel that does not
+  answer is cut off, and the SMS channel spends that deadline across its providers.
+- Results are recorded as they arrive, a few at a time, by one database thread: a worker killed
+  at any instant resends at most the messages handed off and not yet recorded at that instant.
+- Escalation steps are not here (see `stepper.py`): a slow provider never delays a step.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from backend.db import db_now, transaction
+from backend.outbox import dispatch
+from backend.outbox.dispatch import Attempt
+from backend.outbox.models import Notification
+from backend.worker import faults, metrics
+from notifications.base import ChannelKind, SendResult
+from notifications.registry import ChannelRegistry
+
+log = logging.getLogger("vigie.dispatcher")
+
+DEFAULT_LIMITS = {ChannelKind.PUSH: 16, ChannelKind.FCM: 16, ChannelKind.SMS: 8, ChannelKind.EMAIL: 4}
+RECORD_GROUP = 20  # results written in one transaction at most
+
+
+class Dispatcher:
+    def __init__(self, *, session_factory: sessionmaker[Session], channels: ChannelRegistry, worker_id: str,
+                 lease: timedelta, max_sleep_s: float, max_attempts: int, sms_flood_limit: int,
+                 limits: dict[ChannelKind, int] | None = None, deadline_s: float | None = None):
+        self.session_factory = session_factory
+        self.channels = channels
+        self.worker_id = worker_id
+        self.lease = lease
+        self.max_sleep_s = max_sleep_s
+        self.max_attempts = max_attempts
+        self.sms_flood_limit = sms_flood_limit
+        self.limits = {kind: (limits or DEFAULT_LIMITS).get(kind, 4) for kind in ChannelKind}
+        # Room left in the lease after the send, to record the result before anyone takes it over.
+        self.deadline_s = deadline_s or max(min(20.0, lease.total_seconds() * 0.6), 0.5)
+        self.in_flight = {kind: 0 for kind in ChannelKind}
+        self.cycles = 0
+        self.sent = 0
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._woken: asyncio.Event | None = None
+        self._stopping = False
+        self._db = ThreadPoolExecutor(1, thread_name_prefix="vigie-outbox-db")
+        self._tasks: set[asyncio.Task] = set()
+
+    # Called from any thread -------------------------------------------------------------------
+    def wake(self) -> None:
+        loop, woken = self._loop, self._woken
+        if loop is not None and woken is not None and not loop.is_closed():
+            try:
+                loop.call_soon_threadsafe(woken.set)
+            except RuntimeError:  # the loop closed meanwhile
+                pass
+
+    def stop(self) -> None:
+        self._stopping = True
+        self.wake()
+
+    def run_forever(self, started: threading.Event | None = None) -> None:
+        asyncio.run(self._main(started))
+
+    # The loop ---------------------------------------------------------------------------------
+    async def _main(self, started: threading.Event | None) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._woken = asyncio.Event()
+        self._results: asyncio.Queue[tuple[Attempt, SendResult]] = asyncio.Queue()
+        recorder = asyncio.create_task(self._record_forever())
+        if started is not None:
+            started.set()
+        while not self._stopping:
+            self._woken.clear()
+            self.cycles += 1
+            try:
+                attempts, wait = await self._run_in_db(self._claim)
+            except Exception:
+                log.exception("claiming due messages failed")
+                attempts, wait = [], 1.0
+            for attempt in attempts:
+                self._start(attempt)
+            if attempts and all(self.in_flight[k] < self.limits[k] for k in ChannelKind):
+                continue  # there may be more due right now
+            try:
+                await asyncio.wait_for(self._woken.wait(), wait)
+            except asyncio.TimeoutError:
+                pass
+        # Stopping: let the messages in flight finish (each has its deadline) and be recorded.
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=self.deadline_s + 1)
+        await self._results.join()
+        recorder.cancel()
+        self._db.shutdown(wait=True)
+
+    def _start(self, attempt: Attempt) -> None:
+        kind = attempt.message.channel
+        self.in_flight[kind] += 1
+        task = asyncio.create_task(self._send(attempt))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _send(self, attempt: Attempt) -> None:
+        kind = attempt.message.channel
+        try:
+            result = await dispatch.send(self.channels, attempt, deadline_s=self.deadline_s)
+        finally:
+            self.in_flight[kind] -= 1
+            self._woken.set()  # a slot is free: lease what waits for it
+        faults.hit("handed_off")
+        self._results.put_nowait((attempt, result))
+
+    async def _record_forever(self) -> None:
+        while True:
+            group = [await self._results.get()]
+            while len(group) < RECORD_GROUP and not self._results.empty():
+                group.append(self._results.get_nowait())
+            try:
+                await self._run_in_db(self._record, group)
+            except Exception:
+                log.exception("recording %d delivery results failed; their lease will expire", len(group))
+            finally:
+                for _ in group:
+                    self._results.task_done()
+
+    async def _run_in_db(self, function, *args):
+        return await self._loop.run_in_executor(self._db, function, *args)
+
+    # Database work (one thread) -----------------------------------------------------------
+    def _claim(self) -> tuple[list[Attempt], float]:
+        """Lease what can be sent now; say how long to wait before something else is due."""
+        with transaction(self.session_factory) as session:
+            now = db_now(session)
+            attempts: list[Attempt] = []
+            for kind in ChannelKind:
+                room = self.limits[kind] - self.in_flight[kind]
+                if room <= 0:
+                    continue
+                attempts += dispatch.claim_due(db_session=session, worker_id=self.worker_id, now=now,
+                                               lease_until=now + self.lease, limit=room, channel=kind.value,
+                                               sms_flood_limit=self.sms_flood_limit)
+            wait = self._until_next_due(session, now)
+        if attempts:
+            faults.hit("claimed")
+        return attempts, wait
+
+    def _until_next_due(self, session: Session, now) -> float:
+        pending = Notification.status == "queued"
+        free = (Notification.claim_until.is_(None)) | (Notification.claim_until < now)
+        nxt = session.scalar(select(func.min(Notification.due_at)).where(pending, free))
+        # Work leased by another worker comes back to us if its lease runs out.
+        taken = session.scalar(select(func.min(Notification.claim_until)).where(pending, ~free))
+        waits = [(c - now).total_seconds() for c in (nxt, taken) if c is not None]
+        return min([self.max_sleep_s, *[max(w, 0.0) for w in waits]])
+
+    def _record(self, group: list[tuple[Attempt, SendResult]]) -> None:
+        attempts = [a for a, _ in group]
+        results = [r for _, r in group]
+        for retry in range(3):
+            try:
+                with transaction(self.session_factory) as session:
+                    latencies = dispatch.record_results(db_session=session, worker_id=self.worker_id,
+                                                        attempts=attempts, results=results, now=db_now(session),
+                                                        max_attempts=self.max_attempts)
+                break
+            except OperationalError:  # e.g. a deadlock victim on PostgreSQL: the results are still here
+                if retry == 2:
+                    raise
+                log.warning("recording delivery results failed, retrying", exc_info=True)
+                time.sleep(0.05)
+        self.sent += len(group)
+        for latency in latencies:
+            metrics.DISPATCH_LATENCY.observe(latency)
