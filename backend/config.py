@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     fcm_credentials: Path | None = None  # service-account JSON
     webpush_enabled: bool = True  # VAPID keys are generated under var_dir on first start
     vapid_subject: str = "mailto:pc-astreinte@example.org"
+    # Messages in flight at once per channel kind and worker (a provider's own rate limit, say);
+    # unnamed kinds keep their default (push 16, fcm 16, sms 8, email 4).
+    send_limits: dict[str, int] = {}
     push_fallback_seconds: float = 120.0  # severity 2: SMS too when push is not acknowledged by then
     sms_flood_limit: int = 8  # SMS per person per quarter hour; beyond, one merged message
 

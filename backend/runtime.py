@@ -19,7 +19,9 @@ from backend.db import make_engine, make_read_factory, make_session_factory
 from backend.live.hub import Hub
 from backend.live.pg_listener import PgListener, libpq_dsn
 from backend.signals import Signals
+from backend.worker.dispatcher import DEFAULT_LIMITS
 from backend.worker.engine import Worker
+from notifications.base import ChannelKind
 from notifications.registry import ChannelRegistry
 
 log = logging.getLogger("vigie")
@@ -83,7 +85,9 @@ class Runtime:
                              lease_seconds=self.settings.lease_seconds, max_sleep_seconds=max_sleep,
                              batch=self.settings.claim_batch, max_attempts=self.settings.notification_retry_max,
                              sms_flood_limit=self.settings.sms_flood_limit,
-                             send_deadline_s=self.settings.send_deadline_s)
+                             send_deadline_s=self.settings.send_deadline_s,
+                             send_limits={**DEFAULT_LIMITS, **{ChannelKind(k): v for k, v in
+                                                               self.settings.send_limits.items()}})
         self.signals.on_wake(self.worker.wake)
         return self.worker
 

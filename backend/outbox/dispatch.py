@@ -37,11 +37,11 @@ class Attempt:
 
 
 def claim_due(*, db_session: Session, worker_id: str, now: datetime, lease_until: datetime,
-              limit: int, sms_flood_limit: int = 8, channel: str | None = None) -> list[Attempt]:
+              limit: int, sms_flood_limit: int = 8, channels: list[str] | None = None) -> list[Attempt]:
     due = (select(Notification.id)
            .where(Notification.status == "queued", Notification.due_at <= now,
                   (Notification.claim_until.is_(None)) | (Notification.claim_until < now),
-                  *([Notification.channel == channel] if channel else []))
+                  *([Notification.channel.in_(channels)] if channels is not None else []))
            .order_by(Notification.due_at).limit(limit).with_for_update(skip_locked=True, key_share=True))
     # One statement: lease the rows and read them back with their page's state.
     page_status = select(Page.status).where(Page.id == Notification.page_id).scalar_subquery()
@@ -69,6 +69,13 @@ def claim_due(*, db_session: Session, worker_id: str, now: datetime, lease_until
         attempts.append(Attempt(row.id, row.event_id, _message(row), row.created_at, row.attempts,
                                 over_budget=row.id in over))
     return attempts
+
+
+def release(*, db_session: Session, worker_id: str, notification_ids: list[int]) -> None:
+    """Give leased rows back at once (leased beyond the room this worker has to send them)."""
+    db_session.execute(update(Notification).where(Notification.id.in_(notification_ids),
+                                                  Notification.claimed_by == worker_id)
+                       .values(claimed_by=None, claim_until=None).execution_options(synchronize_session=False))
 
 
 def _message(row: Notification) -> OutboundMessage:

@@ -5,8 +5,9 @@
   slot while its lease runs out.
 - Every send has one deadline (`deadline_s`, shorter than the lease): a channel that does not
   answer is cut off, and the SMS channel spends that deadline across its providers.
-- Results are recorded as they arrive, a few at a time, by one database thread: a worker killed
-  at any instant resends at most the messages handed off and not yet recorded at that instant.
+- Results are recorded as they arrive, a few at a time, by one database thread, and a message
+  keeps its slot until its result is written: a worker killed at any instant resends at most the
+  messages in flight at that instant (at most the channel's limit).
 - Escalation steps are not here (see `stepper.py`): a slow provider never delays a step.
 """
 
@@ -33,8 +34,8 @@ from notifications.registry import ChannelRegistry
 
 log = logging.getLogger("vigie.dispatcher")
 
-DEFAULT_LIMITS = {ChannelKind.PUSH: 16, ChannelKind.FCM: 16, ChannelKind.SMS: 8, ChannelKind.EMAIL: 4}
-RECORD_GROUP = 20  # results written in one transaction at most
+DEFAULT_LIMITS = {ChannelKind.PUSH: 32, ChannelKind.FCM: 32, ChannelKind.SMS: 16, ChannelKind.EMAIL: 8}
+RECORD_GROUP = 50  # results written in one transaction at most
 
 
 class Dispatcher:
@@ -80,7 +81,7 @@ class Dispatcher:
     async def _main(self, started: threading.Event | None) -> None:
         self._loop = asyncio.get_running_loop()
         self._woken = asyncio.Event()
-        self._results: asyncio.Queue[tuple[Attempt, SendResult]] = asyncio.Queue()
+        self._results: asyncio.Queue[tuple[Attempt, SendResult, asyncio.Future]] = asyncio.Queue()
         recorder = asyncio.create_task(self._record_forever())
         if started is not None:
             started.set()
@@ -94,7 +95,7 @@ class Dispatcher:
                 attempts, wait = [], 1.0
             for attempt in attempts:
                 self._start(attempt)
-            if attempts and all(self.in_flight[k] < self.limits[k] for k in ChannelKind):
+            if attempts and any(self.in_flight[k] < self.limits[k] for k in ChannelKind):
                 continue  # there may be more due right now
             try:
                 await asyncio.wait_for(self._woken.wait(), wait)
@@ -115,14 +116,17 @@ class Dispatcher:
         task.add_done_callback(self._tasks.discard)
 
     async def _send(self, attempt: Attempt) -> None:
+        # The slot is held until the result is written: what is "in flight" is what a kill would resend.
         kind = attempt.message.channel
         try:
             result = await dispatch.send(self.channels, attempt, deadline_s=self.deadline_s)
+            faults.hit("handed_off")
+            recorded = self._loop.create_future()
+            self._results.put_nowait((attempt, result, recorded))
+            await recorded
         finally:
             self.in_flight[kind] -= 1
             self._woken.set()  # a slot is free: lease what waits for it
-        faults.hit("handed_off")
-        self._results.put_nowait((attempt, result))
 
     async def _record_forever(self) -> None:
         while True:
@@ -130,11 +134,13 @@ class Dispatcher:
             while len(group) < RECORD_GROUP and not self._results.empty():
                 group.append(self._results.get_nowait())
             try:
-                await self._run_in_db(self._record, group)
+                await self._run_in_db(self._record, [(attempt, result) for attempt, result, _ in group])
             except Exception:
                 log.exception("recording %d delivery results failed; their lease will expire", len(group))
             finally:
-                for _ in group:
+                for _, _, recorded in group:
+                    if not recorded.done():
+                        recorded.set_result(None)
                     self._results.task_done()
 
     async def _run_in_db(self, function, *args):
@@ -142,21 +148,29 @@ class Dispatcher:
 
     # Database work (one thread) -----------------------------------------------------------
     def _claim(self) -> tuple[list[Attempt], float]:
-        """Lease what can be sent now; say how long to wait before something else is due."""
+        """Lease what can be sent now; say how long to wait when nothing more is due."""
+        room = {kind: self.limits[kind] - self.in_flight[kind] for kind in ChannelKind}
+        kinds = [kind.value for kind, free in room.items() if free > 0]
+        if not kinds:
+            return [], self.max_sleep_s
         with transaction(self.session_factory) as session:
             now = db_now(session)
-            attempts: list[Attempt] = []
-            for kind in ChannelKind:
-                room = self.limits[kind] - self.in_flight[kind]
-                if room <= 0:
-                    continue
-                attempts += dispatch.claim_due(db_session=session, worker_id=self.worker_id, now=now,
-                                               lease_until=now + self.lease, limit=room, channel=kind.value,
-                                               sms_flood_limit=self.sms_flood_limit)
-            wait = self._until_next_due(session, now)
-        if attempts:
+            # One statement for every kind with room; a kind leased beyond its room gives the extra back.
+            attempts = dispatch.claim_due(db_session=session, worker_id=self.worker_id, now=now,
+                                          lease_until=now + self.lease, limit=sum(max(f, 0) for f in room.values()),
+                                          channels=kinds, sms_flood_limit=self.sms_flood_limit)
+            kept, extra = [], []
+            for attempt in attempts:
+                kind = attempt.message.channel
+                (kept if room[kind] > 0 else extra).append(attempt)
+                room[kind] -= 1
+            if extra:
+                dispatch.release(db_session=session, worker_id=self.worker_id,
+                                 notification_ids=[a.notification_id for a in extra])
+            wait = 0.0 if attempts else self._until_next_due(session, now)
+        if kept:
             faults.hit("claimed")
-        return attempts, wait
+        return kept, wait
 
     def _until_next_due(self, session: Session, now) -> float:
         pending = Notification.status == "queued"
