@@ -12,7 +12,9 @@ from pathlib import Path
 
 from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event, text
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator
 
 NAMING = {
@@ -35,6 +37,24 @@ def utcnow() -> datetime:
 
 
 _NOW_SQL = {"postgresql": "SELECT clock_timestamp()", "sqlite": "SELECT strftime('%Y-%m-%d %H:%M:%f', 'now')"}
+
+
+class db_clock(FunctionElement):
+    """The database's clock inside a statement (`expires_at > db_clock()`), saving a round trip."""
+
+    type = DateTime(timezone=True)
+    inherit_cache = True
+
+
+@compiles(db_clock, "postgresql")
+def _db_clock_postgresql(_element, _compiler, **_kw) -> str:
+    return "clock_timestamp()"
+
+
+@compiles(db_clock, "sqlite")
+def _db_clock_sqlite(_element, _compiler, **_kw) -> str:
+    # Compares as text with the stored "YYYY-MM-DD HH:MM:SS.ffffff" (UTC).
+    return "strftime('%Y-%m-%d %H:%M:%f', 'now')"
 
 
 def db_now(session: Session) -> datetime:

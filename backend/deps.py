@@ -30,13 +30,14 @@ ARRIVED_AT = "vigie.arrived_at"
 QUEUE_LIMIT = "vigie.queue_limit_s"
 
 
-async def get_db(request: Request) -> AsyncIterator[Session]:
-    """A reading session for GET, a writing one otherwise; no I/O here (the route's hop does it)."""
-    runtime = request.app.state.runtime
-    factory = runtime.read_factory if request.method in READ_METHODS else runtime.session_factory
+def _request_session(request: Request, factory) -> Session:
     session = factory()
     session.info[ARRIVED_AT] = time.monotonic()
-    session.info[QUEUE_LIMIT] = runtime.settings.request_queue_timeout_s
+    session.info[QUEUE_LIMIT] = request.app.state.runtime.settings.request_queue_timeout_s
+    return session
+
+
+async def _yield(session: Session) -> AsyncIterator[Session]:
     try:
         yield session
     finally:
@@ -44,18 +45,29 @@ async def get_db(request: Request) -> AsyncIterator[Session]:
             session.close()
 
 
-async def get_read_db(request: Request) -> AsyncIterator[Session]:
-    session = request.app.state.runtime.read_factory()
-    try:
+async def get_db(request: Request) -> AsyncIterator[Session]:
+    """A reading session for GET, a writing one otherwise; no I/O here (the route's hop does it)."""
+    runtime = request.app.state.runtime
+    factory = runtime.read_factory if request.method in READ_METHODS else runtime.session_factory
+    async for session in _yield(_request_session(request, factory)):
         yield session
-    finally:
-        if session.in_transaction():
-            session.close()
+
+
+async def get_write_db(request: Request) -> AsyncIterator[Session]:
+    async for session in _yield(_request_session(request, request.app.state.runtime.session_factory)):
+        yield session
+
+
+async def get_read_db(request: Request) -> AsyncIterator[Session]:
+    async for session in _yield(_request_session(request, request.app.state.runtime.read_factory)):
+        yield session
 
 
 SessionDep = Annotated[Session, Depends(get_db)]
 # A route that must read before it writes, without the write turn (e.g. a password check).
 ReadSessionDep = Annotated[Session, Depends(get_read_db)]
+# A GET that writes (e.g. a feed that keeps when it was last fetched).
+WriteSessionDep = Annotated[Session, Depends(get_write_db)]
 
 
 def commit(session: Session) -> None:

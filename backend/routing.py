@@ -23,6 +23,7 @@ from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
+from backend.db import ReadOnlySession
 from backend.deps import ARRIVED_AT, QUEUE_LIMIT, commit
 from backend.errors import Unavailable
 
@@ -43,6 +44,8 @@ class OneHopRoute(APIRoute):
                 response = result if isinstance(result, Response) else self._encode(result, kwargs)
                 for session in sessions:
                     if session.info.get("read_only"):
+                        if session.new or session.dirty or session.deleted:
+                            raise ReadOnlySession(f"{endpoint.__name__} changed data in a reading session")
                         session.rollback()
                     else:
                         commit(session)

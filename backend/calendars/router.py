@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from backend.calendars import service as calendar_service
 from backend.db import db_now
-from backend.deps import CurrentPrincipal, SessionDep, Staff
+from backend.deps import CurrentPrincipal, SessionDep, Staff, WriteSessionDep
 from backend.errors import NotFound
 from backend.groups import service as group_service
 from backend.groups.router import editable_group
@@ -93,7 +93,7 @@ def revoke_group_feed(group_id: Id, feed_id: Id, db: SessionDep, principal: Staf
 
 
 @router.get("/ical/{token}.ics", include_in_schema=False)
-def fetch_feed(token: str, db: SessionDep):
+def fetch_feed(token: str, db: WriteSessionDep):
     feed = calendar_service.by_token(db_session=db, token=token[:100])
     body = calendar_service.render(db_session=db, feed=feed, now=db_now(db))
     return Response(body, media_type="text/calendar; charset=utf-8",

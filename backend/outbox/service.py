@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from backend.auth.models import User
@@ -137,16 +137,13 @@ def enqueue(*, db_session: Session, event: Event, organization: Organization, pe
 
 def cancel_for_page(*, db_session: Session, page_id: int, purposes: tuple[str, ...] = ("solicit",)) -> int:
     """Solicitations still queued for a page that no longer needs them are not sent."""
-    rows = db_session.scalars(
-        select(Notification).where(Notification.page_id == page_id, Notification.status == "queued",
-                                   Notification.purpose.in_(purposes))
-    )
-    count = 0
-    for row in rows:
-        row.status = "cancelled"
-        row.due_at = None
-        count += 1
-    return count
+    # One statement, and no flush first: nothing pending in this session changes which rows match.
+    with db_session.no_autoflush:
+        result = db_session.execute(
+            update(Notification).where(Notification.page_id == page_id, Notification.status == "queued",
+                                       Notification.purpose.in_(purposes))
+            .values(status="cancelled", due_at=None).execution_options(synchronize_session="evaluate"))
+    return result.rowcount
 
 
 def cancel_held_fallbacks(*, db_session: Session, page_id: int, person_id: int) -> int:

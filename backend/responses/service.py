@@ -95,11 +95,12 @@ def _in_chain(page: Page, person_id: int) -> bool:
 
 def _close_the_loop(*, db_session: Session, event: Event, page: Page, acked_by: str, now: datetime) -> None:
     """Everyone already reached for this page learns it is taken care of, by the road that reached them."""
-    reached = db_session.execute(
-        select(Notification.person_id, Notification.contact_method_id)
-        .where(Notification.page_id == page.id, Notification.purpose == "solicit",
-               Notification.status.in_(("sent", "delivered")))
-        .order_by(Notification.id)).all()
+    with db_session.no_autoflush:  # what was sent is already written; the answer's rows can wait for the commit
+        reached = db_session.execute(
+            select(Notification.person_id, Notification.contact_method_id)
+            .where(Notification.page_id == page.id, Notification.purpose == "solicit",
+                   Notification.status.in_(("sent", "delivered")))
+            .order_by(Notification.id)).all()
     roads: dict[int, list[int]] = {}
     for person_id, contact_id in reached:
         if person_id is None or person_id == page.acknowledged_by_person_id:
@@ -107,6 +108,8 @@ def _close_the_loop(*, db_session: Session, event: Event, page: Page, acked_by: 
         roads.setdefault(person_id, [])
         if contact_id is not None and contact_id not in roads[person_id]:
             roads[person_id].append(contact_id)
+    if not roads:
+        return
     organization = db_session.get(Organization, event.organization_id)
     for person_id, contact_ids in roads.items():
         person = db_session.get(Person, person_id, options=[selectinload(Person.contact_methods)])

@@ -181,7 +181,10 @@ async function sendQueue() {
   sending = false;
   await loadQueue();
   clearTimeout(retryTimer);
-  if (state.queue.length) retryTimer = setTimeout(sendQueue, 10000);
+  // Sooner when the server said when to come back (a storm night's 503), else every 10 s.
+  const wait = self.Vigie.retryAfter ? self.Vigie.retryAfter * 1000 : 10000;
+  self.Vigie.retryAfter = null;
+  if (state.queue.length) retryTimer = setTimeout(sendQueue, wait);
   await refresh();
 }
 

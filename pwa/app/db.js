@@ -69,6 +69,8 @@
         var data = null;
         try { data = text ? JSON.parse(text) : null; } catch (e) { data = null; }
         var err = data && data.error ? data.error : null;
+        // 503 + Retry-After: Vigie is busy or its database is down; nothing was recorded.
+        if (r.status === 503) g.Vigie.retryAfter = Math.min(Number(r.headers.get('Retry-After')) || 2, 10);
         return { ok: r.ok, status: r.status, data: data, code: err ? err.code : null, message: err ? err.message : '' };
       });
     }, function () { return { ok: false, status: 0, data: null, code: 'network', message: '' }; });
@@ -146,5 +148,5 @@
     return locks ? locks.request('vigie-outbox', run) : run();
   }
 
-  g.Vigie = { kv: kv, outbox: outbox, api: api, enqueue: enqueue, flush: flush, uid: uid };
+  g.Vigie = { kv: kv, outbox: outbox, api: api, enqueue: enqueue, flush: flush, uid: uid, retryAfter: null };
 })(self);

@@ -32,7 +32,30 @@ export function whenUnauthorized(callback) {
   onUnauthorized = callback;
 }
 
-export async function request(method, path, { json, form } = {}) {
+const READ_RETRIES = 3;
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Seconds the server asked to wait before trying again (503 + Retry-After), or null. */
+function retryAfter(response) {
+  if (response.status !== 503) return null;
+  const seconds = Number(response.headers.get("Retry-After"));
+  return Number.isFinite(seconds) && seconds > 0 ? Math.min(seconds, 30) : 2;
+}
+
+export async function request(method, path, options = {}) {
+  // A read is tried again when Vigie says it is busy or its database is down (503 + Retry-After);
+  // a change is not: the operator sees why and decides (nothing was recorded).
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      return await requestOnce(method, path, options);
+    } catch (error) {
+      if (method !== "GET" || error.retryAfter == null || attempt >= READ_RETRIES) throw error;
+      await sleep(error.retryAfter * 1000);
+    }
+  }
+}
+
+async function requestOnce(method, path, { json, form } = {}) {
   const headers = { Accept: "application/json" };
   const bearer = token.get();
   if (bearer) headers.Authorization = `Bearer ${bearer}`;
@@ -54,6 +77,7 @@ export async function request(method, path, { json, form } = {}) {
   if (!response.ok) {
     const err = data?.error || {};
     const apiError = new ApiError(response.status, err.code || "", err.message || response.statusText, err.details);
+    apiError.retryAfter = retryAfter(response);
     if (response.status === 401 && path !== "/api/v1/auth/token") onUnauthorized(apiError);
     throw apiError;
   }

@@ -96,6 +96,8 @@ export function traceKindLabel(kind) {
 // Error codes of the API, said in French (the API's own messages are in English).
 export const ERRORS = {
   bad_credentials: "Identifiant ou mot de passe incorrect.",
+  busy: "Vigie est très sollicitée en ce moment : rien n'a été enregistré, réessayez dans quelques secondes.",
+  database_unavailable: "La base de données ne répond pas : rien n'a été enregistré, réessayez dans quelques secondes.",
   invalid_token: "Votre session a expiré : reconnectez-vous.",
   not_authenticated: "Votre session a expiré : reconnectez-vous.",
   reason_required: "Indiquez pourquoi vous répondez à sa place (ex. : joint par téléphone).",
