@@ -112,8 +112,10 @@ async def reader(ws, arrivals: Arrivals) -> None:
     async for raw in ws:
         now = time.perf_counter()
         message = json.loads(raw)
-        if message.get("type") == "trace" and message["entry"]["kind"] == "response.note":
-            arrivals.record(message["entry"]["data"]["response_id"], now)
+        entries = [message["entry"]] if message.get("type") == "trace" else message.get("entries", [])
+        for entry in entries:
+            if entry["kind"] == "response.note":
+                arrivals.record(entry["data"]["response_id"], now)
 
 
 async def run(args) -> None:

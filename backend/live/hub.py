@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from dataclasses import dataclass, field
 
@@ -16,16 +17,37 @@ from backend.trace.models import TraceEntry
 log = logging.getLogger("vigie.hub")
 
 SQLITE_TAIL_FALLBACK_S = 1.0  # catches entries written by a separate worker process on SQLite
-QUEUE_LIMIT = 10_000
+QUEUE_LIMIT = 1_000  # batches waiting for one client; beyond, it is told to reconnect and resume
 
 
 @dataclass(eq=False)
 class Subscriber:
     org_ids: frozenset[int]
     person_id: int | None  # set for on-call users: only events they were notified for
+    # Items: a `Batch` of trace entries, or a "changed" notice (dict).
     queue: asyncio.Queue = field(default_factory=lambda: asyncio.Queue(QUEUE_LIMIT))
     events_seen: set[int] = field(default_factory=set)
     overflowed: bool = False
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Entries committed together, as one WebSocket message, encoded once for everyone who sees them all."""
+
+    entries: tuple[dict, ...]
+    text: str
+
+    @classmethod
+    def of(cls, entries: list[dict]) -> "Batch":
+        return cls(tuple(entries), encode(entries))
+
+
+def encode(entries: list[dict] | tuple[dict, ...]) -> str:
+    # One entry keeps the original message; a burst goes as one message (a storm night writes
+    # hundreds of entries a second, and a hundred consoles read them).
+    if len(entries) == 1:
+        return json.dumps({"type": "trace", "entry": entries[0]})
+    return json.dumps({"type": "traces", "entries": list(entries)})
 
 
 def entry_json(entry: TraceEntry, number: str) -> dict:
@@ -109,8 +131,8 @@ class Hub:
             except Exception:
                 log.exception("loading trace entries failed")
                 continue
-            for message in messages:
-                await self._fan_out(message)
+            if messages:
+                await self._fan_out(messages)
 
     def _max_id(self) -> int:
         with self.session_factory() as session:
@@ -130,14 +152,21 @@ class Hub:
                 self._last_id = rows[-1][0].id
             return [entry_json(entry, number) for entry, number in rows]
 
-    async def _fan_out(self, message: dict) -> None:
+    async def _fan_out(self, messages: list[dict]) -> None:
+        by_audience: dict[frozenset[int], Batch] = {}
         for subscriber in list(self.subscribers):
-            if message["organization_id"] not in subscriber.org_ids:
-                continue
-            if subscriber.person_id is not None and not await self._involves(subscriber, message["event_id"]):
+            if subscriber.person_id is None:
+                batch = by_audience.get(subscriber.org_ids)
+                if batch is None:
+                    batch = by_audience[subscriber.org_ids] = Batch.of(
+                        [m for m in messages if m["organization_id"] in subscriber.org_ids])
+            else:
+                batch = Batch.of([m for m in messages if m["organization_id"] in subscriber.org_ids
+                                  and await self._involves(subscriber, m["event_id"])])
+            if not batch.entries:
                 continue
             try:
-                subscriber.queue.put_nowait(message)
+                subscriber.queue.put_nowait(batch)
             except asyncio.QueueFull:
                 subscriber.overflowed = True  # the client reconnects and resumes from its last id
 

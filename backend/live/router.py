@@ -1,5 +1,7 @@
-"""The live WebSocket: trace entries of the events the user may see, only once committed; and, for
-staff, `{"type": "changed", "topic": "calls" | "planning", "organization_id"}` when those lists changed."""
+"""The live WebSocket: trace entries of the events the user may see, only once committed —
+`{"type": "trace", "entry"}`, or `{"type": "traces", "entries": [...]}` for entries committed
+together; and, for staff, `{"type": "changed", "topic": "calls" | "planning", "organization_id"}`
+when those lists changed."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from sqlalchemy import select
 from backend.auth import service as auth_service
 from backend.errors import Unauthorized
 from backend.events.models import Event
-from backend.live.hub import Subscriber, entry_json
+from backend.live.hub import Subscriber, encode, entry_json
 from backend.outbox.models import Notification
 from backend.trace.models import TraceEntry
 from backend.routing import OneHopRoute
@@ -61,13 +63,17 @@ async def live(websocket: WebSocket, token: str = "", after: int | None = None):
 
 async def _forward(websocket: WebSocket, subscriber: Subscriber, sent: set[int]) -> None:
     while True:
-        message = await subscriber.queue.get()
-        if message.get("type") == "changed":
-            await websocket.send_json(message)
+        item = await subscriber.queue.get()
+        if isinstance(item, dict):  # a "changed" notice
+            await websocket.send_json(item)
             continue
-        if message["id"] in sent:
-            continue
-        await websocket.send_json({"type": "trace", "entry": message})
+        if any(entry["id"] in sent for entry in item.entries):  # replayed by the backlog already
+            fresh = [entry for entry in item.entries if entry["id"] not in sent]
+            if not fresh:
+                continue
+            await websocket.send_text(encode(fresh))
+        else:
+            await websocket.send_text(item.text)
         if subscriber.overflowed:
             await websocket.close(code=4000, reason="too slow; reconnect with ?after=")
             return

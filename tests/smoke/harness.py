@@ -84,6 +84,8 @@ class LiveFeed:
                 message = json.loads(raw)
                 if message.get("type") == "trace":
                     self.entries.append(message["entry"])
+                elif message.get("type") == "traces":
+                    self.entries.extend(message["entries"])
                 elif message.get("type") == "changed":
                     self.changed.append((message["topic"], message["organization_id"]))
         except Exception:

@@ -253,9 +253,12 @@ export const live = {
         // First connection, or nothing seen yet to resume from: read everything now that
         // the socket is subscribed (what happens meanwhile arrives on the socket too).
         if (!resuming) resync();
-      } else if (data.type === "trace") {
-        if (backlog >= 0) backlog += 1;
-        onEntry(data.entry, backlog >= 0);
+      } else if (data.type === "trace" || data.type === "traces") {
+        // "traces": entries committed together, in one message (a storm night's bursts).
+        for (const entry of data.type === "trace" ? [data.entry] : data.entries) {
+          if (backlog >= 0) backlog += 1;
+          onEntry(entry, backlog >= 0);
+        }
       } else if (data.type === "changed") {
         // Calls or the planning changed somewhere (another console, the telephony, an on-call
         // person's swap): the screens showing them read them again (window events, see calls.js).
