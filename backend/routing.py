@@ -88,9 +88,9 @@ class OneHopRoute(APIRoute):
 
 
 def _refuse_if_waited_too_long(sessions: list[Session]) -> None:
-    """A request that waited longer than its limit for a thread is told to come back (503)."""
-    for session in sessions:
-        arrived, limit = session.info.get(ARRIVED_AT), session.info.get(QUEUE_LIMIT)
-        if arrived is not None and limit is not None and time.monotonic() - arrived > limit:
-            raise Unavailable("Vigie is too busy to take this request now", code="busy", retry_after=2)
+    """A request that waited longer than its limit for a thread is told to come back (503): nothing was done."""
+    if not sessions:
         return
+    arrived, limit = sessions[0].info.get(ARRIVED_AT), sessions[0].info.get(QUEUE_LIMIT)
+    if arrived is not None and limit is not None and time.monotonic() - arrived > limit:
+        raise Unavailable("Vigie is too busy to take this request now", code="busy", retry_after=2)
