@@ -65,9 +65,9 @@ class Runtime:
                    signals=signals, channels=channels or build_registry(settings), links=links,
                    vapid=vapid_keys(settings) if settings.webpush_enabled else None)
 
-    def worker_session_factory(self) -> sessionmaker[Session]:
-        """The worker's own pool, so a burst of requests never leaves it without a connection; on
-        SQLite its transactions go before every waiting request."""
+    def worker_session_factories(self) -> tuple[sessionmaker[Session], sessionmaker[Session]]:
+        """The worker's own pool (writing, reading), so a burst of requests never leaves it without a
+        connection; on SQLite its transactions go before every waiting request."""
         if self.worker_engine is None:
             self.worker_engine = make_engine(self.settings.sqlalchemy_url,
                                              busy_timeout_ms=self.settings.sqlite_busy_timeout_ms,
@@ -75,13 +75,14 @@ class Runtime:
                                              write_wait_s=self.settings.sqlite_busy_timeout_ms / 1000)
         factory = make_session_factory(self.worker_engine, priority=True)
         factory.configure(info=dict(self.session_factory.kw["info"], read_bind=None))
-        return factory
+        return factory, make_read_factory(self.worker_engine)
 
     def start_worker(self, *, standalone: bool = False) -> Worker:
         max_sleep = self.settings.max_sleep_seconds
         if standalone and self.settings.is_sqlite:
             max_sleep = min(max_sleep, 1.0)  # no cross-process wake-up on SQLite: look every second
-        self.worker = Worker(session_factory=self.worker_session_factory(), channels=self.channels,
+        factory, read_factory = self.worker_session_factories()
+        self.worker = Worker(session_factory=factory, read_factory=read_factory, channels=self.channels,
                              lease_seconds=self.settings.lease_seconds, max_sleep_seconds=max_sleep,
                              batch=self.settings.claim_batch, max_attempts=self.settings.notification_retry_max,
                              sms_flood_limit=self.settings.sms_flood_limit,

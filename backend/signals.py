@@ -89,7 +89,9 @@ class Signals:
         if not self.use_pg_notify:
             return
         ids = session.info.pop("signal_trace_ids", [])
-        wake = session.info.pop("signal_wake", False) or bool(ids)
+        # Only what made work wakes the workers: a trace entry alone does not (their own
+        # deliveries write one each, and would wake them for nothing).
+        wake = session.info.pop("signal_wake", False)
         changed = sorted(session.info.pop("signal_changed", ()))
         payloads = list(_chunks(ids))
         # One round trip for all of them: this runs inside every event's creation.
@@ -111,7 +113,7 @@ class Signals:
             self.deliver_changed(changed)
         if ids:
             self.deliver_trace(ids)
-        if wake or ids:
+        if wake:
             self.deliver_wake()
 
     def _after_rollback(self, session: Session) -> None:

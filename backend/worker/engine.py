@@ -43,8 +43,11 @@ class Worker:
     def __init__(self, *, session_factory: sessionmaker[Session], channels: ChannelRegistry,
                  lease_seconds: float = 30.0, max_sleep_seconds: float = 30.0, batch: int = 200,
                  max_attempts: int = 5, worker_id: str | None = None, sms_flood_limit: int = 8,
-                 send_limits: dict[ChannelKind, int] | None = None, send_deadline_s: float | None = None):
+                 send_limits: dict[ChannelKind, int] | None = None, send_deadline_s: float | None = None,
+                 read_factory: sessionmaker[Session] | None = None):
         self.session_factory = session_factory
+        # Looking for due work only reads: on SQLite it takes no write turn from the requests.
+        self.read_factory = read_factory or session_factory
         self.channels = channels
         self.lease = timedelta(seconds=lease_seconds)
         self.max_sleep = max_sleep_seconds
@@ -106,10 +109,13 @@ class Worker:
         self.cycles += 1
         self._heartbeat()
         self._plan_watches()
+        # Woken by every commit that makes work: most make none for this half (a new page is due
+        # minutes later), so look before leasing.
+        wait = self._seconds_until_next_due()
+        if wait > 0:
+            return wait
         fired = self._fire_due_pages() + self._fire_due_watches()
-        if fired >= self.batch:
-            return 0.0
-        return self._seconds_until_next_due()
+        return 0.0 if fired else self._seconds_until_next_due()
 
     def _fire_due(self, claim, step, what: str) -> int:
         """Lease due rows with `claim`, then run `step` on each in its own transaction."""
@@ -156,7 +162,7 @@ class Worker:
 
     def _seconds_until_next_due(self) -> float:
         candidates = []
-        with transaction(self.session_factory) as session:
+        with self.read_factory() as session:
             now = db_now(session)
             for model, pending in ((Page, Page.status == page_service.ACTIVE),
                                    (WatchTurn, WatchTurn.status.in_(("scheduled", "asked")))):
