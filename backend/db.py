@@ -109,19 +109,22 @@ class WriteGate:
     Without it, writers wait in SQLite's busy handler, which sleeps and polls: the lock goes to
     whoever polls at the right moment, so a stream of requests can starve the in-process worker
     and a burst comes out in waves. Here the lock is handed over on release, first come first
-    served, and a priority caller (the worker) goes before every waiting request. Other processes
-    on the same file still meet SQLite's busy timeout.
+    served within each class, and when both the worker and requests wait they alternate: a step
+    never waits behind a whole burst of answers, nor an answer behind a whole burst of steps.
+    Other processes on the same file still meet SQLite's busy timeout.
     """
 
     def __init__(self) -> None:
         self._cond = threading.Condition()
         self._holder: int | None = None  # id() of the DBAPI connection holding the turn
-        self._waiting: list[deque] = [deque(), deque()]  # [priority, normal] tickets
+        self._waiting: list[deque] = [deque(), deque()]  # [worker, requests] tickets
+        self._last_class = 1
         self.handovers = 0
 
-    def acquire(self, holder: int, *, priority: bool, timeout: float) -> None:
+    def acquire(self, holder: int, *, worker: bool, timeout: float) -> None:
         ticket = object()
-        queue = self._waiting[0 if priority else 1]
+        cls = 0 if worker else 1
+        queue = self._waiting[cls]
         with self._cond:
             queue.append(ticket)
             deadline = time.monotonic() + timeout
@@ -134,6 +137,7 @@ class WriteGate:
             finally:
                 queue.remove(ticket)
             self._holder = holder
+            self._last_class = cls
             self.handovers += 1
 
     def release(self, holder: int) -> None:
@@ -146,10 +150,10 @@ class WriteGate:
         return self._holder == holder
 
     def _next(self):
-        for queue in self._waiting:
-            if queue:
-                return queue[0]
-        return None
+        worker, requests = self._waiting
+        if worker and requests:  # both wait: the class that did not write last goes
+            return requests[0] if self._last_class == 0 else worker[0]
+        return (worker or requests or [None])[0]
 
 
 _GATES: dict[str, WriteGate] = {}
@@ -183,9 +187,9 @@ def make_engine(url: str, *, busy_timeout_ms: int = 30_000, pool_size: int = 10,
                          pool_pre_ping=True)
 
 
-def writer(engine: Engine, *, priority: bool = False) -> Engine:
+def writer(engine: Engine, *, worker: bool = False) -> Engine:
     """The same engine and pool, for transactions that write (on SQLite: the gate, then BEGIN IMMEDIATE)."""
-    return engine.execution_options(vigie_write=True, vigie_priority=priority)
+    return engine.execution_options(vigie_write=True, vigie_worker=worker)
 
 
 def _tune_sqlite(engine: Engine, busy_timeout_ms: int, gate: WriteGate, write_wait_s: float) -> None:
@@ -211,7 +215,7 @@ def _tune_sqlite(engine: Engine, busy_timeout_ms: int, gate: WriteGate, write_wa
             return
         holder = id(conn.connection.dbapi_connection)
         if not gate.held_by(holder):
-            gate.acquire(holder, priority=bool(options.get("vigie_priority")), timeout=write_wait_s)
+            gate.acquire(holder, worker=bool(options.get("vigie_worker")), timeout=write_wait_s)
         try:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         except BaseException:
@@ -227,9 +231,9 @@ def _tune_sqlite(engine: Engine, busy_timeout_ms: int, gate: WriteGate, write_wa
         event.listen(engine, name, _release)
 
 
-def make_session_factory(engine: Engine, *, priority: bool = False) -> sessionmaker[Session]:
-    """Sessions that write (the default everywhere but request reads)."""
-    return sessionmaker(writer(engine, priority=priority), expire_on_commit=False, autoflush=True)
+def make_session_factory(engine: Engine, *, worker: bool = False) -> sessionmaker[Session]:
+    """Sessions that write (the default everywhere but request reads); `worker`: the worker's turn at the gate."""
+    return sessionmaker(writer(engine, worker=worker), expire_on_commit=False, autoflush=True)
 
 
 def make_read_factory(engine: Engine) -> sessionmaker[Session]:

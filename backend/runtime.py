@@ -67,13 +67,13 @@ class Runtime:
 
     def worker_session_factories(self) -> tuple[sessionmaker[Session], sessionmaker[Session]]:
         """The worker's own pool (writing, reading), so a burst of requests never leaves it without a
-        connection; on SQLite its transactions go before every waiting request."""
+        connection; on SQLite it takes the write turn in alternation with the requests."""
         if self.worker_engine is None:
             self.worker_engine = make_engine(self.settings.sqlalchemy_url,
                                              busy_timeout_ms=self.settings.sqlite_busy_timeout_ms,
                                              pool_size=6, max_overflow=4,
                                              write_wait_s=self.settings.sqlite_busy_timeout_ms / 1000)
-        factory = make_session_factory(self.worker_engine, priority=True)
+        factory = make_session_factory(self.worker_engine, worker=True)
         factory.configure(info=dict(self.session_factory.kw["info"], read_bind=None))
         return factory, make_read_factory(self.worker_engine)
 

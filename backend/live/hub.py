@@ -17,6 +17,7 @@ from backend.trace.models import TraceEntry
 log = logging.getLogger("vigie.hub")
 
 SQLITE_TAIL_FALLBACK_S = 1.0  # catches entries written by a separate worker process on SQLite
+MIN_INTERVAL_S = 0.05
 QUEUE_LIMIT = 1_000  # batches waiting for one client; beyond, it is told to reconnect and resume
 
 
@@ -117,11 +118,18 @@ class Hub:
         self.subscribers.discard(subscriber)
 
     async def _run(self) -> None:
+        last_flush = 0.0
         while not self._stopping:
             try:
                 ids = await asyncio.wait_for(self._pending.get(), SQLITE_TAIL_FALLBACK_S if self.tail else None)
             except asyncio.TimeoutError:
                 ids = []
+            # Under load, what commits within MIN_INTERVAL_S goes out together: each console then gets
+            # a message per interval, not one per commit. A quiet night's entry goes out at once.
+            wait = MIN_INTERVAL_S - (self._loop.time() - last_flush)
+            if wait > 0:
+                await asyncio.sleep(wait)
+            last_flush = self._loop.time()
             while not self._pending.empty():  # coalesce a burst into one read
                 ids = ids + self._pending.get_nowait()
             if self._stopping:

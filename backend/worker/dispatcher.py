@@ -8,7 +8,7 @@
 - Results are recorded as they arrive, a few at a time, by one database thread, and a message
   keeps its slot until its result is written: a worker killed at any instant resends at most the
   messages in flight at that instant (at most the channel's limit).
-- Escalation steps are not here (see `stepper.py`): a slow provider never delays a step.
+- Escalation steps are not here (the worker's other loop, `engine.py`): a slow provider never delays a step.
 """
 
 from __future__ import annotations
