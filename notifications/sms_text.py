@@ -51,10 +51,12 @@ def fit_sms(head: str, body: str, tail: str = "", limit: int = SEGMENT) -> str:
         return text
     fixed = gsm7_length(head) + gsm7_length(tail) + (1 if head else 0) + (1 if tail else 0)
     room = max(0, limit - fixed - 1)  # one septet for the ellipsis mark "."
-    kept = ""
-    for char in body:
-        if gsm7_length(kept + char) > room:
+    used, end = 0, 0
+    for end, char in enumerate(body):
+        used += 2 if char in _EXTENDED else 1
+        if used > room:
             break
-        kept += char
-    kept = kept.rstrip() + "."
+    else:
+        end = len(body)
+    kept = body[:end].rstrip() + "."
     return " ".join(p for p in (head, kept, tail) if p)

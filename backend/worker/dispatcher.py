@@ -20,7 +20,6 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
-from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -29,6 +28,7 @@ from backend.outbox import dispatch
 from backend.outbox.dispatch import Attempt
 from backend.outbox.models import Notification
 from backend.worker import faults, metrics
+from backend.worker.due import seconds_until_due
 from notifications.base import ChannelKind, SendResult
 from notifications.registry import ChannelRegistry
 
@@ -167,19 +167,12 @@ class Dispatcher:
             if extra:
                 dispatch.release(db_session=session, worker_id=self.worker_id,
                                  notification_ids=[a.notification_id for a in extra])
-            wait = 0.0 if attempts else self._until_next_due(session, now)
+            # A kind without room is waited for by its slots (a send ending wakes the loop), not here.
+            pending = (Notification.status == "queued") & Notification.channel.in_(kinds)
+            wait = 0.0 if attempts else seconds_until_due(session, Notification, pending, now, self.max_sleep_s)
         if kept:
             faults.hit("claimed")
         return kept, wait
-
-    def _until_next_due(self, session: Session, now) -> float:
-        pending = Notification.status == "queued"
-        free = (Notification.claim_until.is_(None)) | (Notification.claim_until < now)
-        nxt = session.scalar(select(func.min(Notification.due_at)).where(pending, free))
-        # Work leased by another worker comes back to us if its lease runs out.
-        taken = session.scalar(select(func.min(Notification.claim_until)).where(pending, ~free))
-        waits = [(c - now).total_seconds() for c in (nxt, taken) if c is not None]
-        return min([self.max_sleep_s, *[max(w, 0.0) for w in waits]])
 
     def _record(self, group: list[tuple[Attempt, SendResult]]) -> None:
         attempts = [a for a, _ in group]

@@ -27,6 +27,7 @@ from backend.watch import service as watch_service
 from backend.watch.models import WatchTurn
 from backend.worker import faults, metrics
 from backend.worker.dispatcher import Dispatcher
+from backend.worker.due import seconds_until_due
 from backend.worker.models import WorkerHeartbeat
 from notifications.base import ChannelKind
 from notifications.registry import ChannelRegistry
@@ -161,17 +162,11 @@ class Worker:
                 log.exception("%s failed; next try in %.0f s", job.__name__, PLAN_EVERY_S)
 
     def _seconds_until_next_due(self) -> float:
-        candidates = []
         with self.read_factory() as session:
             now = db_now(session)
-            for model, pending in ((Page, Page.status == page_service.ACTIVE),
-                                   (WatchTurn, WatchTurn.status.in_(("scheduled", "asked")))):
-                free = (model.claim_until.is_(None)) | (model.claim_until < now)
-                candidates.append(session.scalar(select(func.min(model.due_at)).where(pending, free)))
-                # Work leased by another worker comes back to us if its lease runs out.
-                candidates.append(session.scalar(select(func.min(model.claim_until)).where(pending, ~free)))
-        waits = [(c - now).total_seconds() for c in candidates if c is not None]
-        return min([self.max_sleep, *[max(w, 0.0) for w in waits]])
+            return min(seconds_until_due(session, Page, Page.status == page_service.ACTIVE, now, self.max_sleep),
+                       seconds_until_due(session, WatchTurn, WatchTurn.status.in_(("scheduled", "asked")), now,
+                                         self.max_sleep))
 
     def _heartbeat(self) -> None:
         if time.monotonic() - self._last_heartbeat < HEARTBEAT_EVERY_S:
