@@ -231,6 +231,15 @@ class WebPushChannel:
         self.vapid = vapid
         self.subject = subject
         self.timeout_s = timeout_s
+        self._http: aiohttp.ClientSession | None = None
+        self._http_loop: asyncio.AbstractEventLoop | None = None
+
+    def _session(self) -> aiohttp.ClientSession:
+        """One HTTP client per loop: connections (and TLS sessions) to the push services are kept."""
+        loop = asyncio.get_running_loop()
+        if self._http is None or self._http.closed or self._http_loop is not loop:
+            self._http, self._http_loop = aiohttp.ClientSession(), loop
+        return self._http
 
     def payload(self, message: OutboundMessage) -> bytes:
         """What the service worker receives: the push document as UTF-8 JSON."""
@@ -246,8 +255,8 @@ class WebPushChannel:
             return SendResult.failed(f"push payload too large ({len(payload)} bytes) even without its body")
         urgency, ttl = push_policy(severity_of(message))
         origin = urlsplit(subscription["endpoint"])
-        # webpush_async rather than asyncio.to_thread(webpush): the worker sends a whole batch at
-        # once (asyncio.gather); on the loop every send runs concurrently and a cancellation (the
+        # webpush_async rather than asyncio.to_thread(webpush): the worker sends many messages at
+        # once; on the loop every send runs concurrently and a cancellation (the
         # dispatcher's wait_for) really stops it, whereas threads would queue behind the small
         # default pool and a timed-out thread would still post later: a late duplicate alert.
         # aiohttp's per-request timeout is a total one. The encryption and the ES256 signature it
@@ -262,6 +271,7 @@ class WebPushChannel:
                 headers={"Urgency": urgency},
                 ttl=ttl,
                 timeout=self.timeout_s,
+                aiohttp_session=self._session(),
             )
         except WebPushException as exc:
             return self._from_status(exc.status_code, exc.retry_after, str(exc.message))
@@ -269,6 +279,8 @@ class WebPushChannel:
             return SendResult.retry(f"push service {origin.hostname} unreachable: {type(exc).__name__}: {exc}")
         status = getattr(response, "status", None)
         location = response.headers.get("Location") if hasattr(response, "headers") else None
+        if hasattr(response, "release"):
+            response.release()  # the connection goes back to the session's pool
         return SendResult.delivered(f"push service {origin.hostname} answered {status}", provider_ref=location)
 
     @staticmethod
