@@ -144,6 +144,9 @@ class ApprisePool:
         plugin = apprise.Apprise.instantiate(url, asset=self.asset)
         if plugin is None:
             return None
+        # Apprise spaces the calls of one object (5.5 s for e-mail, 0.2 s for Twilio): a fresh object
+        # per message never waited, and a kept one must not either; the channels bound the rate.
+        plugin.request_rate_per_sec = 0
         apobj = apprise.Apprise(asset=self.asset)
         return apobj if apobj.add(plugin) else None
 

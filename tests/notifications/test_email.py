@@ -1,4 +1,4 @@
-"""E-mail for real: Apprise's mailto:// plugin talking SMTP to aiosmtpd on 127.0.0.1."""
+"""E-mail for real: our SMTP channel (Apprise's mailto:// URLs) talking to aiosmtpd on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -64,12 +64,13 @@ def test_the_message_arrives_with_its_utf8_subject_html_and_recipient(smtp, chan
     html = email.get_body(("html",))
     assert html is not None and html.get_content_charset() == "utf-8"
     content = html.get_content()
-    assert content == message.html
+    assert content.rstrip("\n") == message.html
     assert '<a href="https://vigie.example.org/l/Zk3f9Q?a=ack&amp;t=1"' in content
     assert "Bonjour Élodie Dupont" in content and "Chute d&#x27;arbre sur la voirie" in content
-    # Apprise derives the plain alternative from the HTML: the words are there, not the link targets.
+    # The plain alternative is our text, links included (a text-only mail reader can still answer).
     plain = email.get_body(("plain",)).get_content()
-    assert "Chute d'arbre, av. Roland Carraz, voie bloquée" in plain and "Je prends" in plain
+    assert plain.rstrip("\n") == message.text
+    assert "Chute d'arbre, av. Roland Carraz, voie bloquée" in plain and f"Je prends : {ACK_URL}" in plain
 
 
 def test_an_accented_subject_is_encoded_and_decoded_back(smtp, channel):
@@ -78,19 +79,19 @@ def test_an_accented_subject_is_encoded_and_decoded_back(smtp, channel):
                               text="Texte", html="<p>Crue de l’Ouche — évacuation</p>")
     assert send(channel, message).outcome is Outcome.DELIVERED
     (received,) = smtp.wait_for(1)
-    assert b"subject: =?utf-8?" in received.raw.lower()  # RFC 2047 on the wire
+    header = received.raw.split(b"\r\n\r\n", 1)[0].lower()
+    assert b"=?utf-8?" in header and "é".encode() not in header  # RFC 2047 on the wire, 7-bit headers
     assert received.message["Subject"] == "[CHENOVE CRITIQUE 2026-0043] Inondation à l'école, rue de l'Église"
-    assert received.message.get_body(("html",)).get_content() == "<p>Crue de l’Ouche — évacuation</p>"
+    assert received.message.get_body(("html",)).get_content().rstrip("\n") == "<p>Crue de l’Ouche — évacuation</p>"
 
 
 def test_without_html_the_plain_text_is_sent(smtp, channel):
     message = mail(html=False)
     assert send(channel, message).outcome is Outcome.DELIVERED
     (received,) = smtp.wait_for(1)
-    # Apprise 2.x sends text/plain as is; 1.9 turns the text into HTML and sends both alternatives.
+    assert received.message.get_content_type() == "text/plain"
     plain = received.message.get_body(("plain",)).get_content()
-    if received.message.get_content_type() == "text/plain":
-        assert plain.rstrip("\n") == message.text
+    assert plain.rstrip("\n") == message.text
     assert "Bonjour Élodie Dupont," in plain and ACK_URL in plain
 
 
@@ -106,6 +107,26 @@ def test_each_message_goes_to_its_own_recipient_only(smtp, channel):
     assert sorted(m.rcpt_tos[0] for m in received) == sorted(addresses)
     assert all(len(m.rcpt_tos) == 1 and m.message["To"] == m.rcpt_tos[0] for m in received)
     assert not any(m.message["Cc"] or m.message["Bcc"] for m in received)
+
+
+def test_messages_share_one_connection_and_a_dropped_one_is_replaced(channel):
+    with SmtpServer(idle_timeout_s=1) as smtp:
+        channel = EmailChannel(smtp.apprise_url(sender="vigie@example.org"), timeout_s=5)
+        for n in range(3):
+            assert send(channel, mail(notification_id=n)).outcome is Outcome.DELIVERED
+        first = smtp.wait_for(3)
+        assert len({m.peer for m in first}) == 1, "one connection for messages sent one after the other"
+        time.sleep(1.5)  # the server closes the idle connection; the channel does not know yet
+        assert send(channel, mail(notification_id=4)).outcome is Outcome.DELIVERED
+        assert smtp.wait_for(4)[3].peer != first[0].peer
+
+
+def test_an_unknown_mailbox_is_a_failure_the_next_road_follows(smtp, channel):
+    smtp.unknown.add(ADDRESS)
+    result = send(channel, mail())
+    assert result.outcome is Outcome.FAILED and "550" in result.detail
+    assert smtp.received == []
+    assert send(channel, mail("someone.else@example.org")).outcome is Outcome.DELIVERED  # the connection is fine
 
 
 # -- failures -----------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ class ReceivedMail:
     rcpt_tos: list[str]
     raw: bytes
     message: EmailMessage
+    peer: tuple = ()  # the client's address and port: the same for messages sent on one connection
     at: float = field(default_factory=time.monotonic)
 
 
@@ -41,16 +42,24 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 class SmtpServer:
-    def __init__(self, host: str = "127.0.0.1") -> None:
+    def __init__(self, host: str = "127.0.0.1", idle_timeout_s: float = 300) -> None:
         self.host = host
+        self.idle_timeout_s = idle_timeout_s  # the server drops a connection idle this long
         self.port: int | None = None
         self.reply: str | None = None  # None: "250 OK"; else this reply to DATA (a refusal)
+        self.unknown: set[str] = set()  # recipients refused with 550 (no such mailbox)
         self.received: list[ReceivedMail] = []
         self.refused = 0
         self._cond = threading.Condition()
         self._controller: Controller | None = None
 
-    # aiosmtpd handler hook
+    # aiosmtpd handler hooks
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:
+        if address in self.unknown:
+            return "550 5.1.1 no such mailbox"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
     async def handle_DATA(self, server, session, envelope) -> str:
         if self.reply:
             with self._cond:
@@ -62,7 +71,8 @@ class SmtpServer:
         # SMTP lines end in CRLF; the parser would keep the CR in bodies: parse as a mailbox stores it.
         message = BytesParser(policy=policy.default).parsebytes(raw.replace(b"\r\n", b"\n"))
         with self._cond:
-            self.received.append(ReceivedMail(envelope.mail_from, list(envelope.rcpt_tos), raw, message))
+            self.received.append(ReceivedMail(envelope.mail_from, list(envelope.rcpt_tos), raw, message,
+                                              tuple(session.peer)))
             self._cond.notify_all()
         return "250 2.0.0 OK: queued"
 
@@ -86,7 +96,8 @@ class SmtpServer:
         last_error: Exception | None = None
         for _ in range(5):  # the free port may be taken between the probe and the bind
             port = free_port(self.host)
-            controller = Controller(self, hostname=self.host, port=port, ready_timeout=5.0)
+            controller = Controller(self, hostname=self.host, port=port, ready_timeout=5.0,
+                                    timeout=self.idle_timeout_s)
             try:
                 controller.start()
             except Exception as exc:  # noqa: BLE001 - retried on another port
