@@ -123,3 +123,16 @@ def login(client, email: str, password: str = PASSWORD) -> dict[str, str]:
     response = client.post("/api/v1/auth/token", data={"username": email, "password": password})
     assert response.status_code == 200, response.text
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+def open_events(factory, world: World, count: int, *, severity: int = 3, title: str = "Arbre") -> list[int]:
+    """`count` events opened on the world's procedure, straight through the service, in one transaction."""
+    from backend.events import service as event_service
+    from backend.trace.service import Actor
+
+    with transaction(factory) as session:
+        return [event_service.create(db_session=session, organization_id=world.commune_id,
+                                     org_ids=frozenset({world.commune_id}), actor=Actor("system", None, "test"),
+                                     user_id=None, data={"procedure_id": world.procedure_id, "severity": severity,
+                                                         "title": f"{title} {n}"}).id
+                for n in range(count)]

@@ -7,15 +7,13 @@ from collections import Counter
 from sqlalchemy import func, select
 
 from backend.db import make_engine, make_session_factory, transaction
-from backend.events import service as event_service
 from backend.outbox.models import Notification
 from backend.pages.models import Page
 from backend.trace.models import TraceEntry
-from backend.trace.service import Actor
 from backend.worker.engine import Worker
 from notifications.base import ChannelKind
 from tests.conftest import ON_POSTGRES
-from tests.factories import build_world
+from tests.factories import build_world, open_events
 from tests.smoke.harness import wait_until
 
 PAGES = 1000 if ON_POSTGRES else 200
@@ -25,12 +23,7 @@ WORKERS = 3
 def test_concurrent_workers_send_each_notification_once(runtime, settings, recording_channels):
     factory = runtime.session_factory
     world = build_world(factory, ack_timeout_s=1)
-    with transaction(factory) as session:
-        for n in range(PAGES):
-            event_service.create(db_session=session, organization_id=world.commune_id,
-                                 org_ids=frozenset({world.commune_id}), actor=Actor("system", None, "test"),
-                                 user_id=None, data={"procedure_id": world.procedure_id, "severity": 2,
-                                                     "title": f"Arbre {n}"})
+    open_events(factory, world, PAGES, severity=2)
     engines = [make_engine(settings.sqlalchemy_url) for _ in range(WORKERS)]
     workers = []
     for engine in engines:

@@ -20,10 +20,8 @@ from collections import Counter
 from sqlalchemy import func, select
 
 from backend.db import transaction
-from backend.events import service as event_service
 from backend.outbox.models import Notification
-from backend.trace.service import Actor
-from tests.factories import build_world
+from tests.factories import build_world, open_events
 from tests.peers.sms_gateway import SmsGateway
 from tests.smoke.harness import wait_until
 
@@ -34,12 +32,7 @@ KILLS_PER_POINT = 4
 def test_each_kill_resends_at_most_the_message_in_flight_and_loses_nothing(runtime, settings, tmp_path):
     factory = runtime.session_factory
     world = build_world(factory, ack_timeout_s=3600)
-    with transaction(factory) as session:
-        for n in range(EVENTS):
-            event_service.create(db_session=session, organization_id=world.commune_id,
-                                 org_ids=frozenset({world.commune_id}), actor=Actor("system", None, "test"),
-                                 user_id=None, data={"procedure_id": world.procedure_id, "severity": 3,
-                                                     "title": f"Arbre {n}"})
+    open_events(factory, world, EVENTS, severity=3)
     sms_total = _count(factory, Notification.channel == "sms")
     log = open(tmp_path / "worker.log", "ab")
 

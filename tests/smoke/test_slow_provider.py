@@ -12,17 +12,15 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from backend.db import transaction
-from backend.events import service as event_service
 from backend.outbox.models import Notification
 from backend.pages.models import Page
 from backend.trace.models import TraceEntry
-from backend.trace.service import Actor
 from backend.worker.dispatcher import DEFAULT_LIMITS
 from notifications.base import ChannelKind
 from notifications.recording import RecordingChannel
 from notifications.registry import ChannelRegistry
 from notifications.sms import SmsChannel
-from tests.factories import build_world
+from tests.factories import build_world, open_events
 from tests.peers.sms_gateway import SmsGateway
 from tests.smoke.harness import wait_until
 
@@ -39,12 +37,7 @@ def test_a_hanging_provider_is_cut_off_the_next_one_sends_and_steps_fire_on_time
         client = make_client(worker=True, channels=channels)
         factory = client.app.state.runtime.session_factory
         world = build_world(factory, ack_timeout_s=ACK_TIMEOUT_S)
-        with transaction(factory) as session:
-            for n in range(EVENTS):
-                event_service.create(db_session=session, organization_id=world.commune_id,
-                                     org_ids=frozenset({world.commune_id}), actor=Actor("system", None, "test"),
-                                     user_id=None, data={"procedure_id": world.procedure_id, "severity": 3,
-                                                         "title": f"Arbre {n}"})
+        open_events(factory, world, EVENTS, severity=3)
 
         def second_step_everywhere():
             with transaction(factory) as session:
