@@ -38,7 +38,7 @@ def test_each_kill_resends_at_most_the_message_in_flight_and_loses_nothing(runti
 
     with SmsGateway() as gateway:
         env = {**os.environ, "DATABASE_URL": settings.database_url, "VIGIE_VAR_DIR": str(tmp_path / "var"),
-               "VIGIE_LEASE_SECONDS": "2", "VIGIE_SMS_FLOOD_LIMIT": "1000000", "VIGIE_WEBPUSH_ENABLED": "false",
+               "VIGIE_LEASE_SECONDS": "5", "VIGIE_SMS_FLOOD_LIMIT": "1000000", "VIGIE_WEBPUSH_ENABLED": "false",
                "VIGIE_SMS_PROVIDERS": json.dumps([gateway.apprise_url()]), "VIGIE_SEND_LIMITS": '{"sms": 1}'}
 
         def worker(fault: str | None = None) -> subprocess.Popen:
