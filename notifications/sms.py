@@ -179,7 +179,8 @@ class SmsChannel:
     One message has one deadline (`deadline_s`) for all its providers: each provider gets its
     share of what is left (at most `timeout_s`), so a provider that hangs is cut off with time
     left for the next one. A provider that failed or hung is tried last for `cooldown_s`: the
-    messages after it go straight to the next provider instead of waiting for it again.
+    messages after it go straight to the next provider instead of waiting for it again; then one
+    message tries it again (the others wait for that one's outcome).
     """
 
     kind = ChannelKind.SMS
@@ -200,6 +201,7 @@ class SmsChannel:
         # Our own threads: a hung provider holds one until its read timeout, never the loop's pool.
         self._threads = ThreadPoolExecutor(threads, thread_name_prefix="vigie-sms")
         self._cooling_until: dict[int, float] = {}
+        self._probing: set[int] = set()  # cooled-down providers being tried again by one message
         self._templates: list[str] = []
         self.provider_names: list[str] = []
         for index, template in enumerate(provider_urls, start=1):
@@ -222,9 +224,20 @@ class SmsChannel:
         return template.replace(PLACEHOLDER, quote(number, safe=""))
 
     def order(self) -> list[int]:
-        """Provider indexes in the order to try now: healthy ones first, each group in configured order."""
+        """Provider indexes in the order to try now: healthy ones first, each group in configured order.
+
+        Once its cool-down is over, a provider that failed is tried again by one message only; the
+        others keep to the next provider until that one went through.
+        """
         now = self._clock()
-        healthy = [i for i in range(len(self._templates)) if self._cooling_until.get(i, 0.0) <= now]
+        healthy = []
+        for index in range(len(self._templates)):
+            until = self._cooling_until.get(index)
+            if until is None:
+                healthy.append(index)
+            elif until <= now and index not in self._probing:
+                self._probing.add(index)
+                healthy.append(index)
         return healthy + [i for i in range(len(self._templates)) if i not in healthy]
 
     async def _attempt(self, url: str, text: str, budget: float) -> tuple[bool, str]:
@@ -254,6 +267,7 @@ class SmsChannel:
                 break
             budget = min(self.timeout_s, remaining / (len(order) - position))
             ok, reason = await self._attempt(self._expand(self._templates[index], number), message.text, budget)
+            self._probing.discard(index)
             if ok:
                 self._cooling_until.pop(index, None)
                 detail = f"accepted by SMS provider {name}"

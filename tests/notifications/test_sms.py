@@ -233,3 +233,20 @@ def test_failure_details_never_carry_credentials():
     result = send(channel, sms())
     assert result.outcome is Outcome.RETRY
     assert "s3cr3tpw" not in result.detail and "k3yk3yk3y" not in result.detail
+
+
+def test_a_provider_that_failed_is_tried_again_by_one_message_after_its_cool_down():
+    now = [0.0]
+    with SmsGateway(status=500) as broken, SmsGateway() as healthy:
+        channel = SmsChannel([broken.apprise_url(), healthy.apprise_url()], cooldown_s=60, clock=lambda: now[0])
+
+        async def burst(count: int):
+            return await asyncio.gather(*(channel.send(sms(notification_id=n)) for n in range(count)))
+
+        assert all(r.outcome is Outcome.SENT for r in asyncio.run(burst(1)))
+        assert broken.arrived == 1
+        asyncio.run(burst(5))  # cooling down: straight to the healthy one
+        assert broken.arrived == 1
+        now[0] = 61.0  # cool-down over: one message tries the first provider again, the others do not
+        assert all(r.outcome is Outcome.SENT for r in asyncio.run(burst(5)))
+        assert broken.arrived == 2 and len(healthy.accepted) == 11
