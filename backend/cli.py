@@ -70,9 +70,8 @@ def _serve(args) -> int:
     import uvicorn
 
     from backend.app import create_app
-    from backend.heap import freeze_startup_objects, shorten_thread_switches
+    from backend.heap import freeze_startup_objects
 
-    shorten_thread_switches()
     settings = get_settings()
     app = create_app(settings, run_worker=not args.no_worker, on_started=freeze_startup_objects)
     print(f"Vigie: http://{args.host}:{args.port}/  (API docs: http://{args.host}:{args.port}/docs)", flush=True)
@@ -81,10 +80,9 @@ def _serve(args) -> int:
 
 
 def _worker(args) -> int:
-    from backend.heap import freeze_startup_objects, shorten_thread_switches
+    from backend.heap import freeze_startup_objects
     from backend.runtime import Runtime
 
-    shorten_thread_switches()
     runtime = Runtime.build(get_settings())
     runtime.start_listener()
     worker = runtime.start_worker(standalone=True)

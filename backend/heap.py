@@ -17,12 +17,3 @@ def freeze_startup_objects() -> None:
     gc.collect()
     gc.freeze()
 
-
-def shorten_thread_switches() -> None:
-    """Let a thread back in within 1 ms of its database answer, not 5 ms (experiment)."""
-    import os
-    import sys
-
-    value = os.environ.get("VIGIE_SWITCH_INTERVAL")
-    if value:
-        sys.setswitchinterval(float(value))

@@ -963,7 +963,7 @@ def scenario_kill(args) -> None:
                 kills.append(kill_once(stage, killed_gateway, point, killed_env))
                 restart(stage, kills[-1], killed_env)
         killed_gateway.set_delay(0.0)
-        stage.fleet.start("worker-clean", "worker", env=killed_env)
+        stage.fleet.start("worker-clean", "worker")  # as configured in production: the default limits
         load.stop()
         left = wait_quiet(stage.read, 180)
         print(f"  load: {load.summary()}")
