@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -115,45 +114,61 @@ class WriteGate:
     """
 
     def __init__(self) -> None:
-        self._cond = threading.Condition()
+        self._lock = threading.Lock()
         self._holder: int | None = None  # id() of the DBAPI connection holding the turn
-        self._waiting: list[deque] = [deque(), deque()]  # [worker, requests] tickets
+        self._waiting: list[deque[_Ticket]] = [deque(), deque()]  # [worker, requests]
         self._last_class = 1
         self.handovers = 0
 
     def acquire(self, holder: int, *, worker: bool, timeout: float) -> None:
-        ticket = object()
         cls = 0 if worker else 1
-        queue = self._waiting[cls]
-        with self._cond:
-            queue.append(ticket)
-            deadline = time.monotonic() + timeout
-            try:
-                while self._holder is not None or self._next() is not ticket:
-                    remaining = deadline - time.monotonic()
-                    if remaining <= 0:
-                        raise Busy(f"no turn to write within {timeout:g} s")
-                    self._cond.wait(remaining)
-            finally:
-                queue.remove(ticket)
-            self._holder = holder
-            self._last_class = cls
-            self.handovers += 1
+        with self._lock:
+            if self._holder is None and not any(self._waiting):
+                self._grant(holder, cls)
+                return
+            ticket = _Ticket(holder, cls)
+            self._waiting[cls].append(ticket)
+        # Each waiter sleeps on its own event and the releaser wakes only the next one: waking
+        # every waiter on each hand-over made a burst of requests fight for the GIL in turn.
+        if ticket.granted.wait(timeout):
+            return
+        with self._lock:
+            if ticket.granted.is_set():  # handed over just as the wait ran out
+                return
+            self._waiting[cls].remove(ticket)
+        raise Busy(f"no turn to write within {timeout:g} s")
 
     def release(self, holder: int) -> None:
-        with self._cond:
-            if self._holder == holder:
-                self._holder = None
-                self._cond.notify_all()
+        with self._lock:
+            if self._holder != holder:
+                return
+            self._holder = None
+            ticket = self._next()
+            if ticket is not None:
+                self._waiting[ticket.cls].popleft()
+                self._grant(ticket.holder, ticket.cls)
+                ticket.granted.set()
 
     def held_by(self, holder: int) -> bool:
         return self._holder == holder
 
-    def _next(self):
+    def _grant(self, holder: int, cls: int) -> None:
+        self._holder = holder
+        self._last_class = cls
+        self.handovers += 1
+
+    def _next(self) -> _Ticket | None:
         worker, requests = self._waiting
         if worker and requests:  # both wait: the class that did not write last goes
             return requests[0] if self._last_class == 0 else worker[0]
         return (worker or requests or [None])[0]
+
+
+class _Ticket:
+    __slots__ = ("holder", "cls", "granted")
+
+    def __init__(self, holder: int, cls: int) -> None:
+        self.holder, self.cls, self.granted = holder, cls, threading.Event()
 
 
 _GATES: dict[str, WriteGate] = {}

@@ -41,8 +41,11 @@ RECORD_GROUP = 50  # results written in one transaction at most
 class Dispatcher:
     def __init__(self, *, session_factory: sessionmaker[Session], channels: ChannelRegistry, worker_id: str,
                  lease: timedelta, max_sleep_s: float, max_attempts: int, sms_flood_limit: int,
-                 limits: dict[ChannelKind, int] | None = None, deadline_s: float | None = None):
+                 limits: dict[ChannelKind, int] | None = None, deadline_s: float | None = None,
+                 read_factory: sessionmaker[Session] | None = None):
         self.session_factory = session_factory
+        # Looking for due messages only reads: on SQLite it takes no write turn from the requests.
+        self.read_factory = read_factory or session_factory
         self.channels = channels
         self.worker_id = worker_id
         self.lease = lease
@@ -153,6 +156,13 @@ class Dispatcher:
         kinds = [kind.value for kind, free in room.items() if free > 0]
         if not kinds:
             return [], self.max_sleep_s
+        pending = (Notification.status == "queued") & Notification.channel.in_(kinds)
+        # Woken by every commit that may make work (an answer, a note): most make no message, so
+        # look before leasing, as the steps do; a storm of answers then costs no worker writes.
+        with self.read_factory() as session:
+            wait = seconds_until_due(session, Notification, pending, db_now(session), self.max_sleep_s)
+        if wait > 0:
+            return [], wait
         with transaction(self.session_factory) as session:
             now = db_now(session)
             # One statement for every kind with room; a kind leased beyond its room gives the extra back.
@@ -168,7 +178,6 @@ class Dispatcher:
                 dispatch.release(db_session=session, worker_id=self.worker_id,
                                  notification_ids=[a.notification_id for a in extra])
             # A kind without room is waited for by its slots (a send ending wakes the loop), not here.
-            pending = (Notification.status == "queued") & Notification.channel.in_(kinds)
             wait = 0.0 if attempts else seconds_until_due(session, Notification, pending, now, self.max_sleep_s)
         if kept:
             faults.hit("claimed")

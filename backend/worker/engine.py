@@ -57,7 +57,7 @@ class Worker:
         self.dispatcher = Dispatcher(session_factory=session_factory, channels=channels, worker_id=self.worker_id,
                                      lease=self.lease, max_sleep_s=max_sleep_seconds, max_attempts=max_attempts,
                                      sms_flood_limit=sms_flood_limit, limits=send_limits,
-                                     deadline_s=send_deadline_s)
+                                     deadline_s=send_deadline_s, read_factory=read_factory)
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
