@@ -98,8 +98,8 @@ class Dispatcher:
                 attempts, wait = [], 1.0
             for attempt in attempts:
                 self._start(attempt)
-            if attempts and any(self.in_flight[k] < self.limits[k] for k in ChannelKind):
-                continue  # there may be more due right now
+            if attempts and wait <= 0 and any(self.in_flight[k] < self.limits[k] for k in ChannelKind):
+                continue  # the lease was full: there may be more due right now
             try:
                 await asyncio.wait_for(self._woken.wait(), wait)
             except asyncio.TimeoutError:
@@ -166,8 +166,9 @@ class Dispatcher:
         with transaction(self.session_factory) as session:
             now = db_now(session)
             # One statement for every kind with room; a kind leased beyond its room gives the extra back.
+            asked = sum(max(f, 0) for f in room.values())
             attempts = dispatch.claim_due(db_session=session, worker_id=self.worker_id, now=now,
-                                          lease_until=now + self.lease, limit=sum(max(f, 0) for f in room.values()),
+                                          lease_until=now + self.lease, limit=asked,
                                           channels=kinds, sms_flood_limit=self.sms_flood_limit)
             kept, extra = [], []
             for attempt in attempts:
@@ -178,7 +179,10 @@ class Dispatcher:
                 dispatch.release(db_session=session, worker_id=self.worker_id,
                                  notification_ids=[a.notification_id for a in extra])
             # A kind without room is waited for by its slots (a send ending wakes the loop), not here.
-            wait = 0.0 if attempts else seconds_until_due(session, Notification, pending, now, self.max_sleep_s)
+            # Fewer than asked: what was due is leased, so sleep until the next one (a send ending,
+            # or a commit making work, wakes the loop sooner) instead of leasing again at once.
+            full = len(attempts) >= asked
+            wait = 0.0 if full else seconds_until_due(session, Notification, pending, now, self.max_sleep_s)
         if kept:
             faults.hit("claimed")
         return kept, wait
