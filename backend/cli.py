@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import signal
 import sys
 import threading
@@ -73,6 +74,8 @@ def _serve(args) -> int:
     from backend.heap import freeze_startup_objects
 
     settings = get_settings()
+    if args.no_worker and settings.api_nice > 0:
+        os.nice(settings.api_nice)  # the workers beside this process go first when the CPU is short
     app = create_app(settings, run_worker=not args.no_worker, on_started=freeze_startup_objects)
     print(f"Vigie: http://{args.host}:{args.port}/  (API docs: http://{args.host}:{args.port}/docs)", flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level="info")

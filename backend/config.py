@@ -36,6 +36,10 @@ class Settings(BaseSettings):
     write_wait_s: float = 10.0  # SQLite: waited this long for the write turn: 503
     db_pool_timeout_s: float = 10.0  # waited this long for a connection: 503
     max_pending_requests: int = 2000  # more API requests in flight than this: 503 at once
+    # `vigie serve --no-worker` lowers its own CPU priority by this much (os.nice), so that on a
+    # host it shares with `vigie worker`, an overload slows the requests (then 503s) and never
+    # the steps and messages already accepted. 0 keeps the priority.
+    api_nice: int = 5
 
     # Signing one-tap links; generated once under var_dir when not given.
     secret_key: str | None = None

@@ -89,7 +89,8 @@ class Runtime:
                              send_deadline_s=self.settings.send_deadline_s,
                              send_limits={**DEFAULT_LIMITS, **{ChannelKind(k): v for k, v in
                                                                self.settings.send_limits.items()}})
-        self.signals.on_wake(self.worker.wake)
+        self.signals.on_wake(self.worker.dispatcher.wake)
+        self.signals.on_steps_due(self.worker.wake_steps_before)
         return self.worker
 
     def start_listener(self) -> None:

@@ -12,6 +12,7 @@ import json
 import logging
 import threading
 from collections.abc import Callable
+from datetime import datetime
 
 from sqlalchemy import event, text
 from sqlalchemy.orm import Session
@@ -19,7 +20,8 @@ from sqlalchemy.orm import Session
 log = logging.getLogger("vigie.signals")
 
 TRACE_CHANNEL = "vigie_trace"
-WAKE_CHANNEL = "vigie_wake"
+WAKE_CHANNEL = "vigie_wake"  # messages to send: the outbox halves look
+STEPS_CHANNEL = "vigie_steps"  # payload: the earliest due time (ISO) of the steps a transaction set
 CHANGED_CHANNEL = "vigie_changed"  # [[topic, organization_id], ...]: a list the consoles show changed
 _PAYLOAD_LIMIT = 7000  # PostgreSQL refuses NOTIFY payloads of 8000 bytes or more
 
@@ -29,6 +31,7 @@ class Signals:
         self.use_pg_notify = use_pg_notify
         self._trace_listeners: list[Callable[[list[int]], None]] = []
         self._wake_listeners: list[Callable[[], None]] = []
+        self._steps_listeners: list[Callable[[datetime], None]] = []
         self._changed_listeners: list[Callable[[list[tuple[str, int]]], None]] = []
         self._lock = threading.Lock()
 
@@ -39,6 +42,10 @@ class Signals:
     def on_wake(self, callback: Callable[[], None]) -> None:
         with self._lock:
             self._wake_listeners.append(callback)
+
+    def on_steps_due(self, callback: Callable[[datetime], None]) -> None:
+        with self._lock:
+            self._steps_listeners.append(callback)
 
     def on_changed(self, callback: Callable[[list[tuple[str, int]]], None]) -> None:
         with self._lock:
@@ -53,7 +60,14 @@ class Signals:
         session.info.setdefault("signal_trace", []).append(entry)
 
     def work_due(self, session: Session) -> None:
+        """Messages to send: wakes the outbox halves of the workers."""
         session.info["signal_wake"] = True
+
+    def steps_due(self, session: Session, due_at: datetime) -> None:
+        """A step (page or watch turn) falls due at `due_at`: wakes a steps loop sleeping past it."""
+        current = session.info.get("signal_steps")
+        if current is None or due_at < current:
+            session.info["signal_steps"] = due_at
 
     # Called by the PostgreSQL listener, and after commit on SQLite.
     def deliver_trace(self, ids: list[int]) -> None:
@@ -63,6 +77,10 @@ class Signals:
     def deliver_wake(self) -> None:
         for callback in list(self._wake_listeners):
             _safe(callback)
+
+    def deliver_steps_due(self, due_at: datetime) -> None:
+        for callback in list(self._steps_listeners):
+            _safe(callback, due_at)
 
     def deliver_changed(self, items: list[tuple[str, int]]) -> None:
         for callback in list(self._changed_listeners):
@@ -92,14 +110,18 @@ class Signals:
         # Only what made work wakes the workers: a trace entry alone does not (their own
         # deliveries write one each, and would wake them for nothing).
         wake = session.info.pop("signal_wake", False)
+        steps = session.info.pop("signal_steps", None)
         changed = sorted(session.info.pop("signal_changed", ()))
         payloads = list(_chunks(ids))
         # One round trip for all of them: this runs inside every event's creation.
         calls = [f"pg_notify(:t, :p{n})" for n in range(len(payloads))] + (["pg_notify(:w, '')"] if wake else [])
         if changed:
             calls.append("pg_notify(:c, :changed)")
+        if steps is not None:
+            calls.append("pg_notify(:s, :steps)")
         if calls:
             params = {"t": TRACE_CHANNEL, "w": WAKE_CHANNEL, "c": CHANGED_CHANNEL, "changed": json.dumps(changed),
+                      "s": STEPS_CHANNEL, "steps": steps.isoformat() if steps is not None else "",
                       **{f"p{n}": p for n, p in enumerate(payloads)}}
             session.execute(text("SELECT " + ", ".join(calls)), params)
 
@@ -108,6 +130,7 @@ class Signals:
             return
         ids = session.info.pop("signal_trace_ids", [])
         wake = session.info.pop("signal_wake", False)
+        steps = session.info.pop("signal_steps", None)
         changed = sorted(session.info.pop("signal_changed", ()))
         if changed:
             self.deliver_changed(changed)
@@ -115,16 +138,26 @@ class Signals:
             self.deliver_trace(ids)
         if wake:
             self.deliver_wake()
+        if steps is not None:
+            self.deliver_steps_due(steps)
 
     def _after_rollback(self, session: Session) -> None:
         session.info.pop("signal_trace", None)
         session.info.pop("signal_trace_ids", None)
         session.info.pop("signal_changed", None)
         session.info.pop("signal_wake", None)
+        session.info.pop("signal_steps", None)
 
 
 def signals_of(session: Session) -> Signals | None:
     return session.info.get("signals")
+
+
+def steps_due(session: Session, due_at: datetime | None) -> None:
+    """Once committed, wake the steps loops that sleep past `due_at` (no-op for None)."""
+    signals = signals_of(session)
+    if signals is not None and due_at is not None:
+        signals.steps_due(session, due_at)
 
 
 def announce_change(session: Session, topic: str, organization_id: int) -> None:

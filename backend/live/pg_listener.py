@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from datetime import datetime, timezone
 
 import psycopg
 
-from backend.signals import CHANGED_CHANNEL, TRACE_CHANNEL, WAKE_CHANNEL, Signals
+from backend.signals import CHANGED_CHANNEL, STEPS_CHANNEL, TRACE_CHANNEL, WAKE_CHANNEL, Signals
 
 log = logging.getLogger("vigie.listener")
 
@@ -35,9 +36,11 @@ class PgListener:
                     conn.execute(f"LISTEN {TRACE_CHANNEL}")
                     conn.execute(f"LISTEN {WAKE_CHANNEL}")
                     conn.execute(f"LISTEN {CHANGED_CHANNEL}")
+                    conn.execute(f"LISTEN {STEPS_CHANNEL}")
                     self.ready.set()
                     # Whatever was committed while we were not listening is due work now.
                     self.signals.deliver_wake()
+                    self.signals.deliver_steps_due(datetime.min.replace(tzinfo=timezone.utc))
                     while not self._stop.is_set():
                         for note in conn.notifies(timeout=0.5):
                             self._handle(note.channel, note.payload)
@@ -50,6 +53,8 @@ class PgListener:
             self.signals.deliver_trace(json.loads(payload))
         elif channel == CHANGED_CHANNEL:
             self.signals.deliver_changed([(topic, org) for topic, org in json.loads(payload)])
+        elif channel == STEPS_CHANNEL:
+            self.signals.deliver_steps_due(datetime.fromisoformat(payload))
         else:
             self.signals.deliver_wake()
 

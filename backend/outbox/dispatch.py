@@ -112,9 +112,15 @@ def backoff(attempts: int, retry_after: float | None) -> float:
 
 
 def record_results(*, db_session: Session, worker_id: str, attempts: list[Attempt], results: list[SendResult],
-                   now: datetime, max_attempts: int) -> list[float]:
-    """Store each outcome and trace it; return the hand-off latencies (seconds) for metrics."""
+                   now: datetime, max_attempts: int, ages_s: list[float] | None = None) -> list[float]:
+    """Store each outcome and trace it; return the hand-off latencies (seconds) for metrics.
+
+    `ages_s`: how long ago each provider answered (the recording comes a little later): the
+    hand-off time is the database's `now` minus that age.
+    """
     latencies = []
+    handed_at = {a.notification_id: now - timedelta(seconds=max(age, 0.0))
+                 for a, age in zip(attempts, ages_s or [0.0] * len(attempts))}
     by_event: dict[int | None, list[tuple[Attempt, SendResult]]] = {}
     for attempt, result in zip(attempts, results):
         by_event.setdefault(attempt.event_id, []).append((attempt, result))
@@ -140,8 +146,8 @@ def record_results(*, db_session: Session, worker_id: str, attempts: list[Attemp
             row.attempts = attempt.attempts + 1
             kind = _apply_outcome(row, result, now, max_attempts)
             if row.handed_off_at is None and result.outcome in (Outcome.SENT, Outcome.DELIVERED):
-                row.handed_off_at = now
-                latencies.append((now - attempt.created_at).total_seconds())
+                row.handed_off_at = max(handed_at[row.id], attempt.created_at)
+                latencies.append((row.handed_off_at - attempt.created_at).total_seconds())
             _trace(db_session, event, kind=kind, at=now, data={
                 "notification_id": row.id, "page_id": row.page_id, "person_id": row.person_id,
                 "channel": row.channel, "purpose": row.purpose, "attempt": row.attempts,

@@ -19,7 +19,7 @@ from backend.pages.models import Page
 from backend.people.models import Person
 from backend.procedures.models import DEFAULT_TIMINGS, Procedure
 from backend.schedule import service as schedule_service
-from backend.signals import signals_of
+from backend.signals import signals_of, steps_due
 from backend.trace import service as trace_service
 from backend.trace.service import SYSTEM, Actor
 
@@ -98,6 +98,8 @@ def apply_signal(*, db_session: Session, event: Event, page: Page, signal, now: 
     decision = esc.decide(state_of(page), policy, signal, now)
     while True:
         _store(page, decision.state, policy, now)
+        if page.status == ACTIVE:
+            steps_due(db_session, page.due_at)
         unreachable = _carry_out(db_session=db_session, event=event, page=page, policy=policy,
                                  actions=decision.actions, now=now, actor=actor)
         if unreachable is None:

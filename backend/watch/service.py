@@ -23,7 +23,7 @@ from backend.outbox import service as outbox_service
 from backend.people.models import Person
 from backend.schedule import service as schedule_service
 from backend.schedule.models import Rotation
-from backend.signals import signals_of
+from backend.signals import steps_due
 from backend.trace import service as trace_service
 from backend.trace.service import Actor
 from backend.watch.models import GapReport, WatchTurn
@@ -50,7 +50,7 @@ def plan(*, db_session: Session, group: OnCallGroup, now: datetime) -> int:
     existing = {(row.starts_at, row.person_id): row for row in db_session.scalars(
         select(WatchTurn).where(WatchTurn.group_id == group.id, WatchTurn.starts_at > now,
                                 WatchTurn.starts_at < horizon, WatchTurn.status.in_(("scheduled", "dropped"))))}
-    changed = 0
+    changed, earliest = 0, None
     for key, row in existing.items():
         if key not in wanted and row.status == "scheduled":
             row.status, row.due_at = "dropped", None
@@ -64,13 +64,13 @@ def plan(*, db_session: Session, group: OnCallGroup, now: datetime) -> int:
                                      previous_person_id=previous_id, starts_at=starts_at, ends_at=ends_at,
                                      status="scheduled", due_at=starts_at, created_at=now))
             changed += 1
+            earliest = min(earliest or starts_at, starts_at)
         elif row.status == "dropped" or row.ends_at != ends_at or row.previous_person_id != previous_id:
             row.status, row.due_at, row.ends_at, row.previous_person_id = "scheduled", starts_at, ends_at, previous_id
             changed += 1
+            earliest = min(earliest or starts_at, starts_at)
     db_session.flush()
-    signals = signals_of(db_session)
-    if changed and signals is not None:
-        signals.work_due(db_session)
+    steps_due(db_session, earliest)
     return changed
 
 
@@ -152,6 +152,7 @@ def _ask(db_session: Session, group: OnCallGroup, row: WatchTurn, now: datetime)
                                          notice=notice, now=now)
     row.status, row.asked_at = "asked", now
     row.due_at = now + timedelta(minutes=settings.watch_confirm_minutes)
+    steps_due(db_session, row.due_at)
     trace_service.append_group(db_session=db_session, group=group, kind="watch.asked", at=now, data={
         "watch_id": row.id, "person": person.display_name, "deadline": row.due_at,
         "notifications": [{"id": n.id, "channel": n.channel} for n in sent]})

@@ -84,7 +84,7 @@ class Dispatcher:
     async def _main(self, started: threading.Event | None) -> None:
         self._loop = asyncio.get_running_loop()
         self._woken = asyncio.Event()
-        self._results: asyncio.Queue[tuple[Attempt, SendResult, asyncio.Future]] = asyncio.Queue()
+        self._results: asyncio.Queue[tuple[Attempt, SendResult, float, asyncio.Future]] = asyncio.Queue()
         recorder = asyncio.create_task(self._record_forever())
         if started is not None:
             started.set()
@@ -123,9 +123,10 @@ class Dispatcher:
         kind = attempt.message.channel
         try:
             result = await dispatch.send(self.channels, attempt, deadline_s=self.deadline_s)
+            answered = time.monotonic()
             faults.hit("handed_off")
             recorded = self._loop.create_future()
-            self._results.put_nowait((attempt, result, recorded))
+            self._results.put_nowait((attempt, result, answered, recorded))
             await recorded
         finally:
             self.in_flight[kind] -= 1
@@ -137,11 +138,12 @@ class Dispatcher:
             while len(group) < RECORD_GROUP and not self._results.empty():
                 group.append(self._results.get_nowait())
             try:
-                await self._run_in_db(self._record, [(attempt, result) for attempt, result, _ in group])
+                await self._run_in_db(self._record, [(attempt, result, answered) for attempt, result, answered, _
+                                                     in group])
             except Exception:
                 log.exception("recording %d delivery results failed; their lease will expire", len(group))
             finally:
-                for _, _, recorded in group:
+                for *_, recorded in group:
                     if not recorded.done():
                         recorded.set_result(None)
                     self._results.task_done()
@@ -187,15 +189,17 @@ class Dispatcher:
             faults.hit("claimed")
         return kept, wait
 
-    def _record(self, group: list[tuple[Attempt, SendResult]]) -> None:
-        attempts = [a for a, _ in group]
-        results = [r for _, r in group]
+    def _record(self, group: list[tuple[Attempt, SendResult, float]]) -> None:
+        attempts = [a for a, _, _ in group]
+        results = [r for _, r, _ in group]
         for retry in range(3):
             try:
                 with transaction(self.session_factory) as session:
+                    ages = [time.monotonic() - answered for _, _, answered in group]
+                    now = db_now(session)  # read after the ages: a hand-off is never stamped early
                     latencies = dispatch.record_results(db_session=session, worker_id=self.worker_id,
-                                                        attempts=attempts, results=results, now=db_now(session),
-                                                        max_attempts=self.max_attempts)
+                                                        attempts=attempts, results=results, now=now,
+                                                        max_attempts=self.max_attempts, ages_s=ages)
                 break
             except OperationalError:  # e.g. a deadlock victim on PostgreSQL: the results are still here
                 if retry == 2:

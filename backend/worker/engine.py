@@ -59,6 +59,7 @@ class Worker:
                                      sms_flood_limit=sms_flood_limit, limits=send_limits,
                                      deadline_s=send_deadline_s, read_factory=read_factory)
         self._wake = threading.Event()
+        self._sleeping_until: datetime | None = None  # database time; None while a cycle runs
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._last_heartbeat = 0.0
@@ -70,6 +71,12 @@ class Worker:
     def wake(self) -> None:
         self._wake.set()
         self.dispatcher.wake()
+
+    def wake_steps_before(self, due_at: datetime) -> None:
+        """A committed change made a step due at `due_at`: look again if this loop would sleep past it."""
+        until = self._sleeping_until
+        if until is None or due_at < until:
+            self._wake.set()
 
     def start(self) -> None:
         started = threading.Event()
@@ -95,6 +102,7 @@ class Worker:
         log.info("worker %s started", self.worker_id)
         while not self._stop.is_set():
             self._wake.clear()
+            self._sleeping_until = None
             try:
                 sleep = self.run_once()
             except Exception:
@@ -164,9 +172,11 @@ class Worker:
     def _seconds_until_next_due(self) -> float:
         with self.read_factory() as session:
             now = db_now(session)
-            return min(seconds_until_due(session, Page, Page.status == page_service.ACTIVE, now, self.max_sleep),
+            wait = min(seconds_until_due(session, Page, Page.status == page_service.ACTIVE, now, self.max_sleep),
                        seconds_until_due(session, WatchTurn, WatchTurn.status.in_(("scheduled", "asked")), now,
                                          self.max_sleep))
+        self._sleeping_until = now + timedelta(seconds=wait)
+        return wait
 
     def _heartbeat(self) -> None:
         if time.monotonic() - self._last_heartbeat < HEARTBEAT_EVERY_S:

@@ -252,3 +252,29 @@ def test_openapi_writes_the_api_document(tmp_path):
         assert path in document["paths"], path
     assert document == json.loads(json.dumps(create_app().openapi()))
     assert not (tmp_path / "unused.db").exists()  # writing the document touches no database
+
+
+def _nice_of(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[16])
+
+
+@pytest.mark.parametrize("worker_beside", [True, False])
+def test_an_api_only_server_gives_way_to_the_workers_on_its_host(tmp_path, worker_beside):
+    """Under overload the steps and messages already accepted go first: `serve --no-worker` runs at a
+    lower CPU priority; `serve` with its own worker keeps it (its worker lives in the same process)."""
+    if not Path("/proc/self/stat").exists():
+        pytest.skip("needs /proc")
+    url = f"sqlite:///{tmp_path / 'nice.db'}"
+    assert vigie("db", "upgrade", database_url=url, tmp_path=tmp_path).returncode == 0
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("VIGIE_") and k != "DATABASE_URL"}
+    environ.update({"DATABASE_URL": url, "VIGIE_VAR_DIR": str(tmp_path / "var")})
+    args = ["serve", "--port", "0"] + ([] if worker_beside else ["--no-worker"])
+    server = subprocess.Popen([sys.executable, "-m", "backend.cli", *args], cwd=ROOT, env=environ,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        assert "Vigie: http" in server.stdout.readline()
+        expected = _nice_of(os.getpid()) + (0 if worker_beside else Settings().api_nice)
+        assert _nice_of(server.pid) == min(expected, 19)
+    finally:
+        server.terminate()
+        server.wait(10)
