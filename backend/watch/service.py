@@ -50,7 +50,7 @@ def plan(*, db_session: Session, group: OnCallGroup, now: datetime) -> int:
     existing = {(row.starts_at, row.person_id): row for row in db_session.scalars(
         select(WatchTurn).where(WatchTurn.group_id == group.id, WatchTurn.starts_at > now,
                                 WatchTurn.starts_at < horizon, WatchTurn.status.in_(("scheduled", "dropped"))))}
-    changed, earliest = 0, None
+    changed = 0
     for key, row in existing.items():
         if key not in wanted and row.status == "scheduled":
             row.status, row.due_at = "dropped", None
@@ -64,13 +64,12 @@ def plan(*, db_session: Session, group: OnCallGroup, now: datetime) -> int:
                                      previous_person_id=previous_id, starts_at=starts_at, ends_at=ends_at,
                                      status="scheduled", due_at=starts_at, created_at=now))
             changed += 1
-            earliest = min(earliest or starts_at, starts_at)
+            steps_due(db_session, starts_at)  # the signal keeps the earliest of the transaction
         elif row.status == "dropped" or row.ends_at != ends_at or row.previous_person_id != previous_id:
             row.status, row.due_at, row.ends_at, row.previous_person_id = "scheduled", starts_at, ends_at, previous_id
             changed += 1
-            earliest = min(earliest or starts_at, starts_at)
+            steps_due(db_session, starts_at)
     db_session.flush()
-    steps_due(db_session, earliest)
     return changed
 
 
