@@ -78,7 +78,9 @@ def _serve(args) -> int:
         os.nice(settings.api_nice)  # the workers beside this process go first when the CPU is short
     app = create_app(settings, run_worker=not args.no_worker, on_started=freeze_startup_objects)
     print(f"Vigie: http://{args.host}:{args.port}/  (API docs: http://{args.host}:{args.port}/docs)", flush=True)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+    # Each live message is encoded once and sent to every console: compressing it again per
+    # socket (permessage-deflate) cost more CPU than all the consoles' JSON on a storm night.
+    uvicorn.run(app, host=args.host, port=args.port, log_level="info", ws_per_message_deflate=False)
     return 0
 
 

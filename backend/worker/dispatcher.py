@@ -36,6 +36,9 @@ log = logging.getLogger("vigie.dispatcher")
 
 DEFAULT_LIMITS = {ChannelKind.PUSH: 32, ChannelKind.FCM: 32, ChannelKind.SMS: 16, ChannelKind.EMAIL: 8}
 RECORD_GROUP = 50  # results written in one transaction at most
+# Under a stream of commits each making a message, one lease per commit would spend the worker's
+# CPU on leasing: wakes that come sooner than this after the last lease are served together.
+MIN_CLAIM_GAP_S = 0.02
 
 
 class Dispatcher:
@@ -56,6 +59,9 @@ class Dispatcher:
         # Room left in the lease after the send, to record the result before anyone takes it over.
         self.deadline_s = deadline_s or max(min(20.0, lease.total_seconds() * 0.6), 0.5)
         self.in_flight = {kind: 0 for kind in ChannelKind}
+        # True when rows may wait for a free slot (the last lease was full or a kind had no room):
+        # only then does a send ending make work.
+        self._room_bound = False
         self.cycles = 0
         self.sent = 0
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -88,9 +94,14 @@ class Dispatcher:
         recorder = asyncio.create_task(self._record_forever())
         if started is not None:
             started.set()
+        last_claim = float("-inf")
         while not self._stopping:
+            gap = last_claim + MIN_CLAIM_GAP_S - time.monotonic()
+            if gap > 0:
+                await asyncio.sleep(gap)
             self._woken.clear()
             self.cycles += 1
+            last_claim = time.monotonic()
             try:
                 attempts, wait = await self._run_in_db(self._claim)
             except Exception:
@@ -130,7 +141,8 @@ class Dispatcher:
             await recorded
         finally:
             self.in_flight[kind] -= 1
-            self._woken.set()  # a slot is free: lease what waits for it
+            if self._room_bound:
+                self._woken.set()  # a slot is free: lease what waits for it
 
     async def _record_forever(self) -> None:
         while True:
@@ -156,6 +168,7 @@ class Dispatcher:
         """Lease what can be sent now; say how long to wait when nothing more is due."""
         room = {kind: self.limits[kind] - self.in_flight[kind] for kind in ChannelKind}
         kinds = [kind.value for kind, free in room.items() if free > 0]
+        self._room_bound = len(kinds) < len(room)
         if not kinds:
             return [], self.max_sleep_s
         pending = (Notification.status == "queued") & Notification.channel.in_(kinds)
@@ -184,6 +197,7 @@ class Dispatcher:
             # Fewer than asked: what was due is leased, so sleep until the next one (a send ending,
             # or a commit making work, wakes the loop sooner) instead of leasing again at once.
             full = len(attempts) >= asked
+            self._room_bound = self._room_bound or full or bool(extra)
             wait = 0.0 if full else seconds_until_due(session, Notification, pending, now, self.max_sleep_s)
         if kept:
             faults.hit("claimed")
