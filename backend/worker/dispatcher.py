@@ -39,6 +39,7 @@ RECORD_GROUP = 50  # results written in one transaction at most
 # Under a stream of commits each making a message, one lease per commit would spend the worker's
 # CPU on leasing: wakes that come sooner than this after the last lease are served together.
 MIN_CLAIM_GAP_S = 0.02
+RECORD_GAP_S = 0.02
 
 
 class Dispatcher:
@@ -147,6 +148,10 @@ class Dispatcher:
     async def _record_forever(self) -> None:
         while True:
             group = [await self._results.get()]
+            if sum(self.in_flight.values()) > 1:
+                # Other sends may answer in a moment: record them together, in one write turn.
+                # Their slots stay taken meanwhile, so a kill still resends only what is in flight.
+                await asyncio.sleep(RECORD_GAP_S)
             while len(group) < RECORD_GROUP and not self._results.empty():
                 group.append(self._results.get_nowait())
             try:
