@@ -29,7 +29,7 @@ from backend.outbox.dispatch import Attempt
 from backend.outbox.models import Notification
 from backend.worker import faults, metrics
 from backend.worker.due import seconds_until_due
-from notifications.base import ChannelKind, SendResult
+from notifications.base import ChannelKind, Outcome, SendResult
 from notifications.registry import ChannelRegistry
 
 log = logging.getLogger("vigie.dispatcher")
@@ -114,7 +114,7 @@ class Dispatcher:
                 continue  # the lease was full: there may be more due right now
             try:
                 await asyncio.wait_for(self._woken.wait(), wait)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
         # Stopping: let the messages in flight finish (each has its deadline) and be recorded.
         if self._tasks:
@@ -164,6 +164,10 @@ class Dispatcher:
                     if not recorded.done():
                         recorded.set_result(None)
                     self._results.task_done()
+                # A retry or a fallback recorded here is new due work (a held SMS pulled forward, a
+                # message due again in a few seconds): look again rather than sleep past it.
+                if any(result.outcome in (Outcome.RETRY, Outcome.FAILED) for _, result, _, _ in group):
+                    self._woken.set()
 
     async def _run_in_db(self, function, *args):
         return await self._loop.run_in_executor(self._db, function, *args)
