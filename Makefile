@@ -7,7 +7,7 @@ PG_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
 export DATABASE_URL ?= sqlite:///./var/vigie.db
 
-.PHONY: run test test-sqlite test-postgres openapi bench clean browser
+.PHONY: run test test-sqlite test-postgres lint openapi bench clean browser
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
@@ -33,7 +33,7 @@ browser:
 	fi
 
 ## Set everything up and pass the tests: SQLite always, PostgreSQL when it answers.
-test: $(STAMP) browser
+test: $(STAMP) browser lint
 	$(MAKE) --no-print-directory test-sqlite
 	@if $(BIN)/python -c "import psycopg,sys; psycopg.connect('$(PG_TEST_URL)', connect_timeout=3).close()" 2>/dev/null; then \
 		$(MAKE) --no-print-directory test-postgres; \
@@ -42,6 +42,11 @@ test: $(STAMP) browser
 	else \
 		echo "PostgreSQL not reachable at $(PG_TEST_URL): PostgreSQL suite skipped"; \
 	fi
+
+# ruff's rule set and mypy's baseline (.ci/typecheck): both in pyproject.toml.
+lint: $(STAMP)
+	$(BIN)/ruff check backend escalation notifications tests bench
+	$(BIN)/python .ci/typecheck
 
 test-sqlite: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -27,10 +27,10 @@ from backend.db import transaction
 from backend.devices.router import router as devices_router
 from backend.enrolment.router import router as enrolment_router
 from backend.events.router import router as events_router
+from backend.groups.router import router as groups_router
 from backend.inbound.router import router as inbound_router
 from backend.kpis.router import router as kpis_router
 from backend.links.router import router as links_router
-from backend.groups.router import router as groups_router
 from backend.live.hub import Hub
 from backend.live.router import router as live_router
 from backend.oncall.router import router as oncall_router
@@ -84,7 +84,7 @@ def create_app(settings: Settings | None = None, *, channels: ChannelRegistry | 
                   description="Astreinte: alertes, acquittements et escalade automatique.")
     exception_handlers.install(app)
     app.include_router(auth_router)
-    app.include_router(oncall_router)  # before events: /events/preview is not /events/{id}
+    app.include_router(oncall_router)
     app.include_router(attachments_router)
     app.include_router(events_router)
     app.include_router(live_router)

@@ -6,7 +6,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event, text
@@ -32,7 +32,7 @@ class Base(DeclarativeBase):
 def utcnow() -> datetime:
     """This host's clock: for what no other process compares (metrics, logs). Deadlines and the
     trace use `db_now`."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 _NOW_SQL = {"postgresql": "SELECT clock_timestamp()", "sqlite": "SELECT strftime('%Y-%m-%d %H:%M:%f', 'now')"}
@@ -68,7 +68,7 @@ def db_now(session: Session) -> datetime:
     value = session.scalar(text(_NOW_SQL[session.get_bind().dialect.name]))
     if isinstance(value, str):  # SQLite: "YYYY-MM-DD HH:MM:SS.SSS", in UTC
         value = datetime.fromisoformat(value)
-    now = value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+    now = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
     session.info["db_now"] = now
     return now
 
@@ -84,15 +84,15 @@ class UTCDateTime(TypeDecorator):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to a UTCDateTime column")
-        value = value.astimezone(timezone.utc)
+        value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value, dialect):
         if value is None:
             return None
         if value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc)
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
 
 
 JSONType = JSON().with_variant(JSONB(), "postgresql")

@@ -7,7 +7,7 @@ example.org.
 from __future__ import annotations
 
 import unicodedata
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
@@ -157,7 +157,7 @@ def _planning(session: Session, commune: Organization, groups: dict[str, OnCallG
     zone = ZoneInfo(commune.timezone)
     today = datetime.now(zone).date()
     monday = today - timedelta(days=today.weekday() + 28)
-    since = datetime.combine(monday, time(0), zone).astimezone(timezone.utc)
+    since = datetime.combine(monday, time(0), zone).astimezone(UTC)
     for kind, group in groups.items():
         anchor = datetime.combine(monday + timedelta(days=4), time(17, 30)) if kind == "elu" else \
             datetime.combine(monday, time(8, 30))

@@ -12,12 +12,12 @@ from sqlalchemy.orm import Session, sessionmaker
 import backend.models  # noqa: F401  (every mapper registered before the first flush)
 from backend.channels import build_registry, vapid_keys
 from backend.config import Settings
+from backend.db import make_engine, make_read_factory, make_session_factory
 from backend.keys import load_or_create_secret
 from backend.links.signing import LinkSigner
-from backend.outbox.service import OutboxPolicy
-from backend.db import make_engine, make_read_factory, make_session_factory
 from backend.live.hub import Hub
 from backend.live.pg_listener import PgListener, libpq_dsn
+from backend.outbox.service import OutboxPolicy
 from backend.signals import Signals
 from backend.worker.dispatcher import DEFAULT_LIMITS
 from backend.worker.engine import Worker
@@ -44,7 +44,7 @@ class Runtime:
     extra: dict = field(default_factory=dict)
 
     @classmethod
-    def build(cls, settings: Settings, channels: ChannelRegistry | None = None) -> "Runtime":
+    def build(cls, settings: Settings, channels: ChannelRegistry | None = None) -> Runtime:
         # Every request thread may hold one connection, plus the live feed's and the health
         # checks' reads: sized so, no request thread ever waits for a connection.
         engine = make_engine(settings.sqlalchemy_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms,

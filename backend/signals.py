@@ -23,6 +23,9 @@ TRACE_CHANNEL = "vigie_trace"
 WAKE_CHANNEL = "vigie_wake"  # messages to send: the outbox halves look
 STEPS_CHANNEL = "vigie_steps"  # payload: the earliest due time (ISO) of the steps a transaction set
 CHANGED_CHANNEL = "vigie_changed"  # [[topic, organization_id], ...]: a list the consoles show changed
+# A row inserted into these tables is work for the outbox halves of the workers: the flush that
+# writes it raises the wake-up, so no writer has to remember to.
+WAKE_ON_INSERT = frozenset({"notifications"})
 _PAYLOAD_LIMIT = 7000  # PostgreSQL refuses NOTIFY payloads of 8000 bytes or more
 
 
@@ -60,7 +63,7 @@ class Signals:
         session.info.setdefault("signal_trace", []).append(entry)
 
     def work_due(self, session: Session) -> None:
-        """Messages to send: wakes the outbox halves of the workers."""
+        """Messages to send: wakes the outbox halves of the workers (raised by the flush that inserts them)."""
         session.info["signal_wake"] = True
 
     def steps_due(self, session: Session, due_at: datetime) -> None:
@@ -88,6 +91,7 @@ class Signals:
 
     def install(self, session_class=Session) -> None:
         """Hook the session lifecycle; call once per process."""
+        event.listen(session_class, "after_flush", self._after_flush)
         event.listen(session_class, "before_commit", self._before_commit)
         event.listen(session_class, "after_commit", self._after_commit)
         event.listen(session_class, "after_rollback", self._after_rollback)
@@ -95,12 +99,19 @@ class Signals:
     def _owns(self, session: Session) -> bool:
         return session.info.get("signals") is self
 
+    def _after_flush(self, session: Session, _context) -> None:
+        if self._owns(session) and not session.info.get("signal_wake") and any(
+                getattr(type(row), "__tablename__", None) in WAKE_ON_INSERT for row in session.new):
+            self.work_due(session)
+
     def _before_commit(self, session: Session) -> None:
         if not self._owns(session):
             return
+        # The commit flushes only after this hook: flush now, so that what the last flush
+        # writes (trace entries, messages to send) is signalled with the rest.
+        session.flush()
         entries = session.info.pop("signal_trace", [])
         if entries:
-            session.flush()
             # Read now: after the commit the rows are expired and reading an id would query.
             # (An entry of a rolled-back savepoint was expunged: it has no id and was never written.)
             session.info["signal_trace_ids"] = [entry.id for entry in entries if entry.id is not None]

@@ -104,7 +104,7 @@ def _serve_gateway(conn) -> None:
 class GatewayProcess:
     """The SMS provider, out of Vigie's process (its HTTP server would otherwise share our GIL)."""
 
-    def __enter__(self) -> "GatewayProcess":
+    def __enter__(self) -> GatewayProcess:
         self._conn, child = multiprocessing.Pipe()
         self._process = multiprocessing.get_context("spawn").Process(target=_serve_gateway, args=(child,), daemon=True)
         self._process.start()

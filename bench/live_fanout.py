@@ -55,8 +55,9 @@ def seed(directory: Path) -> tuple[str, dict]:
     factory = make_session_factory(engine)
     world = build(factory)
     with transaction(factory) as session:
-        from backend.orgs.models import Organization
         from sqlalchemy import select
+
+        from backend.orgs.models import Organization
 
         metropole_id = session.scalar(select(Organization.id).where(Organization.kind == "metropole"))
         auth_service.create_user(db_session=session, email=OPERATOR, full_name="Opérateur bench", role="operator",
@@ -162,7 +163,7 @@ async def run(args) -> None:
                 rid = answer.json()["id"]
                 try:
                     await asyncio.wait_for(arrivals.event(rid).wait(), 5)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     pass
                 if n < args.warmup:
                     continue

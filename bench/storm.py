@@ -75,7 +75,7 @@ import threading
 import time
 from collections import Counter, defaultdict, deque
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -351,7 +351,7 @@ class Stage:
         answer.raise_for_status()
         return answer.json()
 
-    def __enter__(self) -> "Stage":
+    def __enter__(self) -> Stage:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -494,7 +494,7 @@ def timeout_steps(read) -> list[Step]:
 
 def overdue(read, margin_s: float = 1.0) -> int:
     """Active pages whose step is more than `margin_s` overdue and not fired yet."""
-    now = datetime.fromtimestamp(time.time() - margin_s, timezone.utc)
+    now = datetime.fromtimestamp(time.time() - margin_s, UTC)
     with transaction(read) as s:
         return s.scalar(select(func.count(Page.id)).where(Page.status == "active", Page.due_at < now))
 
@@ -726,7 +726,7 @@ def report_steady(stage: Stage, run: SteadyRun, seen: dict, rate: float, ack_rat
     errors = Counter((o.kind, o.status) for o in run.outcomes if isinstance(o.status, str) or o.status >= 400)
     print(f"  errors: {dict(errors) if errors else 'none'}")
 
-    began = datetime.fromtimestamp(run.began, timezone.utc)
+    began = datetime.fromtimestamp(run.began, UTC)
     with transaction(stage.read) as s:
         rows = s.execute(select(Event.id, Event.received_at, func.min(Notification.handed_off_at))
                          .join(Notification, Notification.event_id == Event.id, isouter=True)
@@ -772,7 +772,7 @@ class Consoles:
         self.urls = [base.replace("http://", "ws://") + "/api/v1/ws" for base in stage.bases]
         self.token, self.count = stage.token, count
 
-    def __enter__(self) -> "Consoles":
+    def __enter__(self) -> Consoles:
         self._conn, child = multiprocessing.Pipe()
         self._process = multiprocessing.get_context("spawn").Process(
             target=_consoles_main, args=(child, self.urls, self.token, self.count), daemon=True)
@@ -949,7 +949,7 @@ class Provider:
     def __init__(self, delay_s: float = 0.0):
         self.delay_s = delay_s
 
-    def __enter__(self) -> "Provider":
+    def __enter__(self) -> Provider:
         self._conn, child = multiprocessing.Pipe()
         self._process = multiprocessing.get_context("spawn").Process(target=_serve_provider,
                                                                      args=(child, self.delay_s), daemon=True)
@@ -1048,7 +1048,7 @@ def restart(stage: Stage, kill: Kill, env: dict[str, str]) -> None:
     """As a supervisor would: a worker again at once. It runs until the next hand-off and until the
     dead worker's messages are handed off (their lease must run out first), then stops cleanly."""
     worker = stage.fleet.start("worker-restarted", "worker", env=env)
-    since = datetime.fromtimestamp(kill.wall, timezone.utc)
+    since = datetime.fromtimestamp(kill.wall, UTC)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         with transaction(stage.read) as s:

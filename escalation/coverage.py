@@ -11,15 +11,15 @@ public holiday (covered all day when `holidays_covered_all_day`), then the weekl
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
-from typing import Iterable
 from zoneinfo import ZoneInfo
 
 import holidays as holidays_package
 
-UTC = timezone.utc
+UTC = UTC
 ALL_DAY: tuple[tuple[time, time | None], ...] = ((time(0), None),)
 
 # Our calendar names → (country, subdivision) in the holidays package. Alsace-Moselle is

@@ -50,18 +50,19 @@ rest (05:00, the day's work having ended at 17:30) breaks nothing, one at 23:00 
 from __future__ import annotations
 
 import json
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 from importlib import resources
 from itertools import pairwise
-from typing import Any, Collection, Iterable, Mapping, Sequence
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from escalation.coverage import public_holidays
 
-UTC = timezone.utc
+UTC = UTC
 CENT = Decimal("0.01")
 SLOTS = ("weekday", "saturday", "night", "sunday_or_holiday")
 SLOT_LABELS = {

@@ -11,7 +11,6 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Union
 
 DEFAULT_SEVERITY = 3  # unknown severity is handled as "grave" until requalified (fail safe)
 
@@ -56,7 +55,7 @@ class Policy:
         }
 
     @classmethod
-    def from_json(cls, data: dict) -> "Policy":
+    def from_json(cls, data: dict) -> Policy:
         return cls(
             chain=tuple(
                 GroupRoster(g["group_id"], g["name"], tuple(g["members"])) for g in data["chain"]
@@ -120,7 +119,7 @@ class Cancelled:
     reason: str
 
 
-Signal = Union[Start, Tick, Declined, Acknowledged, Requalified, Cancelled]
+Signal = Start | Tick | Declined | Acknowledged | Requalified | Cancelled
 
 
 # Actions: what the shell must do.
@@ -154,7 +153,7 @@ class Stopped:
     reason: str
 
 
-Action = Union[Notify, Escalated, Repeated, Unreached, Stopped]
+Action = Notify | Escalated | Repeated | Unreached | Stopped
 
 
 @dataclass(frozen=True)

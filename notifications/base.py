@@ -50,19 +50,19 @@ class SendResult:
     gone: bool = False
 
     @classmethod
-    def delivered(cls, detail: str = "", provider_ref: str | None = None) -> "SendResult":
+    def delivered(cls, detail: str = "", provider_ref: str | None = None) -> SendResult:
         return cls(Outcome.DELIVERED, detail, provider_ref)
 
     @classmethod
-    def sent(cls, detail: str = "", provider_ref: str | None = None) -> "SendResult":
+    def sent(cls, detail: str = "", provider_ref: str | None = None) -> SendResult:
         return cls(Outcome.SENT, detail, provider_ref)
 
     @classmethod
-    def retry(cls, detail: str, retry_after: float | None = None) -> "SendResult":
+    def retry(cls, detail: str, retry_after: float | None = None) -> SendResult:
         return cls(Outcome.RETRY, detail, retry_after=retry_after)
 
     @classmethod
-    def failed(cls, detail: str, gone: bool = False) -> "SendResult":
+    def failed(cls, detail: str, gone: bool = False) -> SendResult:
         return cls(Outcome.FAILED, detail, gone=gone)
 
 

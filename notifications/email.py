@@ -98,7 +98,7 @@ class EmailChannel:
         try:
             return await asyncio.wait_for(asyncio.get_running_loop().run_in_executor(
                 self._threads, functools.partial(self._deliver, mail, address, message.notification_id)), guard)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return SendResult.retry(f"SMTP {self.server} did not answer within {guard:g} s")
 
     def _compose(self, message: OutboundMessage, address: str) -> EmailMessage:

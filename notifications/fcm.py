@@ -85,7 +85,7 @@ class FcmChannel:
         self._refresh_lock = threading.Lock()
 
     @classmethod
-    def from_service_account(cls, path: str, name: str = "vigie", http_timeout_s: float = 10.0) -> "FcmChannel":
+    def from_service_account(cls, path: str, name: str = "vigie", http_timeout_s: float = 10.0) -> FcmChannel:
         """A channel on a firebase_admin app built from a service-account JSON file.
 
         The app is registered under `name`; an app of that name made from the same service account

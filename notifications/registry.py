@@ -19,7 +19,7 @@ class ChannelRegistry:
         return list(self._channels)
 
     @classmethod
-    def console_default(cls) -> "ChannelRegistry":
+    def console_default(cls) -> ChannelRegistry:
         """Every kind printed on standard output: `make run` works offline, nothing configured."""
         from notifications.console import ConsoleChannel
 

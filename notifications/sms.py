@@ -245,7 +245,7 @@ class SmsChannel:
         try:
             return await asyncio.wait_for(loop.run_in_executor(
                 self._threads, functools.partial(notify_one, self._pool, url, body=text)), budget)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return False, f"no answer within {budget:.1f} s"
         except Exception as exc:  # noqa: BLE001 - a channel never raises for a delivery problem
             return False, f"{type(exc).__name__}: {exc}"[:300]

@@ -52,7 +52,7 @@ def fit_sms(head: str, body: str, tail: str = "", limit: int = SEGMENT) -> str:
     fixed = gsm7_length(head) + gsm7_length(tail) + (1 if head else 0) + (1 if tail else 0)
     room = max(0, limit - fixed - 1)  # one septet for the ellipsis mark "."
     used, end = 0, 0
-    for end, char in enumerate(body):
+    for end, char in enumerate(body):  # noqa: B007 (where it stopped is the point)
         used += 2 if char in _EXTENDED else 1
         if used > room:
             break

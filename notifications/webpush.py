@@ -68,18 +68,18 @@ class VapidKeys:
         self.public_key: str = b64url(point)  # 65-byte uncompressed point, base64url without padding
 
     @classmethod
-    def generate(cls) -> "VapidKeys":
+    def generate(cls) -> VapidKeys:
         return cls(ec.generate_private_key(ec.SECP256R1()))
 
     @classmethod
-    def from_pem(cls, pem: bytes, path: Path | None = None) -> "VapidKeys":
+    def from_pem(cls, pem: bytes, path: Path | None = None) -> VapidKeys:
         key = serialization.load_pem_private_key(pem, password=None)
         if not isinstance(key, ec.EllipticCurvePrivateKey):
             raise ValueError(f"{path or 'PEM'}: not an EC private key")
         return cls(key, path)
 
     @classmethod
-    def load_or_create(cls, path: Path | str) -> "VapidKeys":
+    def load_or_create(cls, path: Path | str) -> VapidKeys:
         """Load the key pair stored at `path`; on the very first call, generate and store it (0600).
 
         Creation is exclusive (written aside, then hard-linked into place): two processes starting
@@ -275,7 +275,7 @@ class WebPushChannel:
             )
         except WebPushException as exc:
             return self._from_status(exc.status_code, exc.retry_after, str(exc.message))
-        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             return SendResult.retry(f"push service {origin.hostname} unreachable: {type(exc).__name__}: {exc}")
         status = getattr(response, "status", None)
         location = response.headers.get("Location") if hasattr(response, "headers") else None

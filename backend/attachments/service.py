@@ -12,6 +12,7 @@ from backend.attachments.models import Attachment
 from backend.errors import Unprocessable
 from backend.events.models import Event
 from backend.trace import service as trace_service
+from backend.trace.kinds import TraceKind
 from backend.trace.service import Actor
 
 MAX_BYTES = 8 * 1024 * 1024
@@ -49,7 +50,7 @@ def store_photo(*, db_session: Session, event: Event, data: bytes, caption: str,
                             path=str(relative), created_at=now)
     db_session.add(attachment)
     db_session.flush()
-    trace_service.append(db_session=db_session, event=event, kind="response.photo", actor=actor, at=now, data={
+    trace_service.append(db_session=db_session, event=event, kind=TraceKind.RESPONSE_PHOTO, actor=actor, at=now, data={
         "attachment_id": attachment.id, "sha256": digest, "size": len(data), "content_type": kind,
         "caption": caption, "person_id": person_id})
     return attachment

@@ -15,8 +15,8 @@ from backend.errors import NotFound
 from backend.groups import service as group_service
 from backend.groups.router import editable_group
 from backend.orgs.schemas import Id
-from backend.schedule.router import me
 from backend.routing import OneHopRoute
+from backend.schedule.router import me
 
 router = APIRouter(route_class=OneHopRoute, tags=["planning"])
 

@@ -11,8 +11,8 @@ from backend.calls import service as call_service
 from backend.calls.models import Call
 from backend.db import db_now
 from backend.deps import Operator, SessionDep, Staff
-from backend.events.models import Event
 from backend.errors import Forbidden
+from backend.events.models import Event
 from backend.orgs import service as org_service
 from backend.orgs.schemas import Id
 from backend.routing import OneHopRoute

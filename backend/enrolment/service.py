@@ -15,7 +15,6 @@ from backend.enrolment.models import Enrolment
 from backend.errors import Gone, NotFound, Unprocessable
 from backend.outbox.models import Notification
 from backend.people.models import Person
-from backend.signals import signals_of
 from notifications.sms_text import fit_sms
 
 ENROLMENT_TTL = timedelta(hours=72)
@@ -40,9 +39,6 @@ def send_link(*, db_session: Session, person: Person, channel: str, public_url: 
         channel=channel, address=contact.address, purpose="enrol", subject=subject, text=text,
         html=None, data={"purpose": "enrol"}, urgent=False, status="queued", due_at=now, created_at=now))
     db_session.flush()
-    signals = signals_of(db_session)
-    if signals is not None:
-        signals.work_due(db_session)
     return enrolment
 
 

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query
@@ -17,12 +16,13 @@ from backend.events import service as event_service
 from backend.events.models import Event
 from backend.outbox.models import Notification
 from backend.pages import service as page_service
-from backend.responses.models import Response
 from backend.responses import service as response_service
+from backend.responses.models import Response
+from backend.routing import OneHopRoute
 from backend.trace import service as trace_service
+from backend.trace.kinds import TraceKind
 from backend.trace.models import TraceEntry
 from backend.trace.service import Actor
-from backend.routing import OneHopRoute
 
 router = APIRouter(route_class=OneHopRoute, prefix="/api/v1/events", tags=["events"])
 
@@ -131,7 +131,7 @@ def correct_trace(event_id: int, body: schemas.Correction, db: SessionDep, princ
     target = db.scalar(select(TraceEntry).where(TraceEntry.id == body.corrects_id, TraceEntry.event_id == event.id))
     if target is None:
         raise NotFound("trace entry")
-    entry = trace_service.append(db_session=db, event=event, kind="trace.correction", actor=actor_of(principal),
+    entry = trace_service.append(db_session=db, event=event, kind=TraceKind.TRACE_CORRECTION, actor=actor_of(principal),
                                  data={"text": body.text, "corrected_kind": target.kind}, corrects_id=target.id)
     db.flush()
     return entry
@@ -139,7 +139,7 @@ def correct_trace(event_id: int, body: schemas.Correction, db: SessionDep, princ
 
 def _utc(value: datetime | None) -> datetime | None:
     """A date given without a timezone is taken as UTC (the API answers in UTC)."""
-    return value.replace(tzinfo=timezone.utc) if value is not None and value.tzinfo is None else value
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
 def _detail(db, event: Event) -> dict:

@@ -25,6 +25,7 @@ from backend.people.models import Person
 from backend.procedures.models import Procedure
 from backend.reports import service as report_service
 from backend.trace import service as trace_service
+from backend.trace.kinds import TraceKind
 from backend.trace.models import TraceEntry
 from backend.trace.service import Actor
 from notifications import notice as notices
@@ -122,7 +123,7 @@ def create(*, db_session: Session, organization_id: int, org_ids: frozenset[int]
     if call is not None:
         call_service.link_event(db_session=db_session, call=call, event_id=event.id)
         created["call_id"] = call.id
-    trace_service.append(db_session=db_session, event=event, kind="event.created", actor=actor, at=now,
+    trace_service.append(db_session=db_session, event=event, kind=TraceKind.EVENT_CREATED, actor=actor, at=now,
                          data=created)
     if not _handle_out_of_coverage(db_session=db_session, event=event, organization=organization, now=now):
         return event
@@ -148,7 +149,7 @@ def _handle_out_of_coverage(*, db_session: Session, event: Event, organization: 
                                          place=event.place, category=event.category, received=local)
         told = outbox_service.enqueue_to_referents(db_session=db_session, organization_id=organization.id,
                                                    notice=notice, now=now)
-    trace_service.append(db_session=db_session, event=event, kind="event.out_of_coverage", at=now, data={
+    trace_service.append(db_session=db_session, event=event, kind=TraceKind.EVENT_OUT_OF_COVERAGE, at=now, data={
         "handling": event.coverage_handling,
         "notifications": [{"id": n.id, "channel": n.channel, "person_id": n.person_id} for n in told]})
     return event.coverage_handling == "solicit"
@@ -167,7 +168,7 @@ def _inform(*, db_session: Session, event: Event, organization: Organization, gr
                                           person=person, purpose="inform", now=now)
             people.append({"person_id": person.id, "person": person.display_name,
                            "notifications": [{"id": r.id, "channel": r.channel} for r in rows]})
-        trace_service.append(db_session=db_session, event=event, kind="event.informed", at=now,
+        trace_service.append(db_session=db_session, event=event, kind=TraceKind.EVENT_INFORMED, at=now,
                              data={"group_id": group.id, "group": group.name, "people": people})
 
 
@@ -181,7 +182,7 @@ def requalify(*, db_session: Session, event: Event, severity: int, reason: str, 
     previous = event.severity
     event.severity = severity
     event.cap_severity = CAP_SEVERITY[severity]
-    trace_service.append(db_session=db_session, event=event, kind="event.requalified", actor=actor, at=now,
+    trace_service.append(db_session=db_session, event=event, kind=TraceKind.EVENT_REQUALIFIED, actor=actor, at=now,
                          data={"from": previous, "to": severity, "reason": reason})
     active = _active_pages(db_session=db_session, event_id=event.id)
     for page in active:
@@ -205,10 +206,9 @@ def requalify(*, db_session: Session, event: Event, severity: int, reason: str, 
             page_service.open_pages(db_session=db_session, event=event, procedure=procedure, now=now)
         # Groups the procedure informs at the new severity hear of it, once.
         informed = {entry.data.get("group_id") for entry in db_session.scalars(
-            select(TraceEntry).where(TraceEntry.event_id == event.id, TraceEntry.kind == "event.informed"))}
+            select(TraceEntry).where(TraceEntry.event_id == event.id, TraceEntry.kind == TraceKind.EVENT_INFORMED))}
         _inform(db_session=db_session, event=event, organization=organization, now=now,
                 group_ids=[g for g in page_service.informed_groups(procedure, severity) if g not in informed])
-    page_service.signal_worker(db_session)
     return event
 
 
@@ -224,7 +224,7 @@ def close(*, db_session: Session, event: Event, reason: str, actor: Actor, now: 
     event.closed_at = now
     event.closure_reason = reason
     closed = {"reason": reason, **({"follow_up": follow_up} if follow_up else {})}
-    trace_service.append(db_session=db_session, event=event, kind="event.closed", actor=actor, at=now, data=closed)
+    trace_service.append(db_session=db_session, event=event, kind=TraceKind.EVENT_CLOSED, actor=actor, at=now, data=closed)
     report_service.write(db_session=db_session, event=event, trigger="closure", actor=actor, now=now)
     return event
 

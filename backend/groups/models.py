@@ -21,7 +21,7 @@ class OnCallGroup(Base):
     trace_seq: Mapped[int] = mapped_column(default=0)
     trace_head: Mapped[str] = mapped_column(String(64), default="0" * 64)
 
-    members: Mapped[list["GroupMember"]] = relationship(
+    members: Mapped[list[GroupMember]] = relationship(
         order_by="GroupMember.position", cascade="all, delete-orphan"
     )
 
@@ -48,7 +48,7 @@ class DistributionList(Base):
     name: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    members: Mapped[list["DistributionMember"]] = relationship(cascade="all, delete-orphan")
+    members: Mapped[list[DistributionMember]] = relationship(cascade="all, delete-orphan")
 
 
 class DistributionMember(Base):

@@ -28,13 +28,14 @@ from sqlalchemy.orm import Session
 from backend.calls.models import BypassedAlert, Call
 from backend.events.models import Event
 from backend.orgs.models import Organization
+from backend.trace.kinds import TraceKind
 from backend.trace.models import TraceEntry
 
 PICKUP_TARGET = 0.85
 ONE_HOUR_S = 3600
 # "Temps satisfaisant, fonction du degré d'urgence": the first action's target by severity.
 SEVERITY_TARGET_S = {1: 3600, 2: 1800, 3: 900, 4: 300}
-ACTION_KINDS = ("page.notify", "event.informed", "event.closed")
+ACTION_KINDS = (TraceKind.PAGE_NOTIFY, TraceKind.EVENT_INFORMED, TraceKind.EVENT_CLOSED)
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,7 @@ class Period:
 def _is_action(entry: TraceEntry) -> bool:
     if entry.kind in ACTION_KINDS or entry.kind.startswith("response."):
         return True
-    return entry.kind == "event.out_of_coverage" and entry.data.get("handling") == "inform_referent"
+    return entry.kind == TraceKind.EVENT_OUT_OF_COVERAGE and entry.data.get("handling") == "inform_referent"
 
 
 def _rate(part: int, whole: int) -> float | None:
@@ -76,7 +77,7 @@ def compute(*, db_session: Session, org_ids: frozenset[int], period: Period, tz:
         BypassedAlert.occurred_at < period.end)))
 
     first_actions = [_first_action(event, entries[event.id]) for event in events]
-    reports = sum(1 for event in events for e in entries[event.id] if e.kind == "report.sent")
+    reports = sum(1 for event in events for e in entries[event.id] if e.kind == TraceKind.REPORT_SENT)
     answered = [c for c in calls if c.answered]
     bypassed_by_category: Counter[str] = Counter()
     for alert in bypassed:
@@ -94,7 +95,7 @@ def compute(*, db_session: Session, org_ids: frozenset[int], period: Period, tz:
         "first_action": _first_action_figures(events, first_actions),
         "reports": {"sent": reports, "per_event": _rate(reports, len(events)), "target": 1.0,
                     "events_without_report": sum(1 for ev in events if not any(
-                        e.kind == "report.sent" for e in entries[ev.id]))},
+                        e.kind == TraceKind.REPORT_SENT for e in entries[ev.id]))},
         "by_category": dict(Counter(e.category for e in events).most_common()),
         "by_severity": {str(s): n for s, n in sorted(Counter(e.severity for e in events).items())},
         "by_month": dict(sorted(Counter(e.received_at.astimezone(zone).strftime("%Y-%m") for e in events).items())),
@@ -107,7 +108,7 @@ def compute(*, db_session: Session, org_ids: frozenset[int], period: Period, tz:
 
 
 def _first_action(event: Event, trace: list[TraceEntry]) -> float | None:
-    created = next((e for e in trace if e.kind == "event.created"), None)
+    created = next((e for e in trace if e.kind == TraceKind.EVENT_CREATED), None)
     since = created.at if created else event.received_at
     action = next((e for e in trace if e is not created and _is_action(e)), None)
     return None if action is None else max(_seconds(action, since), 0.0)
@@ -133,12 +134,12 @@ def _first_action_figures(events: list[Event], delays: list[float | None]) -> di
 def _ack_by_group(traces) -> dict:
     delays: dict[str, list[float]] = defaultdict(list)
     for trace in traces:
-        started = {e.data.get("page_id"): e.at for e in trace if e.kind == "page.started"}
+        started = {e.data.get("page_id"): e.at for e in trace if e.kind == TraceKind.PAGE_STARTED}
         group_of: dict[int, str] = {}
         for entry in trace:
-            if entry.kind == "page.notify":
+            if entry.kind == TraceKind.PAGE_NOTIFY:
                 group_of[entry.data.get("page_id")] = entry.data.get("group") or "?"
-            elif entry.kind == "page.acknowledged" and entry.data.get("page_id") in started:
+            elif entry.kind == TraceKind.PAGE_ACKNOWLEDGED and entry.data.get("page_id") in started:
                 page_id = entry.data["page_id"]
                 delays[group_of.get(page_id, "?")].append((entry.at - started[page_id]).total_seconds())
     return {group: {"pages": len(values), "median_s": statistics.median(values), "max_s": max(values)}
@@ -151,9 +152,9 @@ def _depth(traces) -> dict:
     for trace in traces:
         for entry in trace:
             page_id = entry.data.get("page_id")
-            if entry.kind == "page.notify":
+            if entry.kind == TraceKind.PAGE_NOTIFY:
                 asked[page_id] += 1
-            elif entry.kind in ("page.acknowledged", "page.unreached", "page.cancelled"):
+            elif entry.kind in (TraceKind.PAGE_ACKNOWLEDGED, TraceKind.PAGE_UNREACHED, TraceKind.PAGE_CANCELLED):
                 ends[page_id] = entry.kind.split(".")[1]
     distribution = Counter(asked.values())
     return {"pages": len(asked), "distribution": {str(k): v for k, v in sorted(distribution.items())},
@@ -166,9 +167,9 @@ def _delivery(traces) -> dict:
     outcome: dict[int, tuple[str, str]] = {}
     for trace in traces:
         for entry in trace:
-            if entry.kind in ("notification.sent", "notification.delivered", "notification.failed"):
+            if entry.kind in (TraceKind.NOTIFICATION_SENT, TraceKind.NOTIFICATION_DELIVERED, TraceKind.NOTIFICATION_FAILED):
                 nid = entry.data.get("notification_id")
-                ok = entry.kind != "notification.failed"
+                ok = entry.kind != TraceKind.NOTIFICATION_FAILED
                 if nid not in outcome or ok:  # a later success (after a retry) wins over nothing
                     outcome[nid] = (entry.data.get("channel") or "?", "ok" if ok else "failed")
     by_channel: dict[str, Counter] = defaultdict(Counter)

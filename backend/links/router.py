@@ -20,8 +20,8 @@ from backend.links.signing import BadLink, ExpiredLink, LinkClaims, LinkSigner
 from backend.pages.models import Page
 from backend.people.models import Person
 from backend.responses import service as response_service
-from backend.trace.service import Actor
 from backend.routing import OneHopRoute
+from backend.trace.service import Actor
 from notifications.render import severity_label
 
 router = APIRouter(route_class=OneHopRoute, tags=["links"])

@@ -39,7 +39,7 @@ class Batch:
     text: str
 
     @classmethod
-    def of(cls, entries: list[dict]) -> "Batch":
+    def of(cls, entries: list[dict]) -> Batch:
         return cls(tuple(entries), encode(entries))
 
 
@@ -87,7 +87,7 @@ class Hub:
         self._pending.put_nowait([])
         try:
             await asyncio.wait_for(asyncio.shield(self._task), timeout=5)
-        except (asyncio.TimeoutError, asyncio.CancelledError):
+        except (TimeoutError, asyncio.CancelledError):
             self._task.cancel()
 
     def notify_threadsafe(self, ids: list[int]) -> None:
@@ -122,7 +122,7 @@ class Hub:
         while not self._stopping:
             try:
                 ids = await asyncio.wait_for(self._pending.get(), SQLITE_TAIL_FALLBACK_S if self.tail else None)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 ids = []
             # Under load, what commits within MIN_INTERVAL_S goes out together: each console then gets
             # a message per interval, not one per commit. A quiet night's entry goes out at once.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import psycopg
 
@@ -40,7 +40,7 @@ class PgListener:
                     self.ready.set()
                     # Whatever was committed while we were not listening is due work now.
                     self.signals.deliver_wake()
-                    self.signals.deliver_steps_due(datetime.min.replace(tzinfo=timezone.utc))
+                    self.signals.deliver_steps_due(datetime.min.replace(tzinfo=UTC))
                     while not self._stop.is_set():
                         for note in conn.notifies(timeout=0.5):
                             self._handle(note.channel, note.payload)

@@ -15,8 +15,8 @@ from backend.errors import Unauthorized
 from backend.events.models import Event
 from backend.live.hub import Subscriber, encode, entry_json
 from backend.outbox.models import Notification
-from backend.trace.models import TraceEntry
 from backend.routing import OneHopRoute
+from backend.trace.models import TraceEntry
 
 router = APIRouter(route_class=OneHopRoute, tags=["live"])
 

@@ -1,6 +1,7 @@
 """Alembic environment: the URL comes from Vigie's settings (or the caller's config)."""
 
 from alembic import context
+
 import backend.models  # noqa: F401  (registers every table)
 from backend.db import Base, make_engine
 

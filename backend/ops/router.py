@@ -10,8 +10,8 @@ from sqlalchemy import func, select, text
 from backend.db import db_now
 from backend.outbox.models import Notification
 from backend.pages.models import Page
-from backend.worker.engine import last_cycle_age
 from backend.routing import OneHopRoute
+from backend.worker.engine import last_cycle_age
 
 router = APIRouter(route_class=OneHopRoute, tags=["ops"])
 

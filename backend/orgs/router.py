@@ -6,8 +6,8 @@ from fastapi import APIRouter
 
 from backend.deps import SessionDep, Staff
 from backend.orgs import schemas
-from backend.orgs.schemas import Id
 from backend.orgs import service as org_service
+from backend.orgs.schemas import Id
 from backend.routing import OneHopRoute
 
 router = APIRouter(route_class=OneHopRoute, prefix="/api/v1", tags=["organizations"])

@@ -11,12 +11,13 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from backend.events.models import Event
-from backend.outbox.models import Notification
 from backend.outbox import flood
 from backend.outbox import service as outbox_service
+from backend.outbox.models import Notification
 from backend.pages.models import Page
 from backend.people.models import ContactMethod
 from backend.trace import service as trace_service
+from backend.trace.kinds import TraceKind
 from notifications.base import ChannelKind, OutboundMessage, Outcome, SendResult
 from notifications.registry import ChannelRegistry
 
@@ -98,7 +99,7 @@ async def send(registry: ChannelRegistry, attempt: Attempt, *, deadline_s: float
         # The channel spends the deadline itself (the SMS channel across its providers); this
         # guard only catches a channel that overstays it.
         return await asyncio.wait_for(channel.send(attempt.message), timeout=deadline_s + 2.0)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         return SendResult.retry(f"the provider did not answer within {deadline_s + 2.0:g} s")
     except Exception as exc:  # a provider bug is a transient failure, never a lost message
         log.exception("channel %s raised", attempt.message.channel.value)
@@ -139,7 +140,7 @@ def record_results(*, db_session: Session, worker_id: str, attempts: list[Attemp
             if attempt.over_budget:
                 digest = flood.merge_into_digest(db_session=db_session, row=row,
                                                  number=event.number if event else "Vigie", now=now)
-                _trace(db_session, event, kind="notification.merged", at=now, data={
+                _trace(db_session, event, kind=TraceKind.NOTIFICATION_MERGED, at=now, data={
                     "notification_id": row.id, "digest_id": digest.id, "person_id": row.person_id,
                     "channel": row.channel, "purpose": row.purpose, "due_at": digest.due_at})
                 continue
@@ -153,12 +154,12 @@ def record_results(*, db_session: Session, worker_id: str, attempts: list[Attemp
                 "channel": row.channel, "purpose": row.purpose, "attempt": row.attempts,
                 "detail": result.detail, "next_attempt_at": row.due_at,
             })
-            if kind == "notification.failed":
+            if kind == TraceKind.NOTIFICATION_FAILED:
                 _after_failure(db_session=db_session, event=event, row=row, result=result, now=now)
     return latencies
 
 
-def _trace(db_session: Session, event: Event | None, *, kind: str, at: datetime, data: dict) -> None:
+def _trace(db_session: Session, event: Event | None, *, kind: TraceKind, at: datetime, data: dict) -> None:
     if event is None:
         log.info("%s %s", kind, data)
         return
@@ -173,7 +174,7 @@ def _after_failure(*, db_session: Session, event: Event | None, row: Notificatio
         if contact is not None:
             db_session.delete(contact)
             db_session.flush()
-            _trace(db_session, event, kind="contact.removed", at=now, data={
+            _trace(db_session, event, kind=TraceKind.CONTACT_REMOVED, at=now, data={
                 "person_id": row.person_id, "contact_method_id": row.contact_method_id, "channel": row.channel,
                 "reason": result.detail})
     page_active = row.page_id is None or db_session.scalar(select(Page.status).where(Page.id == row.page_id)) == "active"
@@ -181,21 +182,21 @@ def _after_failure(*, db_session: Session, event: Event | None, row: Notificatio
         return
     nxt = outbox_service.fall_back(db_session=db_session, failed=row, now=now)
     if nxt is not None:
-        _trace(db_session, event, kind="notification.fallback", at=now, data={
+        _trace(db_session, event, kind=TraceKind.NOTIFICATION_FALLBACK, at=now, data={
             "failed_notification_id": row.id, "notification_id": nxt.id, "person_id": row.person_id,
             "from_channel": row.channel, "to_channel": nxt.channel, "page_id": row.page_id})
 
 
-def _apply_outcome(row: Notification, result: SendResult, now: datetime, max_attempts: int) -> str:
+def _apply_outcome(row: Notification, result: SendResult, now: datetime, max_attempts: int) -> TraceKind:
     if result.outcome is Outcome.DELIVERED:
         row.status, row.due_at, row.provider_ref = "delivered", None, result.provider_ref
-        return "notification.delivered"
+        return TraceKind.NOTIFICATION_DELIVERED
     if result.outcome is Outcome.SENT:
         row.status, row.due_at, row.provider_ref = "sent", None, result.provider_ref
-        return "notification.sent"
+        return TraceKind.NOTIFICATION_SENT
     row.last_error = result.detail
     if result.outcome is Outcome.RETRY and row.attempts < max_attempts:
         row.due_at = now + timedelta(seconds=backoff(row.attempts, result.retry_after))
-        return "notification.retry"
+        return TraceKind.NOTIFICATION_RETRY
     row.status, row.due_at = "failed", None
-    return "notification.failed"
+    return TraceKind.NOTIFICATION_FAILED

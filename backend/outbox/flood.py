@@ -12,7 +12,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from backend.outbox.models import Notification
-from backend.signals import signals_of
 from notifications.sms_text import fit_sms
 
 WINDOW = timedelta(minutes=15)
@@ -60,9 +59,6 @@ def merge_into_digest(*, db_session: Session, row: Notification, number: str, no
     digest.text = _digest_text(merged)
     row.status, row.due_at = "merged", None
     db_session.flush()
-    signals = signals_of(db_session)
-    if signals is not None:
-        signals.work_due(db_session)
     return digest
 
 

@@ -21,7 +21,6 @@ from backend.orgs.models import Organization
 from backend.outbox.models import Notification
 from backend.pages.models import Page
 from backend.people.models import ContactMethod, Person
-from backend.signals import signals_of
 from notifications.base import ChannelKind
 from notifications.notice import Notice, render_notice
 from notifications.render import EventSummary, render
@@ -129,9 +128,6 @@ def enqueue(*, db_session: Session, event: Event, organization: Organization, pe
         db_session.add(row)
         rows.append(row)
     db_session.flush()
-    signals = signals_of(db_session)
-    if signals is not None:
-        signals.work_due(db_session)
     return rows
 
 
@@ -229,9 +225,6 @@ def _queue_notice(db_session: Session, organization_id: int, notice: Notice, now
         db_session.add(row)
         rows.append(row)
     db_session.flush()
-    signals = signals_of(db_session)
-    if rows and signals is not None:
-        signals.work_due(db_session)
     return rows
 
 

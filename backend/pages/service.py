@@ -19,8 +19,9 @@ from backend.pages.models import Page
 from backend.people.models import Person
 from backend.procedures.models import DEFAULT_TIMINGS, Procedure
 from backend.schedule import service as schedule_service
-from backend.signals import signals_of, steps_due
+from backend.signals import steps_due
 from backend.trace import service as trace_service
+from backend.trace.kinds import TraceKind
 from backend.trace.service import SYSTEM, Actor
 
 ACTIVE = esc.PageStatus.ACTIVE.value
@@ -67,7 +68,7 @@ def open_page(*, db_session: Session, event: Event, procedure: Procedure, chain:
                 policy=policy.to_json(), started_at=now, status=ACTIVE, reply_code=new_reply_code(db_session))
     db_session.add(page)
     db_session.flush()
-    trace_service.append(db_session=db_session, event=event, kind="page.started", at=now, data={
+    trace_service.append(db_session=db_session, event=event, kind=TraceKind.PAGE_STARTED, at=now, data={
         "page_id": page.id, "severity": event.severity,
         "chain": [{"group_id": g.group_id, "group": g.name, "members": list(g.members)} for g in policy.chain],
     })
@@ -139,7 +140,7 @@ def _carry_out(*, db_session: Session, event: Event, page: Page, policy: esc.Pol
             rows = outbox_service.enqueue(db_session=db_session, event=event, organization=organization,
                                           person=person, purpose="solicit", now=now, page_id=page.id,
                                           page_version=page.version)
-            trace_service.append(db_session=db_session, event=event, kind="page.notify", at=now, data={
+            trace_service.append(db_session=db_session, event=event, kind=TraceKind.PAGE_NOTIFY, at=now, data={
                 "page_id": page.id, "person_id": person.id, "person": person.display_name,
                 "group_id": action.group_id, "group": groups.get(action.group_id, ""), "round": action.round,
                 "reason": action.reason, "due_at": page.due_at,
@@ -148,17 +149,17 @@ def _carry_out(*, db_session: Session, event: Event, page: Page, policy: esc.Pol
             if not rows:
                 unreachable = person.id
         elif isinstance(action, esc.Escalated):
-            trace_service.append(db_session=db_session, event=event, kind="page.escalated", at=now, data={
+            trace_service.append(db_session=db_session, event=event, kind=TraceKind.PAGE_ESCALATED, at=now, data={
                 "page_id": page.id, "from_group_id": action.from_group_id, "from_group": groups[action.from_group_id],
                 "to_group_id": action.to_group_id, "to_group": groups[action.to_group_id]})
         elif isinstance(action, esc.Repeated):
-            trace_service.append(db_session=db_session, event=event, kind="page.repeated", at=now,
+            trace_service.append(db_session=db_session, event=event, kind=TraceKind.PAGE_REPEATED, at=now,
                                  data={"page_id": page.id, "round": action.round})
         elif isinstance(action, esc.Unreached):
             _raise_unreached(db_session=db_session, event=event, page=page, rounds=action.rounds, now=now)
         elif isinstance(action, esc.Stopped):
             outbox_service.cancel_for_page(db_session=db_session, page_id=page.id)
-            kind = "page.acknowledged" if action.status is esc.PageStatus.ACKNOWLEDGED else "page.cancelled"
+            kind = TraceKind.PAGE_ACKNOWLEDGED if action.status is esc.PageStatus.ACKNOWLEDGED else TraceKind.PAGE_CANCELLED
             trace_service.append(db_session=db_session, event=event, kind=kind, at=now, actor=actor,
                                  data={"page_id": page.id, "reason": action.reason})
     return unreachable
@@ -169,7 +170,7 @@ def _raise_unreached(*, db_session: Session, event: Event, page: Page, rounds: i
     if page.unreached_alarm_at is not None:
         return
     page.unreached_alarm_at = now
-    trace_service.append(db_session=db_session, event=event, kind="page.unreached", at=now,
+    trace_service.append(db_session=db_session, event=event, kind=TraceKind.PAGE_UNREACHED, at=now,
                          data={"page_id": page.id, "rounds": rounds, "alarm": True})
 
 
@@ -232,8 +233,3 @@ def next_due(*, db_session: Session) -> datetime | None:
 
     return db_session.scalar(select(func.min(Page.due_at)).where(Page.status == ACTIVE))
 
-
-def signal_worker(db_session: Session) -> None:
-    signals = signals_of(db_session)
-    if signals is not None:
-        signals.work_due(db_session)

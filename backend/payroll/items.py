@@ -13,15 +13,15 @@ a reference payroll can trace back:
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Collection, Mapping, Sequence
 from zoneinfo import ZoneInfo
 
 from escalation import pay
 
-UTC = timezone.utc
+UTC = UTC
 
 # Item key -> (default code, default label). The commune maps each to its own payroll code.
 DEFAULT_CODES: dict[str, tuple[str, str]] = {

@@ -29,7 +29,7 @@ from __future__ import annotations
 import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -49,10 +49,11 @@ from backend.payroll.models import PayrollExport, PayrollPersonSettings, Payroll
 from backend.people.models import Person
 from backend.schedule import service as schedule_service
 from backend.schedule.models import Override, Rotation
+from backend.trace.kinds import TraceKind
 from backend.trace.models import TraceEntry
 from escalation import oncall, pay
 
-UTC = timezone.utc
+UTC = UTC
 PAID_KINDS = ("technique", "cadre", "prestataire")  # "elu" is never paid
 DEFAULT_KIND_REGIMES: dict[str, dict | None] = {
     "technique": {"regime": "technique-2015", "variant": "exploitation"},
@@ -60,9 +61,9 @@ DEFAULT_KIND_REGIMES: dict[str, dict | None] = {
     "prestataire": None,
 }
 MARGIN = timedelta(days=8)
-TRACE_KINDS = ("page.notify", "response.ack", "response.en_route", "response.on_site", "response.done",
-               "event.closed", "trace.correction")
-BEGIN_KINDS = ("response.ack", "response.en_route", "response.on_site")
+TRACE_KINDS = (TraceKind.PAGE_NOTIFY, TraceKind.RESPONSE_ACK, TraceKind.RESPONSE_EN_ROUTE, TraceKind.RESPONSE_ON_SITE, TraceKind.RESPONSE_DONE,
+               TraceKind.EVENT_CLOSED, TraceKind.TRACE_CORRECTION)
+BEGIN_KINDS = (TraceKind.RESPONSE_ACK, TraceKind.RESPONSE_EN_ROUTE, TraceKind.RESPONSE_ON_SITE)
 
 
 # --- settings ------------------------------------------------------------------------------------
@@ -442,22 +443,22 @@ def _interventions(db_session: Session, organization: Organization, start: datet
     found: dict[int, list] = defaultdict(list)
     for event_id, rows in entries.items():
         event = events[event_id]
-        closed_at = next((e.at for e in rows if e.kind == "event.closed"), None)
-        corrected = {e.corrects_id for e in rows if e.kind == "trace.correction"}
+        closed_at = next((e.at for e in rows if e.kind == TraceKind.EVENT_CLOSED), None)
+        corrected = {e.corrects_id for e in rows if e.kind == TraceKind.TRACE_CORRECTION}
         by_person: dict[int, list[TraceEntry]] = defaultdict(list)
         for entry in rows:
             person_id = (entry.data or {}).get("person_id")
-            if person_id is not None and entry.kind != "trace.correction":
+            if person_id is not None and entry.kind != TraceKind.TRACE_CORRECTION:
                 by_person[person_id].append(entry)
         for person_id, mine in by_person.items():
-            notify = next((e for e in mine if e.kind == "page.notify"), None)
+            notify = next((e for e in mine if e.kind == TraceKind.PAGE_NOTIFY), None)
             begin = next((e for e in mine if e.kind in BEGIN_KINDS), None)
-            if begin is None and not any(e.kind == "response.done" for e in mine):
+            if begin is None and not any(e.kind == TraceKind.RESPONSE_DONE for e in mine):
                 continue  # asked, never answered: no intervention
             first = min((e for e in (notify, begin) if e is not None), key=lambda e: e.at, default=None)
             if first is None:
                 continue  # a "done" with nothing before it: nothing to measure from
-            done = next((e for e in mine if e.kind == "response.done" and e.at >= first.at), None)
+            done = next((e for e in mine if e.kind == TraceKind.RESPONSE_DONE and e.at >= first.at), None)
             at_end = done.at if done is not None else closed_at if closed_at and closed_at > first.at else None
             if not start <= first.at < end:
                 continue

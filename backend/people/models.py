@@ -26,7 +26,7 @@ class Person(Base):
     email_copies: Mapped[bool] = mapped_column(default=False)  # an e-mail copy of every solicitation
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    contact_methods: Mapped[list["ContactMethod"]] = relationship(
+    contact_methods: Mapped[list[ContactMethod]] = relationship(
         back_populates="person", order_by="ContactMethod.priority", cascade="all, delete-orphan"
     )
 

@@ -32,10 +32,10 @@ class Procedure(Base):
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    steps: Mapped[list["ProcedureStep"]] = relationship(
+    steps: Mapped[list[ProcedureStep]] = relationship(
         order_by="ProcedureStep.position", cascade="all, delete-orphan"
     )
-    report_lists: Mapped[list["ProcedureReportList"]] = relationship(cascade="all, delete-orphan")
+    report_lists: Mapped[list[ProcedureReportList]] = relationship(cascade="all, delete-orphan")
 
 
 class ProcedureStep(Base):

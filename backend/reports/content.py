@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from backend.trace.kinds import TraceKind
+
 SEVERITY_FR = {1: "Information", 2: "Modéré", 3: "Grave", 4: "Critique"}
 SOURCE_FR = {"phone": "Téléphone", "police": "Police", "sdis": "SDIS", "elu": "Élu", "sensor": "Capteur",
              "agent": "Agent", "other": "Autre"}
@@ -55,7 +57,7 @@ def build(*, event, organization_name: str, trace: list, tz: str, chain_intact: 
     def local(at: datetime) -> str:
         return at.astimezone(zone).strftime("%d/%m/%Y %H:%M:%S")
 
-    created = next((e for e in trace if e.kind == "event.created"), None)
+    created = next((e for e in trace if e.kind == TraceKind.EVENT_CREATED), None)
     origin = created.at if created else event.received_at
     facts = [("Reçu le", local(event.received_at)), ("Source", SOURCE_FR.get(event.source, event.source)),
              ("Appelant", event.caller_name or "—"), ("Rappel", event.callback_number or "—"),
@@ -69,17 +71,17 @@ def build(*, event, organization_name: str, trace: list, tz: str, chain_intact: 
     asked_at: dict[int, datetime] = {}
     for entry in trace:
         data = entry.data or {}
-        if entry.kind == "page.notify":
+        if entry.kind == TraceKind.PAGE_NOTIFY:
             asked_at.setdefault(data.get("person_id"), entry.at)
             roads = ", ".join(sorted({CHANNEL_FR.get(n["channel"], n["channel"])
                                       for n in data.get("notifications", [])})) or "aucun moyen"
             content.solicitations.append(Line(local(entry.at), f"Sollicité ({data.get('group', '')}) par {roads}",
                                               data.get("person", ""), _delay((entry.at - origin).total_seconds())))
-        elif entry.kind == "event.informed":
+        elif entry.kind == TraceKind.EVENT_INFORMED:
             names = ", ".join(p["person"] for p in data.get("people", []))
             content.solicitations.append(Line(local(entry.at), f"Informé ({data.get('group', '')})", names,
                                               _delay((entry.at - origin).total_seconds())))
-        elif entry.kind == "page.unreached":
+        elif entry.kind == TraceKind.PAGE_UNREACHED:
             content.solicitations.append(Line(local(entry.at), "Personne n'a pris en charge : alerte au PC"))
         elif entry.kind.startswith("response."):
             kind = entry.kind.split(".", 1)[1]
@@ -89,13 +91,13 @@ def build(*, event, organization_name: str, trace: list, tz: str, chain_intact: 
             content.answers.append(Line(local(entry.at), f"{RESPONSE_FR.get(kind, kind)} ({how}){text}",
                                         data.get("person") or entry.actor_label,
                                         _delay((entry.at - since).total_seconds())))
-        elif entry.kind == "event.requalified":
+        elif entry.kind == TraceKind.EVENT_REQUALIFIED:
             content.decisions.append(Line(local(entry.at), f"Requalifié {SEVERITY_FR.get(data.get('from'), '?')} → "
                                           f"{SEVERITY_FR.get(data.get('to'), '?')} : {data.get('reason', '')}",
                                           entry.actor_label))
-        elif entry.kind == "event.out_of_coverage":
+        elif entry.kind == TraceKind.EVENT_OUT_OF_COVERAGE:
             content.decisions.append(Line(local(entry.at), "Reçu hors des horaires du PC", "Vigie"))
-        elif entry.kind == "event.closed":
+        elif entry.kind == TraceKind.EVENT_CLOSED:
             content.closure = [("Clos le", local(entry.at)), ("Par", entry.actor_label),
                                ("Motif", data.get("reason", "")),
                                ("Suite à donner (heures ouvrées)", data.get("follow_up") or "—"),

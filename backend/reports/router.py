@@ -15,8 +15,9 @@ from backend.events.router import actor_of, visible_event
 from backend.orgs.schemas import Id
 from backend.outbox.models import Notification
 from backend.reports import service as report_service
-from backend.trace.models import TraceEntry
 from backend.routing import OneHopRoute
+from backend.trace.kinds import TraceKind
+from backend.trace.models import TraceEntry
 
 router = APIRouter(route_class=OneHopRoute, prefix="/api/v1", tags=["reports"])
 
@@ -45,7 +46,7 @@ class ReportOut(BaseModel):
 def reports_out(db, event_id: int, reports: list) -> list[dict]:
     """Each version with to whom it went, as its trace entry says, and where each e-mail stands now."""
     sendings = {e.data.get("report_id"): e.data for e in db.scalars(select(TraceEntry).where(
-        TraceEntry.event_id == event_id, TraceEntry.kind.in_(("report.sent", "report.written"))))}
+        TraceEntry.event_id == event_id, TraceEntry.kind.in_((TraceKind.REPORT_SENT, TraceKind.REPORT_WRITTEN))))}
     ids = [r["notification_id"] for d in sendings.values() for r in d.get("recipients", [])]
     status = dict(db.execute(select(Notification.id, Notification.status).where(Notification.id.in_(ids)))
                   .all()) if ids else {}

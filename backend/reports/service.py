@@ -19,8 +19,8 @@ from backend.procedures.models import ProcedureReportList
 from backend.reports import content as report_content
 from backend.reports.models import Report
 from backend.reports.render import to_html, to_pdf
-from backend.signals import signals_of
 from backend.trace import service as trace_service
+from backend.trace.kinds import TraceKind
 from backend.trace.service import Actor
 
 
@@ -39,7 +39,7 @@ def write(*, db_session: Session, event: Event, trigger: str, actor: Actor, now:
     db_session.add(report)
     db_session.flush()
     lists, sent = (_send(db_session, event, organization, report, html, now) if send else ([], []))
-    trace_service.append(db_session=db_session, event=event, kind="report.sent" if sent else "report.written",
+    trace_service.append(db_session=db_session, event=event, kind=TraceKind.REPORT_SENT if sent else TraceKind.REPORT_WRITTEN,
                          actor=actor, at=now, data={
                              "report_id": report.id, "version": version, "trigger": trigger, "sha256": report.sha256,
                              "lists": lists, "recipients": sent})
@@ -72,9 +72,6 @@ def _send(db_session: Session, event: Event, organization: Organization, report:
         db_session.add(row)
         db_session.flush()
         sent.append({"person_id": person.id, "person": person.display_name, "notification_id": row.id})
-    signals = signals_of(db_session)
-    if sent and signals is not None:
-        signals.work_due(db_session)
     return [d.name for d in dlists], sent
 
 

@@ -20,6 +20,7 @@ from backend.pages.models import Page
 from backend.people.models import Person
 from backend.responses.models import Response
 from backend.trace import service as trace_service
+from backend.trace.kinds import TraceKind
 from backend.trace.service import Actor
 
 PAGE_KINDS = ("ack", "decline")
@@ -44,7 +45,7 @@ def record(*, db_session: Session, event: Event, kind: str, person_id: int | Non
                         on_behalf_by_user_id=on_behalf_by_user_id, created_at=now, client_id=client_id)
     db_session.add(response)
     db_session.flush()
-    trace_service.append(db_session=db_session, event=event, kind=f"response.{kind}", actor=actor, at=now, data={
+    trace_service.append(db_session=db_session, event=event, kind=TraceKind.of_response(kind), actor=actor, at=now, data={
         "response_id": response.id, "page_id": page_id, "person_id": person_id,
         "person": person.display_name if person else None, "via": via, "text": text,
         "on_behalf": on_behalf_by_user_id is not None, "reason": reason,
@@ -60,7 +61,6 @@ def record(*, db_session: Session, event: Event, kind: str, person_id: int | Non
         for page in pages:
             page_service.apply_signal(db_session=db_session, event=event, page=page,
                                       signal=esc.Declined(person_id, text), now=now, actor=actor)
-    page_service.signal_worker(db_session)
     return response
 
 

@@ -12,20 +12,20 @@ from backend.coverage import service as coverage_service
 from backend.db import db_now
 from backend.deps import CurrentPrincipal, SessionDep, Staff
 from backend.errors import Forbidden, NotFound, Unprocessable
+from backend.groups import service as group_service
 from backend.groups.models import OnCallGroup
 from backend.groups.router import editable_group
-from backend.groups import service as group_service
 from backend.orgs import service as org_service
 from backend.orgs.models import Organization
 from backend.orgs.schemas import Id
 from backend.people.models import Person
+from backend.routing import OneHopRoute
 from backend.schedule import messages as swap_messages
 from backend.schedule import schemas, views
 from backend.schedule import service as schedule_service
 from backend.trace import service as trace_service
 from backend.trace.service import Actor
 from backend.watch import service as watch_service
-from backend.routing import OneHopRoute
 
 router = APIRouter(route_class=OneHopRoute, prefix="/api/v1", tags=["planning"])
 

@@ -15,6 +15,7 @@ from backend.people import service as people_service
 from backend.people.models import Person
 from backend.schedule.models import Override, Rotation, SwapRequest
 from backend.trace import service as trace_service
+from backend.trace.kinds import GroupTraceKind
 from backend.trace.service import Actor
 from escalation import oncall
 
@@ -73,7 +74,7 @@ def set_rotation(*, db_session: Session, group: OnCallGroup, member_ids: list[in
                    valid_from=effective_from, created_by_user_id=user_id)
     db_session.add(row)
     db_session.flush()
-    trace_service.append_group(db_session=db_session, group=group, kind="rotation.changed", actor=actor,
+    trace_service.append_group(db_session=db_session, group=group, kind=GroupTraceKind.ROTATION_CHANGED, actor=actor,
                                at=effective_from, data={
                                    "rotation_id": row.id, "members": member_ids, "turn_days": turn_days,
                                    "anchor_local": row.anchor_local.isoformat(timespec="minutes"),
@@ -90,7 +91,7 @@ def end_rotation(*, db_session: Session, group: OnCallGroup, at: datetime, actor
         db_session.delete(row)
     else:
         row.valid_until = at
-    trace_service.append_group(db_session=db_session, group=group, kind="rotation.ended", actor=actor, at=at,
+    trace_service.append_group(db_session=db_session, group=group, kind=GroupTraceKind.ROTATION_ENDED, actor=actor, at=at,
                                data={"rotation_id": row.id})
 
 
@@ -125,7 +126,7 @@ def add_override(*, db_session: Session, group: OnCallGroup, starts_at: datetime
     db_session.add(row)
     db_session.flush()
     names = names_of(db_session, [person_id, replaces_person_id])
-    trace_service.append_group(db_session=db_session, group=group, kind="override.added", actor=actor, data={
+    trace_service.append_group(db_session=db_session, group=group, kind=GroupTraceKind.OVERRIDE_ADDED, actor=actor, data={
         "override_id": row.id, "starts_at": starts_at, "ends_at": ends_at, "person_id": person_id,
         "person": names.get(person_id, "personne"), "replaces_person_id": replaces_person_id,
         "replaces": names.get(replaces_person_id), "reason": reason, "origin": origin})
@@ -138,7 +139,7 @@ def cancel_override(*, db_session: Session, override: Override, group: OnCallGro
         raise Conflict("this replacement is already cancelled", code="override_cancelled")
     lock_group(db_session, group.id)
     override.cancelled_at = now
-    trace_service.append_group(db_session=db_session, group=group, kind="override.cancelled", actor=actor,
+    trace_service.append_group(db_session=db_session, group=group, kind=GroupTraceKind.OVERRIDE_CANCELLED, actor=actor,
                                at=now, data={"override_id": override.id})
     return override
 
@@ -254,7 +255,7 @@ def request_swap(*, db_session: Session, group: OnCallGroup, requester: Person, 
                        rotation_id=rotation_id, message=message, status="pending", created_at=now)
     db_session.add(swap)
     db_session.flush()
-    _trace_swap(db_session, group, swap, "swap.requested", Actor("person", requester.id, requester.display_name), now)
+    _trace_swap(db_session, group, swap, GroupTraceKind.SWAP_REQUESTED, Actor("person", requester.id, requester.display_name), now)
     return swap
 
 
@@ -268,10 +269,10 @@ def answer_swap(*, db_session: Session, swap: SwapRequest, person: Person, accep
     swap.answered_at = now
     if not accept:
         swap.status = "refused"
-        _trace_swap(db_session, group, swap, "swap.refused", actor, now)
+        _trace_swap(db_session, group, swap, GroupTraceKind.SWAP_REFUSED, actor, now)
         return swap
     _ensure_still_valid(db_session, group, swap, now)
-    _trace_swap(db_session, group, swap, "swap.accepted", actor, now)
+    _trace_swap(db_session, group, swap, GroupTraceKind.SWAP_ACCEPTED, actor, now)
     if needs_approval:
         swap.status = "awaiting_approval"
         return swap
@@ -285,7 +286,7 @@ def decide_swap(*, db_session: Session, swap: SwapRequest, approve: bool, actor:
     swap.decided_by, swap.decision_note = actor.label, note
     if not approve:
         swap.status, swap.decided_at = "rejected", now
-        _trace_swap(db_session, group, swap, "swap.rejected", actor, now)
+        _trace_swap(db_session, group, swap, GroupTraceKind.SWAP_REJECTED, actor, now)
         return swap
     _ensure_still_valid(db_session, group, swap, now)
     return _apply_swap(db_session, group, swap, actor, now)
@@ -297,7 +298,7 @@ def cancel_swap(*, db_session: Session, swap: SwapRequest, person: Person, now: 
     if swap.status not in ("pending", "awaiting_approval"):
         raise Conflict(f"this swap request is {swap.status}", code="swap_closed")
     swap.status, swap.decided_at = "cancelled", now
-    _trace_swap(db_session, db_session.get(OnCallGroup, swap.group_id), swap, "swap.cancelled",
+    _trace_swap(db_session, db_session.get(OnCallGroup, swap.group_id), swap, GroupTraceKind.SWAP_CANCELLED,
                 Actor("person", person.id, person.display_name), now)
     return swap
 
@@ -334,7 +335,7 @@ def _apply_swap(db_session: Session, group: OnCallGroup, swap: SwapRequest, acto
                      person_id=person_id, replaces_person_id=replaces, reason="échange de tour", actor=actor,
                      user_id=None, origin="swap", swap_id=swap.id)
     swap.status, swap.decided_at = "done", now
-    _trace_swap(db_session, group, swap, "swap.done", actor, now)
+    _trace_swap(db_session, group, swap, GroupTraceKind.SWAP_DONE, actor, now)
     return swap
 
 
@@ -354,7 +355,7 @@ def _ensure_still_valid(db_session: Session, group: OnCallGroup, swap: SwapReque
             raise Conflict("the planning changed since the request", code="planning_changed")
 
 
-def _trace_swap(db_session: Session, group: OnCallGroup, swap: SwapRequest, kind: str, actor: Actor,
+def _trace_swap(db_session: Session, group: OnCallGroup, swap: SwapRequest, kind: GroupTraceKind, actor: Actor,
                 now: datetime) -> None:
     lock_group(db_session, group.id)
     names = names_of(db_session, [swap.requester_id, swap.counterpart_id])

@@ -14,6 +14,7 @@ from backend.db import db_now
 from backend.events.models import Event
 from backend.groups.models import OnCallGroup
 from backend.signals import announce_change, signals_of
+from backend.trace.kinds import GroupTraceKind, TraceKind
 from backend.trace.models import GroupTraceEntry, TraceEntry
 
 GENESIS = "0" * 64
@@ -51,16 +52,17 @@ def entry_hash(*, prev_hash: str, event_id: int | None = None, seq: int, at: dat
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def append(*, db_session: Session, event: Event, kind: str, actor: Actor = SYSTEM, data: dict | None = None,
+def append(*, db_session: Session, event: Event, kind: TraceKind, actor: Actor = SYSTEM, data: dict | None = None,
            at: datetime | None = None, corrects_id: int | None = None) -> TraceEntry:
     """Append one entry; the caller holds the event row (locked) in this transaction."""
+    kind = TraceKind(kind)  # a kind not in the catalogue (backend/trace/kinds.py) is refused here
     data = _jsonable(data or {})
     at = at or db_now(db_session)
     seq = event.trace_seq + 1
     digest = entry_hash(prev_hash=event.trace_head, event_id=event.id, seq=seq, at=at, actor=actor,
-                        kind=kind, data=data, corrects_id=corrects_id)
+                        kind=kind.value, data=data, corrects_id=corrects_id)
     entry = TraceEntry(event_id=event.id, organization_id=event.organization_id, seq=seq, at=at,
-                       actor_type=actor.type, actor_id=actor.id, actor_label=actor.label, kind=kind,
+                       actor_type=actor.type, actor_id=actor.id, actor_label=actor.label, kind=kind.value,
                        data=data, corrects_id=corrects_id, prev_hash=event.trace_head, hash=digest)
     event.trace_seq = seq
     event.trace_head = digest
@@ -111,16 +113,17 @@ def _verify_chain(entries, head: str, rehash) -> Verification:
 
 
 # The group's own trace: turns taken, confirmations, replacements, swaps ---------------------
-def append_group(*, db_session: Session, group: OnCallGroup, kind: str, actor: Actor = SYSTEM,
+def append_group(*, db_session: Session, group: OnCallGroup, kind: GroupTraceKind, actor: Actor = SYSTEM,
                  data: dict | None = None, at: datetime | None = None) -> GroupTraceEntry:
     """Append one entry to a group's chain; the caller holds the group row (locked) in this transaction."""
+    kind = GroupTraceKind(kind)  # a kind not in the catalogue (backend/trace/kinds.py) is refused here
     data = _jsonable(data or {})
     at = at or db_now(db_session)
     seq = group.trace_seq + 1
     digest = entry_hash(prev_hash=group.trace_head, group_id=group.id, seq=seq, at=at, actor=actor,
-                        kind=kind, data=data)
+                        kind=kind.value, data=data)
     entry = GroupTraceEntry(group_id=group.id, organization_id=group.organization_id, seq=seq, at=at,
-                            actor_type=actor.type, actor_id=actor.id, actor_label=actor.label, kind=kind,
+                            actor_type=actor.type, actor_id=actor.id, actor_label=actor.label, kind=kind.value,
                             data=data, prev_hash=group.trace_head, hash=digest)
     group.trace_seq = seq
     group.trace_head = digest

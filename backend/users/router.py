@@ -7,9 +7,9 @@ from fastapi import APIRouter
 from backend.deps import SessionDep, Staff
 from backend.orgs import service as org_service
 from backend.orgs.schemas import Id
+from backend.routing import OneHopRoute
 from backend.users import schemas
 from backend.users import service as user_service
-from backend.routing import OneHopRoute
 
 router = APIRouter(route_class=OneHopRoute, prefix="/api/v1", tags=["users"])
 

@@ -12,11 +12,11 @@ from backend.db import db_now
 from backend.deps import CurrentPrincipal, SessionDep, Staff
 from backend.groups import service as group_service
 from backend.orgs.schemas import Id
+from backend.routing import OneHopRoute
 from backend.schedule import service as schedule_service
 from backend.schedule.router import me
 from backend.schedule.views import watch_rows
 from backend.watch import service as watch_service
-from backend.routing import OneHopRoute
 
 router = APIRouter(route_class=OneHopRoute, prefix="/api/v1", tags=["planning"])
 

@@ -25,6 +25,7 @@ from backend.schedule import service as schedule_service
 from backend.schedule.models import Rotation
 from backend.signals import steps_due
 from backend.trace import service as trace_service
+from backend.trace.kinds import GroupTraceKind
 from backend.trace.service import Actor
 from backend.watch.models import GapReport, WatchTurn
 from notifications import notice as notices
@@ -139,7 +140,7 @@ def _ask(db_session: Session, group: OnCallGroup, row: WatchTurn, now: datetime)
     settings = coverage_service.settings_of(db_session=db_session, organization=organization)
     person = _person(db_session, row.person_id)
     names = schedule_service.names_of(db_session, [row.person_id, row.previous_person_id])
-    trace_service.append_group(db_session=db_session, group=group, kind="watch.started", at=now, data={
+    trace_service.append_group(db_session=db_session, group=group, kind=GroupTraceKind.WATCH_STARTED, at=now, data={
         "watch_id": row.id, "person_id": row.person_id, "person": names.get(row.person_id),
         "previous_person_id": row.previous_person_id, "previous": names.get(row.previous_person_id),
         "starts_at": row.starts_at, "ends_at": row.ends_at})
@@ -152,7 +153,7 @@ def _ask(db_session: Session, group: OnCallGroup, row: WatchTurn, now: datetime)
     row.status, row.asked_at = "asked", now
     row.due_at = now + timedelta(minutes=settings.watch_confirm_minutes)
     steps_due(db_session, row.due_at)
-    trace_service.append_group(db_session=db_session, group=group, kind="watch.asked", at=now, data={
+    trace_service.append_group(db_session=db_session, group=group, kind=GroupTraceKind.WATCH_ASKED, at=now, data={
         "watch_id": row.id, "person": person.display_name, "deadline": row.due_at,
         "notifications": [{"id": n.id, "channel": n.channel} for n in sent]})
 
@@ -173,7 +174,7 @@ def _missed(db_session: Session, group: OnCallGroup, row: WatchTurn, now: dateti
                                       phone=phone, since=row.starts_at.astimezone(tz), watch_id=row.id)
         alerted = outbox_service.enqueue_notice(db_session=db_session, organization_id=organization.id,
                                                 person=cadre, notice=notice, now=now, urgent=True)
-    trace_service.append_group(db_session=db_session, group=group, kind="watch.missed", at=now, data={
+    trace_service.append_group(db_session=db_session, group=group, kind=GroupTraceKind.WATCH_MISSED, at=now, data={
         "watch_id": row.id, "person_id": person.id, "person": person.display_name,
         "cadre_id": cadre.id if cadre else None, "cadre": cadre.display_name if cadre else None,
         "alarm": True, "notifications": [{"id": n.id, "channel": n.channel} for n in alerted]})
@@ -190,7 +191,7 @@ def confirm(*, db_session: Session, row: WatchTurn, person_id: int, via: str, no
     late = row.status == "missed"
     row.status, row.confirmed_at, row.confirmed_via, row.due_at = "confirmed", now, via, None
     person = db_session.get(Person, person_id)
-    trace_service.append_group(db_session=db_session, group=group, kind="watch.confirmed", at=now,
+    trace_service.append_group(db_session=db_session, group=group, kind=GroupTraceKind.WATCH_CONFIRMED, at=now,
                                actor=Actor("person", person.id, person.display_name),
                                data={"watch_id": row.id, "via": via, "late": late,
                                      "after_s": round((now - row.asked_at).total_seconds()) if row.asked_at else None})
@@ -247,7 +248,7 @@ def report_gaps(*, db_session: Session, organization: Organization, now: datetim
         notice = notices.gap_report(org_code=organization.code, group=group.name,
                                     gaps=[(s.astimezone(tz), e.astimezone(tz)) for s, e in new])
         told = outbox_service.enqueue_to_referents(db_session=db_session, organization_id=organization.id, notice=notice, now=now)
-        trace_service.append_group(db_session=db_session, group=group, kind="planning.gap", at=now, data={
+        trace_service.append_group(db_session=db_session, group=group, kind=GroupTraceKind.PLANNING_GAP, at=now, data={
             "gaps": [{"starts_at": s, "ends_at": e} for s, e in new],
             "notifications": [{"id": n.id, "channel": n.channel} for n in told]})
         reported += len(new)

@@ -5,7 +5,7 @@ from datetime import datetime
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from backend.db import UTCDateTime, Base
+from backend.db import Base, UTCDateTime
 
 
 class WorkerHeartbeat(Base):

@@ -22,8 +22,8 @@ from backend.groups.models import DistributionList, GroupMember, OnCallGroup
 from backend.migrate import alembic_config
 from backend.orgs.models import Organization
 from backend.people.models import ContactMethod, Person
-from backend.schedule.models import Rotation
 from backend.procedures.models import Procedure, ProcedureStep
+from backend.schedule.models import Rotation
 from tests.conftest import ON_POSTGRES, PG_URL
 
 ROOT = Path(__file__).resolve().parents[2]

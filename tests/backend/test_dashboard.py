@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -31,7 +31,7 @@ ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 
 
 def at(day, hour, minute=0, month=11) -> datetime:
-    return datetime(2026, month, day, hour, minute, tzinfo=PARIS).astimezone(timezone.utc)
+    return datetime(2026, month, day, hour, minute, tzinfo=PARIS).astimezone(UTC)
 
 
 @pytest.fixture

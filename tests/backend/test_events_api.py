@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -208,11 +208,11 @@ def test_numbering_restarts_each_year_in_the_communes_own_time(api, world, runti
                                          data={"category": "Voirie", "title": "Nid de poule"}, now=now)
             return event.number
 
-    assert open_at(datetime(2030, 12, 31, 12, 0, tzinfo=timezone.utc)) == "2030-0001"
-    assert open_at(datetime(2030, 12, 31, 15, 0, tzinfo=timezone.utc)) == "2030-0002"
+    assert open_at(datetime(2030, 12, 31, 12, 0, tzinfo=UTC)) == "2030-0001"
+    assert open_at(datetime(2030, 12, 31, 15, 0, tzinfo=UTC)) == "2030-0002"
     # 23:30 UTC on 31 December is already New Year's Day in Chenôve (Europe/Paris).
-    assert open_at(datetime(2030, 12, 31, 23, 30, tzinfo=timezone.utc)) == "2031-0001"
-    assert open_at(datetime(2031, 1, 2, 8, 0, tzinfo=timezone.utc)) == "2031-0002"
+    assert open_at(datetime(2030, 12, 31, 23, 30, tzinfo=UTC)) == "2031-0001"
+    assert open_at(datetime(2031, 1, 2, 8, 0, tzinfo=UTC)) == "2031-0002"
     listed = api.client.get(f"{API}/events", headers=api.h("operator")).json()
     assert [e["number"] for e in listed] == ["2031-0002", "2031-0001", "2030-0002", "2030-0001"]
 
@@ -310,7 +310,7 @@ def test_the_event_list_is_filtered(api, world):
 
 def test_the_list_accepts_a_date_without_timezone_as_utc(api):
     event = api.open()
-    received = parse(event["received_at"]).astimezone(timezone.utc)
+    received = parse(event["received_at"]).astimezone(UTC)
     naive_before = (received - timedelta(minutes=5)).replace(tzinfo=None).isoformat()
     naive_after = (received + timedelta(minutes=5)).replace(tzinfo=None).isoformat()
     response = api.client.get(f"{API}/events", params={"since": naive_before}, headers=api.h("operator"))

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
 import time
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest

@@ -6,7 +6,7 @@ everything a person sees is read back through HTTP.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import icalendar
@@ -50,7 +50,7 @@ def open_event_at(runtime, world, at: datetime, title="Arbre tombé", severity=3
         event = event_service.create(
             db_session=s, organization_id=world.commune_id, org_ids=frozenset({world.commune_id}),
             data={"procedure_id": world.procedure_id, "severity": severity, "title": title, "place": "rue Paix"},
-            actor=Actor("user", None, "Opérateur"), user_id=None, now=at.astimezone(timezone.utc))
+            actor=Actor("user", None, "Opérateur"), user_id=None, now=at.astimezone(UTC))
         return event.id
 
 

@@ -7,7 +7,7 @@ import time
 
 from sqlalchemy import func, select
 
-from backend.db import transaction
+from backend.db import db_now, transaction
 from backend.events.models import Event
 from backend.pages.models import Page
 from backend.responses import service as response_service
@@ -62,5 +62,23 @@ def test_answers_do_not_wake_the_steps_loop(runtime):
         assert worker.cycles - cycles <= 1
         with transaction(runtime.session_factory) as s:
             assert s.scalar(select(func.count(Page.id)).where(Page.status == "acknowledged")) == 10
+    finally:
+        worker.stop()
+
+
+def test_a_message_queued_by_any_writer_leaves_a_sleeping_outbox_at_once(runtime, recording_channels):
+    # An enrolment link is queued outside the alerting loop; the flush that inserts it wakes the outbox.
+    from backend.enrolment import service as enrolment_service
+    from backend.people.models import Person
+    from notifications.base import ChannelKind
+
+    world = build_world(runtime.session_factory)
+    worker = _sleepy_worker(runtime)
+    try:
+        with transaction(runtime.session_factory) as s:
+            enrolment_service.send_link(db_session=s, person=s.get(Person, world.techs[0]), channel="sms",
+                                        public_url="https://vigie.example.org", by_user_id=None, now=db_now(s))
+        # Within 5 s, where the outbox would have slept a minute unwoken.
+        wait_until(lambda: recording_channels.get(ChannelKind.SMS).sent, timeout=5, what="the link's SMS")
     finally:
         worker.stop()

@@ -13,8 +13,7 @@ from zoneinfo import ZoneInfo
 from playwright.sync_api import expect
 
 from tests.browser.conftest import screenshot
-from tests.browser.test_console import (  # noqa: F401  (pages: the console's page fixture)
-    console_login, create_event, operator_client, pages)
+from tests.browser.test_console import console_login, create_event, operator_client, pages  # noqa: F401  (pages: the console's page fixture)
 from tests.factories import PASSWORD
 from tests.smoke.harness import login
 

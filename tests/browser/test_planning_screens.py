@@ -12,10 +12,9 @@ from __future__ import annotations
 import base64
 import os
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from playwright.sync_api import expect
@@ -29,8 +28,7 @@ from notifications.notice import render_notice
 from notifications.webpush import encode_document, push_document
 from tests.browser.conftest import DESK, PHONE, screenshot
 from tests.browser.test_console import console_login, pages  # noqa: F401  (pages: the console's page fixture)
-from tests.browser.test_pwa import (  # noqa: F401  (no_script_errors: autouse, checks the phone's page)
-    ServiceWorker, assert_french, device_headers, enrol, enrolment_link, no_script_errors)
+from tests.browser.test_pwa import ServiceWorker, assert_french, device_headers, enrol, enrolment_link, no_script_errors  # noqa: F401  (no_script_errors: autouse, checks the phone's page)
 from tests.factories import PASSWORD
 from tests.smoke.harness import login, wait_until
 
@@ -70,7 +68,7 @@ def set_rotation(live) -> datetime:
     un, deux, trois = world.techs
     response = staff(live, "admin").put(f"/api/v1/groups/{world.tech_group_id}/rotation", json={
         "member_ids": [deux, un, trois], "anchor_local": anchor.strftime("%Y-%m-%dT%H:%M:00"), "turn_days": 7,
-        "effective_from": anchor.astimezone(timezone.utc).isoformat()})
+        "effective_from": anchor.astimezone(UTC).isoformat()})
     assert response.status_code == 200, response.text
     return anchor
 
@@ -87,9 +85,9 @@ def chenove_hours(live) -> None:
 
 def take_over_now(live, anchor: datetime) -> datetime:
     """The PC puts Tech Un on call from a minute ago in place of Tech Deux (sick), until the next hand-over."""
-    start = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(minutes=1)
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=1)
     response = staff(live, "admin").post(f"/api/v1/groups/{live.world.tech_group_id}/overrides", json={
-        "starts_at": start.isoformat(), "ends_at": (anchor + WEEK).astimezone(timezone.utc).isoformat(),
+        "starts_at": start.isoformat(), "ends_at": (anchor + WEEK).astimezone(UTC).isoformat(),
         "person_id": live.world.techs[0], "replaces_person_id": live.world.techs[1], "reason": "Tech Deux malade"})
     assert response.status_code == 201, response.text
     return start
@@ -103,7 +101,7 @@ def ask_to_take_the_watch(live, start: datetime) -> int:
     with transaction(factory) as s:
         watch_service.plan(db_session=s, group=s.get(OnCallGroup, live.world.tech_group_id), now=start - timedelta(hours=1))
         claimed = watch_service.claim_due(db_session=s, worker_id="browser-test", now=at,
-                                          lease_until=datetime.now(timezone.utc) + timedelta(minutes=5), limit=50)
+                                          lease_until=datetime.now(UTC) + timedelta(minutes=5), limit=50)
     for item in claimed:
         with transaction(factory) as s:
             watch_service.step(db_session=s, watch_id=item.watch_id, worker_id="browser-test", now=at)
@@ -380,7 +378,7 @@ def test_the_watch_ask_push_is_confirmed_by_its_je_confirme_action(live, phone):
 
     deux = staff(live, "oncall2")
     turn = next(t for t in deux.get("/api/v1/me/oncall").json()["next_turns"]
-                if datetime.fromisoformat(t["starts_at"]) > datetime.now(timezone.utc))
+                if datetime.fromisoformat(t["starts_at"]) > datetime.now(UTC))
     offered = deux.post("/api/v1/me/swaps", json={"group_id": turn["group_id"], "rotation_id": turn["rotation_id"],
                                                   "my_turn": turn["index"], "counterpart_id": live.world.techs[0],
                                                   "message": "Tu peux ?"})

@@ -4,7 +4,6 @@ a push delivered into the service worker and acknowledged from the notification 
 from __future__ import annotations
 
 import base64
-import json
 import os
 import re
 import time

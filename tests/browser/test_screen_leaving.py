@@ -7,8 +7,7 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
-from tests.browser.test_console import (  # noqa: F401  (pages: fails the test on any uncaught error)
-    console_login, create_event, open_event_view, operator_client, pages)
+from tests.browser.test_console import console_login, create_event, open_event_view, operator_client, pages  # noqa: F401  (pages: fails the test on any uncaught error)
 from tests.browser.test_planning_screens import open_planning, set_rotation
 
 # Resolves after one real frame: a render scheduled before the hold has run by then, so the next change's

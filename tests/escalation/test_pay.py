@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -18,11 +18,11 @@ from escalation.pay import (
     intervention_slots,
     load_regime,
     regimes,
-    unverified,
     rest_warnings,
+    unverified,
 )
 
-UTC = timezone.utc
+UTC = UTC
 PARIS = ZoneInfo("Europe/Paris")
 TZ = "Europe/Paris"
 H = timedelta(hours=1)
@@ -272,7 +272,7 @@ def test_saturday_evening_into_sunday_crosses_22_and_midnight():
     assert found == {"weekday": 0, "saturday": 30, "night": 120, "sunday_or_holiday": 75}
     # Other sectors paid: 0.5 h × 20 + 2 h × 24 + 1.25 h × 32 = 10.00 + 48.00 + 40.00 = 98.00.
     paid = intervention_compensation(found, AUTRES)
-    assert [(l.slot, l.hours, l.rate, l.amount) for l in paid.lines] == [
+    assert [(line.slot, line.hours, line.rate, line.amount) for line in paid.lines] == [
         ("saturday", d("0.50"), d("20.00"), d("10.00")),
         ("night", d("2.00"), d("24.00"), d("48.00")),
         ("sunday_or_holiday", d("1.25"), d("32.00"), d("40.00")),
@@ -282,7 +282,7 @@ def test_saturday_evening_into_sunday_crosses_22_and_midnight():
     assert intervention_compensation(found, TECHNIQUE).total_amount == d("82.50")
     # Technical time off: 30 × 1.25 = 37.5 → 38; 120 × 1.5 = 180; 75 × 2 = 150; 368 min.
     off = intervention_compensation(found, TECHNIQUE, mode="time_off")
-    assert [l.time_off_minutes for l in off.lines] == [38, 180, 150] and off.total_time_off_minutes == 368
+    assert [line.time_off_minutes for line in off.lines] == [38, 180, 150] and off.total_time_off_minutes == 368
     # Other sectors time off: 30 × 1.10 = 33; 120 × 1.25 = 150; 75 × 1.25 = 93.75 → 94; 277 min.
     assert intervention_compensation(found, AUTRES, mode="time_off").total_time_off_minutes == 277
 

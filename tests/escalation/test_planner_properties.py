@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import escalation as esc
 
-T0 = datetime(2026, 11, 22, 3, 10, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 22, 3, 10, tzinfo=UTC)
 
 
 @st.composite

@@ -11,7 +11,7 @@ import json
 import threading
 import uuid
 import warnings
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import firebase_admin
 import httpx
@@ -54,7 +54,7 @@ def seed_token(channel: FcmChannel, token: str | None = ACCESS_TOKEN) -> None:
     credential = channel.app.credential.get_credential()
     credential.token = token
     # google-auth compares with a naive UTC "now".
-    credential.expiry = datetime.now(timezone.utc).replace(tzinfo=None) + timedelta(hours=1) if token else None
+    credential.expiry = datetime.now(UTC).replace(tzinfo=None) + timedelta(hours=1) if token else None
 
 
 def message(*, severity: int = 3, address: str = TOKEN) -> OutboundMessage:
@@ -249,7 +249,7 @@ def test_an_expired_token_is_refreshed_off_the_event_loop(account_file, fcm):
         def refresh(request):  # stands for the OAuth call google-auth makes with `requests`
             refreshed_in.append(threading.get_ident())
             credential.token = "refreshed-access-token"
-            credential.expiry = datetime.now(timezone.utc).replace(tzinfo=None) + timedelta(hours=1)
+            credential.expiry = datetime.now(UTC).replace(tzinfo=None) + timedelta(hours=1)
 
         credential.refresh = refresh
         loop_thread = threading.get_ident()

@@ -173,7 +173,7 @@ class PushService:
         self._server.server_close()
         self._thread.join(timeout=5)
 
-    def __enter__(self) -> "PushService":
+    def __enter__(self) -> PushService:
         return self
 
     def __exit__(self, *exc) -> None:

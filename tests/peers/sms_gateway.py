@@ -119,7 +119,7 @@ class SmsGateway:
                 self._cond.wait(left)
             return list(self.requests[:count])
 
-    def start(self) -> "SmsGateway":
+    def start(self) -> SmsGateway:
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
                                         name=f"sms-gateway-{self.port}", daemon=True)
         self._thread.start()
@@ -132,7 +132,7 @@ class SmsGateway:
             self._thread = None
         self._server.server_close()
 
-    def __enter__(self) -> "SmsGateway":
+    def __enter__(self) -> SmsGateway:
         return self.start()
 
     def __exit__(self, *exc) -> None:

@@ -92,7 +92,7 @@ class SmtpServer:
                 self._cond.wait(left)
             return list(self.received[:count])
 
-    def start(self) -> "SmtpServer":
+    def start(self) -> SmtpServer:
         last_error: Exception | None = None
         for _ in range(5):  # the free port may be taken between the probe and the bind
             port = free_port(self.host)
@@ -112,7 +112,7 @@ class SmtpServer:
             self._controller.stop()
             self._controller = None
 
-    def __enter__(self) -> "SmtpServer":
+    def __enter__(self) -> SmtpServer:
         return self.start()
 
     def __exit__(self, *exc) -> None:

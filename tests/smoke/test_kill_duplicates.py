@@ -66,7 +66,7 @@ def test_each_kill_resends_at_most_the_message_in_flight_and_loses_nothing(runti
         for _ in range(KILLS_PER_POINT):  # while the provider holds the message
             before = gateway.arrived
             process = worker()
-            wait_until(lambda: gateway.arrived > before, timeout=30, what="a message at the provider")
+            wait_until(lambda before=before: gateway.arrived > before, timeout=30, what="a message at the provider")
             process.send_signal(signal.SIGKILL)
             process.wait(10)
             kills["during"] += 1

@@ -82,7 +82,6 @@ export const TRACE_KINDS = {
   "report.sent": "Rapport diffusé",
   "report.written": "Rapport rédigé",
   "event.out_of_coverage": "Hors des heures du PC",
-  "call.logged": "Appel enregistré",
 };
 
 export function traceKindLabel(kind) {
