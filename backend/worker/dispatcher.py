@@ -66,17 +66,18 @@ class Dispatcher:
         self.cycles = 0
         self.sent = 0
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._woken: asyncio.Event | None = None
+        # Bound to the loop on first use (Python ≥ 3.10): safe to create before the loop runs.
+        self._woken = asyncio.Event()
         self._stopping = False
         self._db = ThreadPoolExecutor(1, thread_name_prefix="vigie-outbox-db")
         self._tasks: set[asyncio.Task] = set()
 
     # Called from any thread -------------------------------------------------------------------
     def wake(self) -> None:
-        loop, woken = self._loop, self._woken
-        if loop is not None and woken is not None and not loop.is_closed():
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
             try:
-                loop.call_soon_threadsafe(woken.set)
+                loop.call_soon_threadsafe(self._woken.set)
             except RuntimeError:  # the loop closed meanwhile
                 pass
 
@@ -90,7 +91,7 @@ class Dispatcher:
     # The loop ---------------------------------------------------------------------------------
     async def _main(self, started: threading.Event | None) -> None:
         self._loop = asyncio.get_running_loop()
-        self._woken = asyncio.Event()
+        self._woken = asyncio.Event()  # a fresh one per run: an Event belongs to the loop that first waits on it
         self._results: asyncio.Queue[tuple[Attempt, SendResult, float, asyncio.Future]] = asyncio.Queue()
         recorder = asyncio.create_task(self._record_forever())
         if started is not None:
