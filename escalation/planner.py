@@ -12,7 +12,7 @@ import enum
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-DEFAULT_SEVERITY = 3  # unknown severity is handled as "grave" until requalified (fail safe)
+from escalation.severity import DEFAULT_SEVERITY
 
 
 class PageStatus(str, enum.Enum):

@@ -19,6 +19,7 @@ import google.auth.exceptions
 import google.auth.transport.requests
 from firebase_admin import credentials, exceptions, messaging
 
+from escalation.severity import severity as severity_table
 from notifications.base import ChannelKind, OutboundMessage, SendResult
 from notifications.webpush import push_document, push_policy, retry_after_seconds, severity_of
 
@@ -113,7 +114,7 @@ class FcmChannel:
         _, ttl = push_policy(severity)
         fcm_message = messaging.Message(
             data=_as_strings(push_document(message, MAX_DATA_BYTES)),
-            android=messaging.AndroidConfig(priority="high" if severity >= 3 else "normal", ttl=ttl),
+            android=messaging.AndroidConfig(priority="high" if severity_table(severity).urgent else "normal", ttl=ttl),
         )
         # A registration token goes in `token` (firebase-admin 7.5+ deprecates the constructor
         # argument in favour of `fid`, an installation ID: another identifier, which our apps do

@@ -5,10 +5,10 @@ from __future__ import annotations
 import html as html_lib
 from dataclasses import dataclass, field
 
+from escalation.severity import severity as severity_of
 from notifications.base import ChannelKind
 from notifications.sms_text import fit_sms, fold_to_gsm7
 
-SEVERITY_LABELS = {1: "Information", 2: "Modéré", 3: "Grave", 4: "Critique"}
 PURPOSES = ("solicit", "inform", "unreached", "closing", "confirm")
 
 
@@ -32,7 +32,7 @@ class Rendered:
 
 
 def severity_label(severity: int) -> str:
-    return SEVERITY_LABELS.get(severity, SEVERITY_LABELS[3])
+    return severity_of(severity).label
 
 
 def _what(event: EventSummary) -> str:

@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from py_vapid import Vapid02, VapidException
 from pywebpush import WebPushException, webpush_async
 
+from escalation.severity import severity as severity_table
 from notifications.base import ChannelKind, OutboundMessage, SendResult
 
 log = logging.getLogger("vigie.webpush")
@@ -136,11 +137,8 @@ def push_policy(severity: int) -> tuple[str, int]:
     offline, but an hour-old severe alert has been escalated elsewhere: a shorter TTL. Information
     can wait a day and need not wake anyone ("normal"; "low" would wait for Wi-Fi and power).
     """
-    if severity >= 3:
-        return "high", 3600
-    if severity == 2:
-        return "high", 1800
-    return "normal", 86400
+    rule = severity_table(severity)
+    return ("high" if rule.solicits else "normal"), rule.push_ttl_s
 
 
 def encode_document(doc: dict) -> bytes:

@@ -28,11 +28,12 @@ from backend.trace import service as trace_service
 from backend.trace.kinds import TraceKind
 from backend.trace.models import TraceEntry
 from backend.trace.service import Actor
+from escalation.severity import DEFAULT_SEVERITY
+from escalation.severity import severity as severity_of
 from notifications import notice as notices
 
 log = logging.getLogger("vigie.events")
 
-CAP_SEVERITY = {1: "Minor", 2: "Moderate", 3: "Severe", 4: "Extreme"}
 
 
 def get(*, db_session: Session, event_id: int, org_ids: frozenset[int], lock: bool = False) -> Event:
@@ -91,7 +92,7 @@ def create(*, db_session: Session, organization_id: int, org_ids: frozenset[int]
     category = data.get("category") or (procedure.category if procedure else None)
     if not category:
         raise Unprocessable("a category or a procedure is required", code="category_required")
-    severity = data.get("severity") or esc.planner.DEFAULT_SEVERITY
+    severity = data.get("severity") or DEFAULT_SEVERITY
     # The year of the number is the commune's, not UTC's: 00:30 on 1 January in Paris is the new year.
     year = now.astimezone(ZoneInfo(organization.timezone or "Europe/Paris")).year
     call = None
@@ -106,7 +107,7 @@ def create(*, db_session: Session, organization_id: int, org_ids: frozenset[int]
     event = Event(
         organization_id=organization.id, year=year, seq=seq, number=number,
         procedure_id=procedure.id if procedure else None, category=category, severity=severity,
-        cap_severity=CAP_SEVERITY[severity], cap_urgency=data.get("cap_urgency") or "Unknown",
+        cap_severity=severity_of(severity).cap, cap_urgency=data.get("cap_urgency") or "Unknown",
         cap_certainty=data.get("cap_certainty") or "Unknown", title=data["title"],
         description=data.get("description") or "", place=data.get("place") or "",
         latitude=data.get("latitude"), longitude=data.get("longitude"), source=data.get("source") or "phone",
@@ -131,7 +132,7 @@ def create(*, db_session: Session, organization_id: int, org_ids: frozenset[int]
         page_service.open_pages(db_session=db_session, event=event, procedure=procedure, now=now)
         _inform(db_session=db_session, event=event, organization=organization,
                 group_ids=page_service.informed_groups(procedure, severity), now=now)
-        if severity <= 1:
+        if not severity_of(severity).solicits:  # nobody is asked: those it would ask are told
             _inform(db_session=db_session, event=event, organization=organization,
                     group_ids=page_service.solicited_groups(procedure, severity), now=now)
     return event
@@ -181,7 +182,7 @@ def requalify(*, db_session: Session, event: Event, severity: int, reason: str, 
         raise Conflict("the event already has this severity", code="same_severity")
     previous = event.severity
     event.severity = severity
-    event.cap_severity = CAP_SEVERITY[severity]
+    event.cap_severity = severity_of(severity).cap
     trace_service.append(db_session=db_session, event=event, kind=TraceKind.EVENT_REQUALIFIED, actor=actor, at=now,
                          data={"from": previous, "to": severity, "reason": reason})
     active = _active_pages(db_session=db_session, event_id=event.id)
@@ -190,7 +191,8 @@ def requalify(*, db_session: Session, event: Event, severity: int, reason: str, 
                                   signal=esc.Requalified(severity), now=now, actor=actor)
     procedure = db_session.scalar(select(Procedure).options(selectinload(Procedure.steps))
                                   .where(Procedure.id == event.procedure_id)) if event.procedure_id else None
-    if procedure is not None and severity >= 4 > previous and event.status == "open" and active:
+    raised_to_all_at_once = severity_of(severity).every_group_at_once and not severity_of(previous).every_group_at_once
+    if procedure is not None and raised_to_all_at_once and event.status == "open" and active:
         # Raised to critical while still unanswered: every group is asked at once, not in turn.
         asked = {page.current_group_id for page in active if page.status == page_service.ACTIVE}
         for group_id in page_service.solicited_groups(procedure, severity):
@@ -202,7 +204,7 @@ def requalify(*, db_session: Session, event: Event, severity: int, reason: str, 
         # Raised from "information" (or back from it): nobody is being asked yet, so ask now.
         statuses = set(db_session.scalars(select(Page.status).where(Page.event_id == event.id)))
         # (An event the commune wanted only its referent told of stays so.)
-        if severity > 1 and statuses <= {esc.PageStatus.CANCELLED.value} and event.coverage_handling != "inform_referent":
+        if severity_of(severity).solicits and statuses <= {esc.PageStatus.CANCELLED.value} and event.coverage_handling != "inform_referent":
             page_service.open_pages(db_session=db_session, event=event, procedure=procedure, now=now)
         # Groups the procedure informs at the new severity hear of it, once.
         informed = {entry.data.get("group_id") for entry in db_session.scalars(

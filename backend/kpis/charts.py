@@ -10,12 +10,14 @@ from zoneinfo import ZoneInfo
 import pygal
 from pygal.style import Style
 
+from escalation.severity import SEVERITIES
+
 STYLE = Style(background="white", plot_background="white", foreground="#1b1f24", foreground_strong="#1b1f24",
               foreground_subtle="#6b7280", colors=("#1d4ed8", "#16a34a", "#dc2626", "#f59e0b", "#7c3aed"),
               font_family="DejaVu Sans, Liberation Sans, Arial, sans-serif", label_font_size=13,
               major_label_font_size=13, value_font_size=13, title_font_size=17, legend_font_size=13,
               no_data_font_size=22)
-SEVERITY_FR = {"1": "Information", "2": "Modéré", "3": "Grave", "4": "Critique"}
+SEVERITY_FR = {str(level): rule.label for level, rule in SEVERITIES.items()}
 CHANNEL_FR = {"push": "Push", "fcm": "Push (FCM)", "sms": "SMS", "email": "E-mail"}
 
 

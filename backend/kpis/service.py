@@ -30,11 +30,10 @@ from backend.events.models import Event
 from backend.orgs.models import Organization
 from backend.trace.kinds import TraceKind
 from backend.trace.models import TraceEntry
+from escalation.severity import severity as severity_of
 
 PICKUP_TARGET = 0.85
 ONE_HOUR_S = 3600
-# "Temps satisfaisant, fonction du degré d'urgence": the first action's target by severity.
-SEVERITY_TARGET_S = {1: 3600, 2: 1800, 3: 900, 4: 300}
 ACTION_KINDS = (TraceKind.PAGE_NOTIFY, TraceKind.EVENT_INFORMED, TraceKind.EVENT_CLOSED)
 
 
@@ -117,14 +116,14 @@ def _first_action(event: Event, trace: list[TraceEntry]) -> float | None:
 def _first_action_figures(events: list[Event], delays: list[float | None]) -> dict:
     within_hour = sum(1 for d in delays if d is not None and d <= ONE_HOUR_S)
     within_target = sum(1 for ev, d in zip(events, delays)
-                        if d is not None and d <= SEVERITY_TARGET_S.get(ev.severity, SEVERITY_TARGET_S[3]))
+                        if d is not None and d <= severity_of(ev.severity).first_action_target_s)
     by_severity = {}
     for severity in sorted({e.severity for e in events}):
         mine = [d for ev, d in zip(events, delays) if ev.severity == severity]
         done = [d for d in mine if d is not None]
         by_severity[str(severity)] = {
-            "events": len(mine), "target_s": SEVERITY_TARGET_S.get(severity, SEVERITY_TARGET_S[3]),
-            "within_target": sum(1 for d in done if d <= SEVERITY_TARGET_S.get(severity, SEVERITY_TARGET_S[3])),
+            "events": len(mine), "target_s": severity_of(severity).first_action_target_s,
+            "within_target": sum(1 for d in done if d <= severity_of(severity).first_action_target_s),
             "median_s": statistics.median(done) if done else None}
     return {"within_hour": within_hour, "within_hour_rate": _rate(within_hour, len(events)),
             "within_target": within_target, "within_target_rate": _rate(within_target, len(events)),

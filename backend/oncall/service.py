@@ -18,6 +18,8 @@ from backend.pages.models import Page
 from backend.people.models import Person
 from backend.procedures.models import Procedure
 from backend.responses.models import Response
+from escalation.severity import page_chains
+from escalation.severity import severity as severity_of
 
 RECENT = timedelta(hours=48)
 
@@ -75,10 +77,11 @@ def preview(*, db_session: Session, organization_id: int, org_ids: frozenset[int
         Procedure.id == procedure_id, Procedure.organization_id == organization_id))
     if procedure is None:
         raise Unprocessable("this procedure does not belong to the commune", code="unknown_procedure")
-    severity = severity or 3
+    rule = severity_of(severity)
+    severity = rule.level
     policy = outbox_service.policy_of(db_session)
-    solicit = page_service.solicited_groups(procedure, severity) if severity > 1 else []
-    chains = [[g] for g in solicit] if severity >= 4 else ([solicit] if solicit else [])
+    # The very chains event creation opens (pages/service.open_pages): the preview cannot drift.
+    chains = page_chains(severity, page_service.solicited_groups(procedure, severity))
     pages = []
     for chain in chains:
         frozen = page_service.policy_for(db_session=db_session, procedure=procedure, group_ids=chain, at=now)
@@ -99,7 +102,7 @@ def preview(*, db_session: Session, organization_id: int, org_ids: frozenset[int
         db_session=db_session, organization=organization).out_of_coverage
     if handling == "inform_referent":
         pages = []
-    return {"severity": severity, "all_at_once": severity >= 4, "pages": pages, "informed": informed,
+    return {"severity": severity, "all_at_once": rule.every_group_at_once, "pages": pages, "informed": informed,
             "in_coverage": covered, "coverage_handling": handling}
 
 

@@ -21,6 +21,8 @@ from backend.orgs.models import Organization
 from backend.outbox.models import Notification
 from backend.pages.models import Page
 from backend.people.models import ContactMethod, Person
+from escalation.severity import roads
+from escalation.severity import severity as severity_of
 from notifications.base import ChannelKind
 from notifications.notice import Notice, render_notice
 from notifications.render import EventSummary, render
@@ -50,26 +52,15 @@ class Planned:
 
 
 def plan(person: Person, severity: int, purpose: str, policy: OutboxPolicy) -> list[Planned]:
+    """The person's contact methods on the roads the severity table chooses (escalation/severity.py)."""
     usable = [cm for cm in person.contact_methods if cm.enabled]
-    by_kind = {kind: [cm for cm in usable if cm.kind == kind] for kind in FALLBACK_ORDER}
-    push = by_kind["push"] + by_kind["fcm"]
-    sms, email = by_kind["sms"][:1], by_kind["email"][:1]
-    if purpose in ("closing", "confirm"):
-        first = push or sms or email
-        return [Planned(cm) for cm in first]
-    if severity <= 1:
-        return [Planned(cm) for cm in (email or sms)]
-    planned = [Planned(cm) for cm in push]
-    if purpose == "inform":
-        planned += [Planned(cm) for cm in ([] if push else sms)]
-        return planned + [Planned(cm) for cm in email]
-    if severity == 2:
-        planned += [Planned(cm, policy.push_fallback_seconds if push else 0.0) for cm in sms]
-    else:
-        planned += [Planned(cm) for cm in sms]
-    if severity >= 4 or person.email_copies or not (push or sms):
-        planned += [Planned(cm) for cm in email]
-    return planned
+    contacts = {"push": [cm for kind in PUSH_KINDS for cm in usable if cm.kind == kind],
+                "sms": [cm for cm in usable if cm.kind == "sms"][:1],
+                "email": [cm for cm in usable if cm.kind == "email"][:1]}
+    chosen = roads(severity, purpose, push=bool(contacts["push"]), sms=bool(contacts["sms"]),
+                   email=bool(contacts["email"]), email_copies=person.email_copies,
+                   push_fallback_s=policy.push_fallback_seconds)
+    return [Planned(cm, road.delay_s) for road in chosen for cm in contacts[road.kind]]
 
 
 def summary_of(event: Event, organization: Organization) -> EventSummary:
@@ -122,7 +113,7 @@ def enqueue(*, db_session: Session, event: Event, organization: Organization, pe
             organization_id=event.organization_id, event_id=event.id, page_id=page_id, person_id=person.id,
             contact_method_id=contact.id, page_version=page_version, channel=contact.kind,
             address=contact.address, purpose=purpose, subject=rendered.subject, text=rendered.text,
-            html=rendered.html, data=data, urgent=event.severity >= 3, status="queued",
+            html=rendered.html, data=data, urgent=severity_of(event.severity).urgent, status="queued",
             due_at=now + timedelta(seconds=item.delay_s), created_at=now,
         )
         db_session.add(row)

@@ -23,6 +23,7 @@ from backend.signals import steps_due
 from backend.trace import service as trace_service
 from backend.trace.kinds import TraceKind
 from backend.trace.service import SYSTEM, Actor
+from escalation.severity import page_chains
 
 ACTIVE = esc.PageStatus.ACTIVE.value
 
@@ -53,11 +54,8 @@ def informed_groups(procedure: Procedure, severity: int) -> list[int]:
 
 
 def open_pages(*, db_session: Session, event: Event, procedure: Procedure, now: datetime) -> list[Page]:
-    """Severity 4 solicits every group at once (a page each); below, one page walks the chain."""
-    group_ids = solicited_groups(procedure, event.severity)
-    if not group_ids or event.severity <= 1:
-        return []
-    chains = [[g] for g in group_ids] if event.severity >= 4 else [group_ids]
+    """The pages the severity opens (escalation/severity.py): one walking the chain, or one per group at once."""
+    chains = page_chains(event.severity, solicited_groups(procedure, event.severity))
     return [open_page(db_session=db_session, event=event, procedure=procedure, chain=chain, now=now)
             for chain in chains]
 

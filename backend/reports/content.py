@@ -7,8 +7,8 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from backend.trace.kinds import TraceKind
+from escalation.severity import SEVERITIES
 
-SEVERITY_FR = {1: "Information", 2: "Modéré", 3: "Grave", 4: "Critique"}
 SOURCE_FR = {"phone": "Téléphone", "police": "Police", "sdis": "SDIS", "elu": "Élu", "sensor": "Capteur",
              "agent": "Agent", "other": "Autre"}
 RESPONSE_FR = {"ack": "Je prends", "decline": "Indisponible", "en_route": "En route", "on_site": "Sur place",
@@ -61,7 +61,7 @@ def build(*, event, organization_name: str, trace: list, tz: str, chain_intact: 
     origin = created.at if created else event.received_at
     facts = [("Reçu le", local(event.received_at)), ("Source", SOURCE_FR.get(event.source, event.source)),
              ("Appelant", event.caller_name or "—"), ("Rappel", event.callback_number or "—"),
-             ("Catégorie", event.category), ("Gravité", f"{SEVERITY_FR.get(event.severity, '?')} ({event.cap_severity})"),
+             ("Catégorie", event.category), ("Gravité", f"{_label(event.severity)} ({event.cap_severity})"),
              ("Lieu", event.place or "—"), ("Description", event.description or "—")]
     if event.in_coverage is False:
         facts.append(("Hors horaires du PC", "oui — " + ("astreinte sollicitée" if event.coverage_handling == "solicit"
@@ -92,8 +92,8 @@ def build(*, event, organization_name: str, trace: list, tz: str, chain_intact: 
                                         data.get("person") or entry.actor_label,
                                         _delay((entry.at - since).total_seconds())))
         elif entry.kind == TraceKind.EVENT_REQUALIFIED:
-            content.decisions.append(Line(local(entry.at), f"Requalifié {SEVERITY_FR.get(data.get('from'), '?')} → "
-                                          f"{SEVERITY_FR.get(data.get('to'), '?')} : {data.get('reason', '')}",
+            content.decisions.append(Line(local(entry.at), f"Requalifié {_label(data.get('from'))} → "
+                                          f"{_label(data.get('to'))} : {data.get('reason', '')}",
                                           entry.actor_label))
         elif entry.kind == TraceKind.EVENT_OUT_OF_COVERAGE:
             content.decisions.append(Line(local(entry.at), "Reçu hors des horaires du PC", "Vigie"))
@@ -103,3 +103,7 @@ def build(*, event, organization_name: str, trace: list, tz: str, chain_intact: 
                                ("Suite à donner (heures ouvrées)", data.get("follow_up") or "—"),
                                ("Durée totale", _delay((entry.at - origin).total_seconds()))]
     return content
+
+
+def _label(level) -> str:
+    return SEVERITIES[level].label if level in SEVERITIES else "?"

@@ -118,3 +118,14 @@ def test_a_photo_from_the_field_lands_in_the_trace(client, world, runtime, opera
     assert fake.status_code == 422 and fake.json()["error"]["code"] == "unsupported_file"
     with runtime.session_factory() as s:
         assert s.scalar(select(func.count(Attachment.id))) == 1
+
+
+@pytest.mark.parametrize("severity", [1, 2, 3, 4])
+def test_the_preview_shows_the_pages_the_event_then_opens(client, world, operator, severity):
+    body = {"organization_id": world.commune_id, "procedure_id": world.procedure_id, "severity": severity}
+    preview = client.post("/api/v1/events/preview", headers=operator, json=body).json()
+    event = client.post("/api/v1/events", headers=operator, json={**body, "title": "Chute d'arbre"}).json()
+    trace = client.get(f"/api/v1/events/{event['id']}/trace", headers=operator).json()
+    opened = [[group["group"] for group in entry["data"]["chain"]] for entry in trace if entry["kind"] == "page.started"]
+    assert [[group["group"] for group in page["groups"]] for page in preview["pages"]] == opened
+    assert preview["all_at_once"] == (severity == 4)
