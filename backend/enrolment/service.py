@@ -13,7 +13,7 @@ from backend.auth.models import ApiToken, User
 from backend.auth.security import token_digest
 from backend.enrolment.models import Enrolment
 from backend.errors import Gone, NotFound, Unprocessable
-from backend.outbox.models import Notification
+from backend.outbox.models import Notification, NotificationStatus
 from backend.people.models import Person
 from notifications.sms_text import fit_sms
 
@@ -37,7 +37,7 @@ def send_link(*, db_session: Session, person: Person, channel: str, public_url: 
     db_session.add(Notification(
         organization_id=person.organization_id, event_id=None, person_id=person.id, contact_method_id=contact.id,
         channel=channel, address=contact.address, purpose="enrol", subject=subject, text=text,
-        html=None, data={"purpose": "enrol"}, urgent=False, status="queued", due_at=now, created_at=now))
+        html=None, data={"purpose": "enrol"}, urgent=False, status=NotificationStatus.QUEUED, due_at=now, created_at=now))
     db_session.flush()
     return enrolment
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import Float, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -9,6 +10,12 @@ from backend.db import Base, UTCDateTime, utcnow
 
 EVENT_STATUSES = ("open", "acknowledged", "closed")
 SOURCES = ("phone", "police", "sdis", "elu", "sensor", "agent", "other")
+
+
+class EventStatus(StrEnum):
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"  # someone took it
+    CLOSED = "closed"
 
 
 class Event(Base):

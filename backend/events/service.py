@@ -14,7 +14,7 @@ from backend.calls import service as call_service
 from backend.coverage import service as coverage_service
 from backend.db import after_rollback, db_now
 from backend.errors import Conflict, NotFound, Unprocessable
-from backend.events.models import Event
+from backend.events.models import Event, EventStatus
 from backend.groups.models import OnCallGroup
 from backend.orgs.models import Organization
 from backend.outbox import service as outbox_service
@@ -112,7 +112,7 @@ def create(*, db_session: Session, organization_id: int, org_ids: frozenset[int]
         description=data.get("description") or "", place=data.get("place") or "",
         latitude=data.get("latitude"), longitude=data.get("longitude"), source=data.get("source") or "phone",
         caller_name=data.get("caller_name") or "", callback_number=data.get("callback_number") or "",
-        status="open", received_at=now, created_by_user_id=user_id,
+        status=EventStatus.OPEN, received_at=now, created_by_user_id=user_id,
         in_coverage=in_coverage, coverage_handling="solicit" if in_coverage else coverage.out_of_coverage,
     )
     db_session.add(event)
@@ -176,7 +176,7 @@ def _inform(*, db_session: Session, event: Event, organization: Organization, gr
 def requalify(*, db_session: Session, event: Event, severity: int, reason: str, actor: Actor,
               now: datetime | None = None) -> Event:
     now = now or db_now(db_session)
-    if event.status == "closed":
+    if event.status == EventStatus.CLOSED:
         raise Conflict("a closed event cannot be requalified", code="event_closed")
     if severity == event.severity:
         raise Conflict("the event already has this severity", code="same_severity")
@@ -192,7 +192,7 @@ def requalify(*, db_session: Session, event: Event, severity: int, reason: str, 
     procedure = db_session.scalar(select(Procedure).options(selectinload(Procedure.steps))
                                   .where(Procedure.id == event.procedure_id)) if event.procedure_id else None
     raised_to_all_at_once = severity_of(severity).every_group_at_once and not severity_of(previous).every_group_at_once
-    if procedure is not None and raised_to_all_at_once and event.status == "open" and active:
+    if procedure is not None and raised_to_all_at_once and event.status == EventStatus.OPEN and active:
         # Raised to critical while still unanswered: every group is asked at once, not in turn.
         asked = {page.current_group_id for page in active if page.status == page_service.ACTIVE}
         for group_id in page_service.solicited_groups(procedure, severity):
@@ -217,12 +217,12 @@ def requalify(*, db_session: Session, event: Event, severity: int, reason: str, 
 def close(*, db_session: Session, event: Event, reason: str, actor: Actor, now: datetime | None = None,
           follow_up: str = "") -> Event:
     now = now or db_now(db_session)
-    if event.status == "closed":
+    if event.status == EventStatus.CLOSED:
         raise Conflict("the event is already closed", code="event_closed")
     for page in _active_pages(db_session=db_session, event_id=event.id):
         page_service.apply_signal(db_session=db_session, event=event, page=page,
                                   signal=esc.Cancelled("event closed"), now=now, actor=actor)
-    event.status = "closed"
+    event.status = EventStatus.CLOSED
     event.closed_at = now
     event.closure_reason = reason
     closed = {"reason": reason, **({"follow_up": follow_up} if follow_up else {})}
@@ -232,8 +232,8 @@ def close(*, db_session: Session, event: Event, reason: str, actor: Actor, now: 
 
 
 def mark_acknowledged(*, db_session: Session, event: Event, now: datetime) -> None:
-    if event.status == "open":
-        event.status = "acknowledged"
+    if event.status == EventStatus.OPEN:
+        event.status = EventStatus.ACKNOWLEDGED
         event.acknowledged_at = now
 
 

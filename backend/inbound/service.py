@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from backend.errors import VigieError
-from backend.events.models import Event
+from backend.events.models import Event, EventStatus
 from backend.groups.models import OnCallGroup
 from backend.inbound.models import InboundSms
 from backend.orgs.models import Organization
@@ -22,6 +22,7 @@ from backend.people.models import ContactMethod, Person
 from backend.responses import service as response_service
 from backend.trace.service import Actor
 from backend.watch import service as watch_service
+from escalation.planner import PageStatus
 from notifications import notice as notices
 from notifications.sms_reply import parse_reply
 
@@ -66,8 +67,8 @@ def handle_sms(*, db_session: Session, sender: str, text: str, now: datetime) ->
     reply = parse_reply(text)
     solicited = _solicited_pages(db_session, list(people))
     pages = [(page, pid) for page, pid in solicited
-             if page.status == "active" or page.acknowledged_by_person_id == pid]
-    if reply.kind == "ack" and not reply.code and not any(page.status == "active" for page, _ in solicited):
+             if page.status == PageStatus.ACTIVE or page.acknowledged_by_person_id == pid]
+    if reply.kind == "ack" and not reply.code and not any(page.status == PageStatus.ACTIVE for page, _ in solicited):
         turn = watch_service.waiting_for(db_session=db_session, person_ids=list(people))
         if turn is not None:
             return _confirm_watch(db_session, turn, people[turn.person_id], sender, text, now)
@@ -79,7 +80,7 @@ def handle_sms(*, db_session: Session, sender: str, text: str, now: datetime) ->
             return _log(db_session, sender, text, now, "unknown_code", reply.code)
         pages = named[:1]
     elif reply.kind in ("ack", "decline"):
-        waiting = [(page, pid) for page, pid in pages if page.status == "active"]
+        waiting = [(page, pid) for page, pid in pages if page.status == PageStatus.ACTIVE]
         # Nothing waiting: answer about the latest one, so the person learns who took it.
         pages = waiting or pages or solicited[:1]
     elif not pages:
@@ -128,7 +129,7 @@ def _solicited_pages(db_session: Session, person_ids: list[int]) -> list[tuple[P
         select(Page, Notification.person_id).join(Notification, Notification.page_id == Page.id)
         .join(Event, Event.id == Page.event_id)
         .where(Notification.person_id.in_(person_ids), Notification.purpose == "solicit",
-               Event.status != "closed")
+               Event.status != EventStatus.CLOSED)
         .order_by(Page.started_at.desc(), Page.id.desc())).all()
     seen, pages = set(), []
     for page, person_id in rows:

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from backend.coverage import service as coverage_service
 from backend.errors import NotFound, Unprocessable
-from backend.events.models import Event
+from backend.events.models import Event, EventStatus
 from backend.orgs.models import Organization
 from backend.outbox import service as outbox_service
 from backend.outbox.models import Notification
@@ -18,6 +18,7 @@ from backend.pages.models import Page
 from backend.people.models import Person
 from backend.procedures.models import Procedure
 from backend.responses.models import Response
+from escalation.planner import PageStatus
 from escalation.severity import page_chains
 from escalation.severity import severity as severity_of
 
@@ -39,7 +40,7 @@ def my_pages(*, db_session: Session, person_id: int, now: datetime) -> list[dict
                    | {p.acknowledged_by_person_id for p, _, _ in rows})
     out = []
     for page, event, org in rows:
-        if page.status != "active" and event.status == "closed" and (page.ended_at or now) < now - RECENT:
+        if page.status != PageStatus.ACTIVE and event.status == EventStatus.CLOSED and (page.ended_at or now) < now - RECENT:
             continue
         mine = [r.kind for r in responses if r.page_id == page.id and r.person_id == person_id]
         others = []
@@ -48,8 +49,8 @@ def my_pages(*, db_session: Session, person_id: int, now: datetime) -> list[dict
                 others.append({"person": names.get(r.person_id, ""), "kind": r.kind})
         out.append({
             "page_id": page.id, "status": page.status, "reply_code": page.reply_code, "severity": event.severity,
-            "due_at": page.due_at if page.status == "active" else None,
-            "asking_me": page.status == "active" and page.current_person_id == person_id,
+            "due_at": page.due_at if page.status == PageStatus.ACTIVE else None,
+            "asking_me": page.status == PageStatus.ACTIVE and page.current_person_id == person_id,
             "current_person": names.get(page.current_person_id), "acknowledged_by": names.get(
                 page.acknowledged_by_person_id), "my_responses": mine, "others": others,
             "event": {"id": event.id, "number": event.number, "title": event.title, "place": event.place,

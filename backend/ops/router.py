@@ -8,10 +8,11 @@ from prometheus_client import CONTENT_TYPE_LATEST, Gauge, generate_latest
 from sqlalchemy import func, select, text
 
 from backend.db import db_now
-from backend.outbox.models import Notification
+from backend.outbox.models import Notification, NotificationStatus
 from backend.pages.models import Page
 from backend.routing import OneHopRoute
 from backend.worker.engine import last_cycle_age
+from escalation.planner import PageStatus
 
 router = APIRouter(route_class=OneHopRoute, tags=["ops"])
 
@@ -25,8 +26,8 @@ WORKER_STALE_S = 60.0
 def _snapshot(session) -> dict:
     now = db_now(session)
     out = {}
-    for kind, model, pending in (("pages", Page, Page.status == "active"),
-                                 ("notifications", Notification, Notification.status == "queued")):
+    for kind, model, pending in (("pages", Page, Page.status == PageStatus.ACTIVE),
+                                 ("notifications", Notification, Notification.status == NotificationStatus.QUEUED)):
         depth, oldest = session.execute(
             select(func.count(model.id), func.min(model.due_at)).where(pending, model.due_at <= now)).one()
         out[kind] = {"due": depth, "lag_s": max((now - oldest).total_seconds(), 0.0) if oldest else 0.0}

@@ -13,11 +13,12 @@ from sqlalchemy.orm import Session
 from backend.events.models import Event
 from backend.outbox import flood
 from backend.outbox import service as outbox_service
-from backend.outbox.models import Notification
+from backend.outbox.models import Notification, NotificationStatus
 from backend.pages.models import Page
 from backend.people.models import ContactMethod
 from backend.trace import service as trace_service
 from backend.trace.kinds import TraceKind
+from escalation.planner import PageStatus
 from notifications.base import ChannelKind, OutboundMessage, Outcome, SendResult
 from notifications.registry import ChannelRegistry
 
@@ -40,7 +41,7 @@ class Attempt:
 def claim_due(*, db_session: Session, worker_id: str, now: datetime, lease_until: datetime,
               limit: int, sms_flood_limit: int = 8, channels: list[str] | None = None) -> list[Attempt]:
     due = (select(Notification.id)
-           .where(Notification.status == "queued", Notification.due_at <= now,
+           .where(Notification.status == NotificationStatus.QUEUED, Notification.due_at <= now,
                   (Notification.claim_until.is_(None)) | (Notification.claim_until < now),
                   *([Notification.channel.in_(channels)] if channels is not None else []))
            .order_by(Notification.due_at).limit(limit).with_for_update(skip_locked=True, key_share=True))
@@ -56,13 +57,13 @@ def claim_due(*, db_session: Session, worker_id: str, now: datetime, lease_until
     attempts = []
     live = []
     for row, page_status, current_person_id in sorted(rows, key=lambda r: r[0].id):
-        answered = row.purpose == "solicit" and page_status in ("acknowledged", "cancelled")
+        answered = row.purpose == "solicit" and page_status in (PageStatus.ACKNOWLEDGED, PageStatus.CANCELLED)
         # A held-back SMS is for the person still being asked; the page may have moved on.
-        moved_on = (row.data or {}).get("fallback") and (page_status != "active" or current_person_id != row.person_id)
+        moved_on = (row.data or {}).get("fallback") and (page_status != PageStatus.ACTIVE or current_person_id != row.person_id)
         if answered or moved_on:
             # The page was answered between the step and this hand-off: say nothing more.
             # (An unreached page still wants its last solicitation: a late ack is still an ack.)
-            row.status, row.due_at, row.claimed_by, row.claim_until = "cancelled", None, None, None
+            row.status, row.due_at, row.claimed_by, row.claim_until = NotificationStatus.CANCELLED, None, None, None
             continue
         live.append(row)
     over = flood.split(db_session=db_session, rows=live, now=now, limit=sms_flood_limit)
@@ -177,7 +178,7 @@ def _after_failure(*, db_session: Session, event: Event | None, row: Notificatio
             _trace(db_session, event, kind=TraceKind.CONTACT_REMOVED, at=now, data={
                 "person_id": row.person_id, "contact_method_id": row.contact_method_id, "channel": row.channel,
                 "reason": result.detail})
-    page_active = row.page_id is None or db_session.scalar(select(Page.status).where(Page.id == row.page_id)) == "active"
+    page_active = row.page_id is None or db_session.scalar(select(Page.status).where(Page.id == row.page_id)) == PageStatus.ACTIVE
     if row.purpose == "solicit" and not page_active:
         return
     nxt = outbox_service.fall_back(db_session=db_session, failed=row, now=now)
@@ -189,14 +190,14 @@ def _after_failure(*, db_session: Session, event: Event | None, row: Notificatio
 
 def _apply_outcome(row: Notification, result: SendResult, now: datetime, max_attempts: int) -> TraceKind:
     if result.outcome is Outcome.DELIVERED:
-        row.status, row.due_at, row.provider_ref = "delivered", None, result.provider_ref
+        row.status, row.due_at, row.provider_ref = NotificationStatus.DELIVERED, None, result.provider_ref
         return TraceKind.NOTIFICATION_DELIVERED
     if result.outcome is Outcome.SENT:
-        row.status, row.due_at, row.provider_ref = "sent", None, result.provider_ref
+        row.status, row.due_at, row.provider_ref = NotificationStatus.SENT, None, result.provider_ref
         return TraceKind.NOTIFICATION_SENT
     row.last_error = result.detail
     if result.outcome is Outcome.RETRY and row.attempts < max_attempts:
         row.due_at = now + timedelta(seconds=backoff(row.attempts, result.retry_after))
         return TraceKind.NOTIFICATION_RETRY
-    row.status, row.due_at = "failed", None
+    row.status, row.due_at = NotificationStatus.FAILED, None
     return TraceKind.NOTIFICATION_FAILED

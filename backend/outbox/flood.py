@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from backend.outbox.models import Notification
+from backend.outbox.models import Notification, NotificationStatus
 from notifications.sms_text import fit_sms
 
 WINDOW = timedelta(minutes=15)
@@ -28,7 +28,7 @@ def split(*, db_session: Session, rows: list[Notification], now: datetime, limit
     batch = {row.id for row in rows}
     for address, group in by_address.items():
         # Handed off in the window, or being handed off now by this or another worker.
-        in_flight = (Notification.status == "queued") & (Notification.claim_until > now) & Notification.id.not_in(batch)
+        in_flight = (Notification.status == NotificationStatus.QUEUED) & (Notification.claim_until > now) & Notification.id.not_in(batch)
         recent = db_session.scalar(select(func.count(Notification.id)).where(
             Notification.channel == "sms", Notification.address == address,
             (Notification.handed_off_at >= now - WINDOW) | in_flight))
@@ -42,7 +42,7 @@ def merge_into_digest(*, db_session: Session, row: Notification, number: str, no
     """Fold one over-budget SMS into its number's pending digest (made if needed)."""
     digest = db_session.scalar(select(Notification).where(
         Notification.channel == "sms", Notification.address == row.address, Notification.purpose == "digest",
-        Notification.status == "queued").with_for_update(key_share=True))
+        Notification.status == NotificationStatus.QUEUED).with_for_update(key_share=True))
     if digest is None:
         oldest = db_session.scalar(select(func.min(Notification.handed_off_at)).where(
             Notification.channel == "sms", Notification.address == row.address,
@@ -50,14 +50,14 @@ def merge_into_digest(*, db_session: Session, row: Notification, number: str, no
         digest = Notification(
             organization_id=row.organization_id, event_id=row.event_id, person_id=row.person_id,
             channel="sms", address=row.address, purpose="digest", subject="Messages regroupes", text="",
-            data={"merged": []}, urgent=row.urgent, status="queued", created_at=now,
+            data={NotificationStatus.MERGED: []}, urgent=row.urgent, status=NotificationStatus.QUEUED, created_at=now,
             due_at=(oldest or now) + WINDOW)
         db_session.add(digest)
     merged = [*digest.data.get("merged", []), {"id": row.id, "number": number, "purpose": row.purpose}]
     digest.data = {"merged": merged}
     digest.urgent = digest.urgent or row.urgent
     digest.text = _digest_text(merged)
-    row.status, row.due_at = "merged", None
+    row.status, row.due_at = NotificationStatus.MERGED, None
     db_session.flush()
     return digest
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import Boolean, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -9,6 +10,15 @@ from backend.db import Base, JSONType, UTCDateTime, utcnow
 
 # queued -> sent | delivered | failed | cancelled (a queued row past its claim is taken over)
 NOTIFICATION_STATUSES = ("queued", "sent", "delivered", "failed", "cancelled")
+
+
+class NotificationStatus(StrEnum):
+    QUEUED = "queued"  # waiting for its due time and a worker
+    SENT = "sent"  # a provider took it
+    DELIVERED = "delivered"  # the provider confirmed delivery
+    FAILED = "failed"  # refused, or its tries ran out
+    CANCELLED = "cancelled"  # no longer needed (answered, moved on)
+    MERGED = "merged"  # folded into a digest (SMS flood limit)
 
 
 class Notification(Base):

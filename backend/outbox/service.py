@@ -18,9 +18,10 @@ from sqlalchemy.orm import Session
 from backend.auth.models import User
 from backend.events.models import Event
 from backend.orgs.models import Organization
-from backend.outbox.models import Notification
+from backend.outbox.models import Notification, NotificationStatus
 from backend.pages.models import Page
 from backend.people.models import ContactMethod, Person
+from escalation.planner import PageStatus
 from escalation.severity import roads
 from escalation.severity import severity as severity_of
 from notifications.base import ChannelKind
@@ -77,7 +78,7 @@ def reply_code_for(db_session: Session, *, person_id: int, page: Page | None) ->
     other = db_session.scalar(
         select(Notification.id).join(Page, Page.id == Notification.page_id)
         .where(Notification.person_id == person_id, Notification.purpose == "solicit",
-               Notification.page_id != page.id, Page.status == "active").limit(1))
+               Notification.page_id != page.id, Page.status == PageStatus.ACTIVE).limit(1))
     return page.reply_code if other is not None else None
 
 
@@ -113,7 +114,7 @@ def enqueue(*, db_session: Session, event: Event, organization: Organization, pe
             organization_id=event.organization_id, event_id=event.id, page_id=page_id, person_id=person.id,
             contact_method_id=contact.id, page_version=page_version, channel=contact.kind,
             address=contact.address, purpose=purpose, subject=rendered.subject, text=rendered.text,
-            html=rendered.html, data=data, urgent=severity_of(event.severity).urgent, status="queued",
+            html=rendered.html, data=data, urgent=severity_of(event.severity).urgent, status=NotificationStatus.QUEUED,
             due_at=now + timedelta(seconds=item.delay_s), created_at=now,
         )
         db_session.add(row)
@@ -127,9 +128,9 @@ def cancel_for_page(*, db_session: Session, page_id: int, purposes: tuple[str, .
     # One statement, and no flush first: nothing pending in this session changes which rows match.
     with db_session.no_autoflush:
         result = db_session.execute(
-            update(Notification).where(Notification.page_id == page_id, Notification.status == "queued",
+            update(Notification).where(Notification.page_id == page_id, Notification.status == NotificationStatus.QUEUED,
                                        Notification.purpose.in_(purposes))
-            .values(status="cancelled", due_at=None).execution_options(synchronize_session="evaluate"))
+            .values(status=NotificationStatus.CANCELLED, due_at=None).execution_options(synchronize_session="evaluate"))
     return result.rowcount
 
 
@@ -138,9 +139,9 @@ def cancel_held_fallbacks(*, db_session: Session, page_id: int, person_id: int) 
     count = 0
     for row in db_session.scalars(select(Notification).where(
             Notification.page_id == page_id, Notification.person_id == person_id,
-            Notification.status == "queued", Notification.purpose == "solicit")):
+            Notification.status == NotificationStatus.QUEUED, Notification.purpose == "solicit")):
         if (row.data or {}).get("fallback"):
-            row.status, row.due_at = "cancelled", None
+            row.status, row.due_at = NotificationStatus.CANCELLED, None
             count += 1
     return count
 
@@ -151,10 +152,10 @@ def fall_back(*, db_session: Session, failed: Notification, now: datetime) -> No
         Notification.event_id == failed.event_id, Notification.person_id == failed.person_id,
         Notification.page_id.is_(None) if failed.page_id is None else Notification.page_id == failed.page_id,
         Notification.purpose == failed.purpose, Notification.id != failed.id)))
-    if any(s.status in ("sent", "delivered") or (s.status == "queued" and not (s.data or {}).get("fallback"))
+    if any(s.status in (NotificationStatus.SENT, NotificationStatus.DELIVERED) or (s.status == NotificationStatus.QUEUED and not (s.data or {}).get("fallback"))
            for s in siblings if s.channel != failed.channel):
         return None  # another road is already carrying this message
-    held = next((s for s in siblings if s.status == "queued" and (s.data or {}).get("fallback")), None)
+    held = next((s for s in siblings if s.status == NotificationStatus.QUEUED and (s.data or {}).get("fallback")), None)
     if held is not None:
         held.due_at = now
         return held
@@ -212,7 +213,7 @@ def _queue_notice(db_session: Session, organization_id: int, notice: Notice, now
             organization_id=organization_id, event_id=None, page_id=None, person_id=person_id,
             contact_method_id=contact_id, channel=kind, address=address, purpose=notice.kind[:20],
             subject=rendered.subject, text=rendered.text, html=rendered.html, data=rendered.data, urgent=urgent,
-            status="queued", due_at=now, created_at=now)
+            status=NotificationStatus.QUEUED, due_at=now, created_at=now)
         db_session.add(row)
         rows.append(row)
     db_session.flush()

@@ -11,10 +11,10 @@ import escalation as esc
 from backend.db import db_now
 from backend.errors import Conflict, NotFound, Unprocessable
 from backend.events import service as event_service
-from backend.events.models import Event
+from backend.events.models import Event, EventStatus
 from backend.orgs.models import Organization
 from backend.outbox import service as outbox_service
-from backend.outbox.models import Notification
+from backend.outbox.models import Notification, NotificationStatus
 from backend.pages import service as page_service
 from backend.pages.models import Page
 from backend.people.models import Person
@@ -31,7 +31,7 @@ def record(*, db_session: Session, event: Event, kind: str, person_id: int | Non
            reason: str = "", now: datetime | None = None, client_id: str | None = None) -> Response:
     """Record one answer; `event` is locked by the caller."""
     now = now or db_now(db_session)
-    if event.status == "closed" and kind in PAGE_KINDS:
+    if event.status == EventStatus.CLOSED and kind in PAGE_KINDS:
         raise Conflict("the event is closed", code="event_closed")
     person = None
     if person_id is not None:
@@ -78,7 +78,7 @@ def _target_pages(*, db_session: Session, event: Event, person_id: int | None, p
             raise Unprocessable("this person was not solicited for this event", code="not_solicited")
     active = [p for p in pages if p.status == page_service.ACTIVE]
     if not active:
-        acked = next((p for p in pages if p.status == "acknowledged"), None)
+        acked = next((p for p in pages if p.status == esc.PageStatus.ACKNOWLEDGED), None)
         if acked is not None:
             who = db_session.get(Person, acked.acknowledged_by_person_id) if acked.acknowledged_by_person_id else None
             raise Conflict(f"already acknowledged{' by ' + who.display_name if who else ''}",
@@ -99,7 +99,7 @@ def _close_the_loop(*, db_session: Session, event: Event, page: Page, acked_by: 
         reached = db_session.execute(
             select(Notification.person_id, Notification.contact_method_id)
             .where(Notification.page_id == page.id, Notification.purpose == "solicit",
-                   Notification.status.in_(("sent", "delivered")))
+                   Notification.status.in_((NotificationStatus.SENT, NotificationStatus.DELIVERED)))
             .order_by(Notification.id)).all()
     roads: dict[int, list[int]] = {}
     for person_id, contact_id in reached:

@@ -13,7 +13,7 @@ from backend.orgs.models import Organization
 from backend.outbox import service as outbox_service
 from backend.people.models import Person
 from backend.schedule import service as schedule_service
-from backend.schedule.models import SwapRequest
+from backend.schedule.models import SwapRequest, SwapStatus
 from notifications import notice as notices
 
 
@@ -35,7 +35,7 @@ def tell(*, db_session: Session, swap: SwapRequest, who: str, now: datetime) -> 
         target_id = cadre.id if cadre else None
         notice = notices.swap_info(org_code=organization.code, group=group.name, requester=names[swap.requester_id],
                                    counterpart=names[swap.counterpart_id], mine=mine_local, theirs=theirs_local,
-                                   needs_approval=swap.status == "awaiting_approval", swap_id=swap.id)
+                                   needs_approval=swap.status == SwapStatus.AWAITING_APPROVAL, swap_id=swap.id)
     if target_id is None:
         return
     target = db_session.scalar(select(Person).options(selectinload(Person.contact_methods))

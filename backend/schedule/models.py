@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import DateTime, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -45,6 +46,15 @@ class Override(Base):
     created_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SwapStatus(StrEnum):
+    PENDING = "pending"  # waiting for the colleague
+    REFUSED = "refused"  # by the colleague
+    AWAITING_APPROVAL = "awaiting_approval"  # accepted, waiting for the manager
+    REJECTED = "rejected"  # by the manager
+    CANCELLED = "cancelled"  # withdrawn by who asked
+    DONE = "done"  # in the planning
 
 
 class SwapRequest(Base):

@@ -23,6 +23,7 @@ from backend.routing import OneHopRoute
 from backend.schedule import messages as swap_messages
 from backend.schedule import schemas, views
 from backend.schedule import service as schedule_service
+from backend.schedule.models import SwapStatus
 from backend.trace import service as trace_service
 from backend.trace.service import Actor
 from backend.watch import service as watch_service
@@ -189,9 +190,9 @@ def _answer(db, principal: Principal, swap_id: int, *, accept: bool) -> dict:
     now = db_now(db)
     swap = schedule_service.answer_swap(db_session=db, swap=swap, person=person, accept=accept,
                                         needs_approval=needs, now=now)
-    if swap.status == "done":
+    if swap.status == SwapStatus.DONE:
         watch_service.plan(db_session=db, group=db.get(OnCallGroup, swap.group_id), now=now)
-    if swap.status in ("done", "awaiting_approval"):
+    if swap.status in (SwapStatus.DONE, SwapStatus.AWAITING_APPROVAL):
         swap_messages.tell(db_session=db, swap=swap, who="cadre", now=now)
     return views.swap_view(db, swap)
 
@@ -208,6 +209,6 @@ def _decide(db, principal: Principal, swap_id: int, *, approve: bool, note: str)
         actor = Actor("person", person.id, person.display_name)
     now = db_now(db)
     swap = schedule_service.decide_swap(db_session=db, swap=swap, approve=approve, actor=actor, note=note, now=now)
-    if swap.status == "done":
+    if swap.status == SwapStatus.DONE:
         watch_service.plan(db_session=db, group=db.get(OnCallGroup, swap.group_id), now=now)
     return views.swap_view(db, swap)

@@ -13,7 +13,7 @@ from backend.groups.models import OnCallGroup
 from backend.orgs.models import Organization
 from backend.people import service as people_service
 from backend.people.models import Person
-from backend.schedule.models import Override, Rotation, SwapRequest
+from backend.schedule.models import Override, Rotation, SwapRequest, SwapStatus
 from backend.trace import service as trace_service
 from backend.trace.kinds import GroupTraceKind
 from backend.trace.service import Actor
@@ -252,7 +252,7 @@ def request_swap(*, db_session: Session, group: OnCallGroup, requester: Person, 
             raise Unprocessable("that turn has already begun", code="turn_started")
     swap = SwapRequest(organization_id=group.organization_id, group_id=group.id, requester_id=requester.id,
                        requester_turn=my_turn, counterpart_id=counterpart_id, counterpart_turn=their_turn,
-                       rotation_id=rotation_id, message=message, status="pending", created_at=now)
+                       rotation_id=rotation_id, message=message, status=SwapStatus.PENDING, created_at=now)
     db_session.add(swap)
     db_session.flush()
     _trace_swap(db_session, group, swap, GroupTraceKind.SWAP_REQUESTED, Actor("person", requester.id, requester.display_name), now)
@@ -268,13 +268,13 @@ def answer_swap(*, db_session: Session, swap: SwapRequest, person: Person, accep
     actor = Actor("person", person.id, person.display_name)
     swap.answered_at = now
     if not accept:
-        swap.status = "refused"
+        swap.status = SwapStatus.REFUSED
         _trace_swap(db_session, group, swap, GroupTraceKind.SWAP_REFUSED, actor, now)
         return swap
     _ensure_still_valid(db_session, group, swap, now)
     _trace_swap(db_session, group, swap, GroupTraceKind.SWAP_ACCEPTED, actor, now)
     if needs_approval:
-        swap.status = "awaiting_approval"
+        swap.status = SwapStatus.AWAITING_APPROVAL
         return swap
     return _apply_swap(db_session, group, swap, actor, now)
 
@@ -285,7 +285,7 @@ def decide_swap(*, db_session: Session, swap: SwapRequest, approve: bool, actor:
     group = db_session.get(OnCallGroup, swap.group_id)
     swap.decided_by, swap.decision_note = actor.label, note
     if not approve:
-        swap.status, swap.decided_at = "rejected", now
+        swap.status, swap.decided_at = SwapStatus.REJECTED, now
         _trace_swap(db_session, group, swap, GroupTraceKind.SWAP_REJECTED, actor, now)
         return swap
     _ensure_still_valid(db_session, group, swap, now)
@@ -295,9 +295,9 @@ def decide_swap(*, db_session: Session, swap: SwapRequest, approve: bool, actor:
 def cancel_swap(*, db_session: Session, swap: SwapRequest, person: Person, now: datetime) -> SwapRequest:
     if swap.requester_id != person.id:
         raise NotFound("swap request")
-    if swap.status not in ("pending", "awaiting_approval"):
+    if swap.status not in (SwapStatus.PENDING, SwapStatus.AWAITING_APPROVAL):
         raise Conflict(f"this swap request is {swap.status}", code="swap_closed")
-    swap.status, swap.decided_at = "cancelled", now
+    swap.status, swap.decided_at = SwapStatus.CANCELLED, now
     _trace_swap(db_session, db_session.get(OnCallGroup, swap.group_id), swap, GroupTraceKind.SWAP_CANCELLED,
                 Actor("person", person.id, person.display_name), now)
     return swap
@@ -334,7 +334,7 @@ def _apply_swap(db_session: Session, group: OnCallGroup, swap: SwapRequest, acto
         add_override(db_session=db_session, group=group, starts_at=turn.start, ends_at=turn.end,
                      person_id=person_id, replaces_person_id=replaces, reason="échange de tour", actor=actor,
                      user_id=None, origin="swap", swap_id=swap.id)
-    swap.status, swap.decided_at = "done", now
+    swap.status, swap.decided_at = SwapStatus.DONE, now
     _trace_swap(db_session, group, swap, GroupTraceKind.SWAP_DONE, actor, now)
     return swap
 

@@ -12,8 +12,8 @@ from backend.groups.models import GroupMember, OnCallGroup
 from backend.orgs.models import Organization
 from backend.people.models import ContactMethod, Person
 from backend.schedule import service as schedule_service
-from backend.schedule.models import Override, Rotation, SwapRequest
-from backend.watch.models import WatchTurn
+from backend.schedule.models import Override, Rotation, SwapRequest, SwapStatus
+from backend.watch.models import WatchStatus, WatchTurn
 
 MY_HORIZON = timedelta(days=90)
 
@@ -132,13 +132,13 @@ def my_oncall(*, db_session: Session, person: Person, now: datetime) -> dict:
     group_turns.sort(key=lambda t: t["starts_at"])
     watch = db_session.scalars(select(WatchTurn).where(
         WatchTurn.person_id == person.id, WatchTurn.ends_at > now,
-        WatchTurn.status.in_(("scheduled", "asked", "missed", "confirmed"))).order_by(WatchTurn.starts_at).limit(10))
+        WatchTurn.status.in_((WatchStatus.SCHEDULED, WatchStatus.ASKED, WatchStatus.MISSED, WatchStatus.CONFIRMED))).order_by(WatchTurn.starts_at).limit(10))
     names = {g.id: g.name for g in groups}
     cadre = is_cadre(db_session, person)
     to_approve = []
     if cadre:
         to_approve = [swap_view(db_session, s) for s in db_session.scalars(select(SwapRequest).where(
-            SwapRequest.organization_id == person.organization_id, SwapRequest.status == "awaiting_approval"))]
+            SwapRequest.organization_id == person.organization_id, SwapRequest.status == SwapStatus.AWAITING_APPROVAL))]
     return {
         "person_id": person.id, "timezone": schedule_service.tz_of(db_session, person.organization_id),
         "next_turns": next_turns[:20], "holders": holders, "groups": my_groups, "group_turns": group_turns[:60],
@@ -146,7 +146,7 @@ def my_oncall(*, db_session: Session, person: Person, now: datetime) -> dict:
                                                                                person_id=person.id)],
         "watch": [{"id": w.id, "group_id": w.group_id, "group": names.get(w.group_id, ""), "starts_at": w.starts_at,
                    "ends_at": w.ends_at, "status": w.status,
-                   "deadline": w.due_at if w.status == "asked" else None, "confirmed_at": w.confirmed_at}
+                   "deadline": w.due_at if w.status == WatchStatus.ASKED else None, "confirmed_at": w.confirmed_at}
                   for w in watch],
         "can_approve_swaps": cadre, "to_approve": to_approve,
     }
@@ -163,5 +163,5 @@ def _sms_number(db_session: Session, person_id: int | None) -> str | None:
 def watch_rows(*, db_session: Session, group_id: int, start: datetime, end: datetime) -> list[WatchTurn]:
     return list(db_session.scalars(select(WatchTurn).where(
         WatchTurn.group_id == group_id, WatchTurn.starts_at < end, WatchTurn.ends_at > start,
-        WatchTurn.status != "dropped").order_by(WatchTurn.starts_at)))
+        WatchTurn.status != WatchStatus.DROPPED).order_by(WatchTurn.starts_at)))
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -9,6 +10,14 @@ from backend.db import Base, UTCDateTime, utcnow
 
 # scheduled -> asked -> confirmed | missed ; scheduled -> dropped (the plan changed before it began)
 WATCH_STATUSES = ("scheduled", "asked", "confirmed", "missed", "dropped")
+
+
+class WatchStatus(StrEnum):
+    SCHEDULED = "scheduled"  # the turn has not begun
+    ASKED = "asked"  # the person was asked to confirm they hold it
+    CONFIRMED = "confirmed"
+    MISSED = "missed"  # not confirmed in time: the cadre was alerted
+    DROPPED = "dropped"  # the planning changed: this turn no longer exists
 
 
 class WatchTurn(Base):

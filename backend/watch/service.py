@@ -27,7 +27,7 @@ from backend.signals import steps_due
 from backend.trace import service as trace_service
 from backend.trace.kinds import GroupTraceKind
 from backend.trace.service import Actor
-from backend.watch.models import GapReport, WatchTurn
+from backend.watch.models import GapReport, WatchStatus, WatchTurn
 from notifications import notice as notices
 
 PLAN_AHEAD = timedelta(days=8)
@@ -50,11 +50,11 @@ def plan(*, db_session: Session, group: OnCallGroup, now: datetime) -> int:
     _merge_ends(wanted, shifts)
     existing = {(row.starts_at, row.person_id): row for row in db_session.scalars(
         select(WatchTurn).where(WatchTurn.group_id == group.id, WatchTurn.starts_at > now,
-                                WatchTurn.starts_at < horizon, WatchTurn.status.in_(("scheduled", "dropped"))))}
+                                WatchTurn.starts_at < horizon, WatchTurn.status.in_((WatchStatus.SCHEDULED, WatchStatus.DROPPED))))}
     changed = 0
     for key, row in existing.items():
-        if key not in wanted and row.status == "scheduled":
-            row.status, row.due_at = "dropped", None
+        if key not in wanted and row.status == WatchStatus.SCHEDULED:
+            row.status, row.due_at = WatchStatus.DROPPED, None
             changed += 1
     for (starts_at, person_id), (ends_at, previous_id) in wanted.items():
         row = existing.get((starts_at, person_id))
@@ -63,11 +63,11 @@ def plan(*, db_session: Session, group: OnCallGroup, now: datetime) -> int:
                 continue
             db_session.add(WatchTurn(organization_id=group.organization_id, group_id=group.id, person_id=person_id,
                                      previous_person_id=previous_id, starts_at=starts_at, ends_at=ends_at,
-                                     status="scheduled", due_at=starts_at, created_at=now))
+                                     status=WatchStatus.SCHEDULED, due_at=starts_at, created_at=now))
             changed += 1
             steps_due(db_session, starts_at)  # the signal keeps the earliest of the transaction
-        elif row.status == "dropped" or row.ends_at != ends_at or row.previous_person_id != previous_id:
-            row.status, row.due_at, row.ends_at, row.previous_person_id = "scheduled", starts_at, ends_at, previous_id
+        elif row.status == WatchStatus.DROPPED or row.ends_at != ends_at or row.previous_person_id != previous_id:
+            row.status, row.due_at, row.ends_at, row.previous_person_id = WatchStatus.SCHEDULED, starts_at, ends_at, previous_id
             changed += 1
             steps_due(db_session, starts_at)
     db_session.flush()
@@ -106,7 +106,7 @@ class Claimed:
 def claim_due(*, db_session: Session, worker_id: str, now: datetime, lease_until: datetime,
               limit: int) -> list[Claimed]:
     due = (select(WatchTurn.id)
-           .where(WatchTurn.status.in_(("scheduled", "asked")), WatchTurn.due_at <= now,
+           .where(WatchTurn.status.in_((WatchStatus.SCHEDULED, WatchStatus.ASKED)), WatchTurn.due_at <= now,
                   (WatchTurn.claim_until.is_(None)) | (WatchTurn.claim_until < now))
            .order_by(WatchTurn.due_at).limit(limit).with_for_update(skip_locked=True, key_share=True))
     rows = db_session.execute(
@@ -126,10 +126,10 @@ def step(*, db_session: Session, watch_id: int, worker_id: str, now: datetime) -
     if row.claimed_by != worker_id or row.due_at is None or row.due_at > now:
         return False
     row.claimed_by, row.claim_until = None, None
-    if row.status == "scheduled":
+    if row.status == WatchStatus.SCHEDULED:
         _ask(db_session, group, row, now)
         return True
-    if row.status == "asked":
+    if row.status == WatchStatus.ASKED:
         _missed(db_session, group, row, now)
         return True
     return False
@@ -150,7 +150,7 @@ def _ask(db_session: Session, group: OnCallGroup, row: WatchTurn, now: datetime)
                                confirm_minutes=settings.watch_confirm_minutes)
     sent = outbox_service.enqueue_notice(db_session=db_session, organization_id=organization.id, person=person,
                                          notice=notice, now=now)
-    row.status, row.asked_at = "asked", now
+    row.status, row.asked_at = WatchStatus.ASKED, now
     row.due_at = now + timedelta(minutes=settings.watch_confirm_minutes)
     steps_due(db_session, row.due_at)
     trace_service.append_group(db_session=db_session, group=group, kind=GroupTraceKind.WATCH_ASKED, at=now, data={
@@ -161,7 +161,7 @@ def _ask(db_session: Session, group: OnCallGroup, row: WatchTurn, now: datetime)
 def _missed(db_session: Session, group: OnCallGroup, row: WatchTurn, now: datetime) -> None:
     organization = db_session.get(Organization, group.organization_id)
     person = _person(db_session, row.person_id)
-    row.status, row.missed_at, row.due_at = "missed", now, None
+    row.status, row.missed_at, row.due_at = WatchStatus.MISSED, now, None
     cadre = schedule_service.cadre_on_call(db_session=db_session, organization_id=organization.id, at=now)
     if cadre is not None and cadre.id == person.id:
         cadre = None  # the cadre who did not confirm cannot be the one alerted about it
@@ -183,13 +183,13 @@ def _missed(db_session: Session, group: OnCallGroup, row: WatchTurn, now: dateti
 def confirm(*, db_session: Session, row: WatchTurn, person_id: int, via: str, now: datetime) -> WatchTurn:
     if row.person_id != person_id:
         raise NotFound("watch turn")
-    if row.status == "confirmed":
+    if row.status == WatchStatus.CONFIRMED:
         raise Conflict("this turn is already confirmed", code="watch_confirmed")
-    if row.status not in ("asked", "missed"):
+    if row.status not in (WatchStatus.ASKED, WatchStatus.MISSED):
         raise Conflict("this turn has not begun", code="watch_not_started")
     group = schedule_service.lock_group(db_session, row.group_id)
-    late = row.status == "missed"
-    row.status, row.confirmed_at, row.confirmed_via, row.due_at = "confirmed", now, via, None
+    late = row.status == WatchStatus.MISSED
+    row.status, row.confirmed_at, row.confirmed_via, row.due_at = WatchStatus.CONFIRMED, now, via, None
     person = db_session.get(Person, person_id)
     trace_service.append_group(db_session=db_session, group=group, kind=GroupTraceKind.WATCH_CONFIRMED, at=now,
                                actor=Actor("person", person.id, person.display_name),
@@ -208,7 +208,7 @@ def get_mine(*, db_session: Session, watch_id: int, person_id: int) -> WatchTurn
 def waiting_for(*, db_session: Session, person_ids: list[int]) -> WatchTurn | None:
     """The person's turn awaiting confirmation, if any (an SMS `OK` confirms it)."""
     return db_session.scalar(select(WatchTurn).where(WatchTurn.person_id.in_(person_ids),
-                                                     WatchTurn.status.in_(("asked", "missed")))
+                                                     WatchTurn.status.in_((WatchStatus.ASKED, WatchStatus.MISSED)))
                              .order_by(WatchTurn.starts_at.desc()).limit(1))
 
 

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from backend.db import db_now, transaction
 from backend.outbox import dispatch
 from backend.outbox.dispatch import Attempt
-from backend.outbox.models import Notification
+from backend.outbox.models import Notification, NotificationStatus
 from backend.worker import faults, metrics
 from backend.worker.due import seconds_until_due
 from notifications.base import ChannelKind, Outcome, SendResult
@@ -181,7 +181,7 @@ class Dispatcher:
         self._room_bound = len(kinds) < len(room)
         if not kinds:
             return [], self.max_sleep_s
-        pending = (Notification.status == "queued") & Notification.channel.in_(kinds)
+        pending = (Notification.status == NotificationStatus.QUEUED) & Notification.channel.in_(kinds)
         # Woken by every commit that may make work (an answer, a note): most make no message, so
         # look before leasing, as the steps do; a storm of answers then costs no worker writes.
         with self.read_factory() as session:

@@ -24,7 +24,7 @@ from backend.db import db_now, transaction
 from backend.pages import service as page_service
 from backend.pages.models import Page
 from backend.watch import service as watch_service
-from backend.watch.models import WatchTurn
+from backend.watch.models import WatchStatus, WatchTurn
 from backend.worker import faults, metrics
 from backend.worker.dispatcher import Dispatcher
 from backend.worker.due import seconds_until_due
@@ -221,7 +221,7 @@ class Worker:
         with self.read_factory() as session:
             now = db_now(session)
             wait = min(seconds_until_due(session, Page, Page.status == page_service.ACTIVE, now, self.max_sleep),
-                       seconds_until_due(session, WatchTurn, WatchTurn.status.in_(("scheduled", "asked")), now,
+                       seconds_until_due(session, WatchTurn, WatchTurn.status.in_((WatchStatus.SCHEDULED, WatchStatus.ASKED)), now,
                                          self.max_sleep))
         self._sleeping_until = now + timedelta(seconds=wait)
         return wait
