@@ -32,3 +32,10 @@ def test_escalation_does_no_io():
     forbidden = ("sqlalchemy", "httpx", "requests", "socket", "time", "asyncio", "notifications", "os")
     offenders = [(f, m) for f, m in imported_modules("escalation") if m.split(".")[0] in forbidden]
     assert offenders == []
+
+
+def test_outbox_rows_are_made_only_by_the_outbox():
+    # What to send, when and on which road is the outbox's: others call its enqueue functions.
+    makers = [str(path.relative_to(ROOT)) for path in (ROOT / "backend").rglob("*.py")
+              if "outbox" not in path.parts and "Notification(" in path.read_text(encoding="utf-8")]
+    assert makers == []

@@ -13,7 +13,7 @@ from backend.auth.models import ApiToken, User
 from backend.auth.security import token_digest
 from backend.enrolment.models import Enrolment
 from backend.errors import Gone, NotFound, Unprocessable
-from backend.outbox.models import Notification, NotificationStatus
+from backend.outbox import service as outbox_service
 from backend.people.models import Person
 from notifications.sms_text import fit_sms
 
@@ -34,11 +34,9 @@ def send_link(*, db_session: Session, person: Person, channel: str, public_url: 
     text = (fit_sms("[VIGIE]", "Installez l'appli d'astreinte :", url) if channel == "sms" else
             f"Bonjour {person.display_name},\n\nOuvrez ce lien sur votre téléphone pour recevoir les alertes "
             f"d'astreinte (valable 72 h, une seule fois) :\n{url}\n")
-    db_session.add(Notification(
-        organization_id=person.organization_id, event_id=None, person_id=person.id, contact_method_id=contact.id,
-        channel=channel, address=contact.address, purpose="enrol", subject=subject, text=text,
-        html=None, data={"purpose": "enrol"}, urgent=False, status=NotificationStatus.QUEUED, due_at=now, created_at=now))
-    db_session.flush()
+    outbox_service.enqueue_written(db_session=db_session, organization_id=person.organization_id, person_id=person.id,
+                                   contact=contact, purpose="enrol", subject=subject, text=text, html=None,
+                                   data={"purpose": "enrol"}, now=now)
     return enrolment
 
 

@@ -220,6 +220,19 @@ def _queue_notice(db_session: Session, organization_id: int, notice: Notice, now
     return rows
 
 
+def enqueue_written(*, db_session: Session, organization_id: int, person_id: int, contact: ContactMethod,
+                    purpose: str, subject: str, text: str, html: str | None, data: dict, now: datetime,
+                    event_id: int | None = None) -> Notification:
+    """A message already written (a report, an install link), on the one road given."""
+    row = Notification(organization_id=organization_id, event_id=event_id, page_id=None, person_id=person_id,
+                       contact_method_id=contact.id, channel=contact.kind, address=contact.address, purpose=purpose,
+                       subject=subject, text=text, html=html, data=data, urgent=False,
+                       status=NotificationStatus.QUEUED, due_at=now, created_at=now)
+    db_session.add(row)
+    db_session.flush()
+    return row
+
+
 def enqueue_to_referents(*, db_session: Session, organization_id: int, notice: Notice,
                          now: datetime) -> list[Notification]:
     """The commune's referents: by their directory entry's roads, else by their login e-mail."""

@@ -13,7 +13,7 @@ from backend.errors import NotFound
 from backend.events.models import Event
 from backend.groups.models import DistributionList, DistributionMember
 from backend.orgs.models import Organization
-from backend.outbox.models import Notification, NotificationStatus
+from backend.outbox import service as outbox_service
 from backend.people.models import Person
 from backend.procedures.models import ProcedureReportList
 from backend.reports import content as report_content
@@ -65,12 +65,10 @@ def _send(db_session: Session, event: Event, organization: Organization, report:
         email = next((c for c in person.contact_methods if c.enabled and c.kind == "email"), None)
         if email is None:
             continue
-        row = Notification(organization_id=event.organization_id, event_id=event.id, person_id=person.id,
-                           contact_method_id=email.id, channel="email", address=email.address, purpose="report",
-                           subject=subject, text=text, html=html, data={"purpose": "report", "report_id": report.id},
-                           urgent=False, status=NotificationStatus.QUEUED, due_at=now, created_at=now)
-        db_session.add(row)
-        db_session.flush()
+        row = outbox_service.enqueue_written(
+            db_session=db_session, organization_id=event.organization_id, event_id=event.id, person_id=person.id,
+            contact=email, purpose="report", subject=subject, text=text, html=html,
+            data={"purpose": "report", "report_id": report.id}, now=now)
         sent.append({"person_id": person.id, "person": person.display_name, "notification_id": row.id})
     return [d.name for d in dlists], sent
 
