@@ -39,3 +39,11 @@ def test_outbox_rows_are_made_only_by_the_outbox():
     makers = [str(path.relative_to(ROOT)) for path in (ROOT / "backend").rglob("*.py")
               if "outbox" not in path.parts and "Notification(" in path.read_text(encoding="utf-8")]
     assert makers == []
+
+
+def test_pay_rules_are_pure():
+    # The rates and their arithmetic are read and checked without a database: they change by decree.
+    forbidden = ("sqlalchemy", "backend", "httpx", "notifications", "fastapi")
+    offenders = [(f, m) for f, m in imported_modules("backend/payroll")
+                 if f.endswith("rules.py") and m.split(".")[0] in forbidden]
+    assert offenders == []

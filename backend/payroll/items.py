@@ -1,13 +1,13 @@
 """One agent's payroll items for a month, from their on-call periods and interventions (no database).
 
-The arithmetic is `escalation.pay`'s; this module names each result with the commune's payroll code and
+The arithmetic is `payroll.rules`'s; this module names each result with the commune's payroll code and
 a reference payroll can trace back:
 - an astreinte unit is one item (quantity 1, rate = amount = the regime's), referenced by its group, its
   bounds and the turns or replacements it draws on;
 - the short-notice majoration is an item of its own (rate = the majorated amount − the amount), so the
   regulatory rate stays readable and the majoration has its own code;
 - an intervention gives one item per slot: paid hours (quantity = hours to the hundredth, the amount
-  from the exact minutes, as `escalation.pay` computes it) or time off (quantity = hours credited,
+  from the exact minutes, as `payroll.rules` computes it) or time off (quantity = hours credited,
   majoration included; no rate, no amount), referenced by the event's number.
 """
 
@@ -19,7 +19,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
-from escalation import pay
+from backend.payroll import rules as pay
 
 UTC = UTC
 
@@ -113,7 +113,7 @@ def hours_minutes(minutes: int) -> str:
 def astreinte_items(periods: Sequence[Period], *, regime: pay.Regime, variant: str | None, tz: str,
                     holidays: str | Collection[date] | None, month: tuple[int, int], morning: time,
                     evening: time, codes: Mapping[str, Mapping[str, str]]) -> list[Item]:
-    """The units the periods make that `escalation.pay` dates in `month`, and their majorations."""
+    """The units the periods make that `payroll.rules` dates in `month`, and their majorations."""
     if not periods:
         return []
     units = pay.astreinte_units([(p.start, p.end) for p in periods], tz=tz, holidays=holidays, regime=regime,
@@ -193,7 +193,7 @@ def business_hours(covered: Sequence[tuple[datetime, datetime]], start: datetime
 
 def rest_messages(interventions: Sequence[Intervention], *, duty: Sequence[tuple[datetime, datetime]],
                   tz: str) -> list[str]:
-    """Daily-rest warnings of `escalation.pay`, kept where an intervention falls in the day judged."""
+    """Daily-rest warnings of `payroll.rules`, kept where an intervention falls in the day judged."""
     if not interventions:
         return []
     spans = [(i.start, i.end) for i in interventions]

@@ -14,12 +14,12 @@ from backend.db import db_now
 from backend.deps import SessionDep, Staff
 from backend.orgs import service as org_service
 from backend.orgs.schemas import Id
+from backend.payroll import rules as pay
 from backend.payroll import schemas
 from backend.payroll import service as payroll_service
 from backend.payroll.models import PayrollExport
 from backend.people.models import Person
 from backend.routing import OneHopRoute
-from escalation import pay
 
 router = APIRouter(route_class=OneHopRoute, prefix="/api/v1", tags=["payroll"])
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -7,7 +7,7 @@ under "autres-2015", and prestataire groups not at all (their company pays them)
 
 Astreinte: the effective shifts of every group over the month and 8 days each side (so a week or a
 weekend starting in the month is whole, and one starting before it is seen to cover its first days),
-per person and regime, cut into units by `escalation.pay`, which keeps the units starting in the month.
+per person and regime, cut into units by `payroll.rules`, which keeps the units starting in the month.
 The notice of a shift is when its holder was told: for a turn, the creation of the rotation version —
 or of an older version that already gave them the same turn (an edit that adds someone does not make
 everyone's turns short-notice); for a replacement or a swap, the creation of the override.
@@ -18,7 +18,7 @@ them) or their first `response.ack` / `en_route` / `on_site`, whichever comes fi
 so); an event still open gives no intervention yet (a warning says so). Someone solicited who never
 answered did not intervene. An intervention belongs to the month in which it starts (local time), whole.
 
-Daily rest: `escalation.pay.rest_warnings` with, as regular duty, the commune's business hours taken as
+Daily rest: `payroll.rules.rest_warnings` with, as regular duty, the commune's business hours taken as
 the Monday–Friday hours the PC does not cover — an approximation: it assumes every agent works those
 hours every weekday (no leave, part time or shifts). A warning is kept only where an intervention falls
 in the day it judges.
@@ -44,6 +44,7 @@ from backend.orgs.models import Organization
 from backend.payroll import export as payroll_export
 from backend.payroll import items as payroll_items
 from backend.payroll import render as payroll_render
+from backend.payroll import rules as pay
 from backend.payroll.items import Intervention, Item, Period
 from backend.payroll.models import PayrollExport, PayrollPersonSettings, PayrollSettings, PayrollStatement
 from backend.people.models import Person
@@ -51,7 +52,7 @@ from backend.schedule import service as schedule_service
 from backend.schedule.models import Override, Rotation
 from backend.trace.kinds import TraceKind
 from backend.trace.models import TraceEntry
-from escalation import oncall, pay
+from escalation import oncall
 
 UTC = UTC
 PAID_KINDS = ("technique", "cadre", "prestataire")  # "elu" is never paid

@@ -1,6 +1,6 @@
 """On-call pay: astreinte units, intervention slots and daily-rest warnings, from versioned regimes.
 
-Amounts, rates, majorations and their sources live in ``escalation/pay_regimes/*.json``; nothing
+Amounts, rates, majorations and their sources live in ``backend/payroll/regimes/*.json``; nothing
 here hard-codes one. Every instant is aware; returned instants are in UTC; calendars are the
 commune's local wall clock (zoneinfo, ``fold=0`` for a missing or repeated time, as in
 `escalation.oncall`), durations are elapsed time.
@@ -135,7 +135,7 @@ def _check_regime(data: Mapping[str, Any]) -> None:
 @lru_cache(maxsize=1)
 def _all_regimes() -> dict[str, Regime]:
     found: dict[str, Regime] = {}
-    folder = resources.files("escalation") / "pay_regimes"
+    folder = resources.files("backend.payroll") / "regimes"
     for path in sorted(folder.iterdir(), key=lambda p: p.name):
         if not path.name.endswith(".json"):
             continue

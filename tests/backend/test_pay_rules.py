@@ -10,8 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from escalation.oncall import Override, Rotation, shifts
-from escalation.pay import (
+from backend.payroll.rules import (
     SLOTS,
     astreinte_units,
     intervention_compensation,
@@ -21,6 +20,7 @@ from escalation.pay import (
     rest_warnings,
     unverified,
 )
+from escalation.oncall import Override, Rotation, shifts
 
 UTC = UTC
 PARIS = ZoneInfo("Europe/Paris")
