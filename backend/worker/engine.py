@@ -4,7 +4,8 @@ The two halves never wait for each other: a step fires on time while messages ar
 and a message leaves while a step is written. Due steps fire a few per short transaction, a
 failing one is retried alone, and a failure never stops a loop. Work is leased (`claimed_by`,
 `claim_until`): a worker that dies has its rows taken over once the lease expires, so a crash
-loses nothing (README, "Delivery after a crash"). What is due is decided by the database's clock, never this host's.
+loses nothing (README, "Delivery after a crash"). What is due is decided by the database's
+clock, never this host's.
 """
 
 from __future__ import annotations
