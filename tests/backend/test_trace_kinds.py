@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from backend.trace.kinds import GroupTraceKind, TraceKind, markdown
+from tests.source import backend_lines_matching
 
 ROOT = Path(__file__).resolve().parents[2]
 EVERY_KIND = {kind.value for kind in TraceKind} | {kind.value for kind in GroupTraceKind}
@@ -16,13 +17,7 @@ EVERY_KIND = {kind.value for kind in TraceKind} | {kind.value for kind in GroupT
 def test_no_kind_is_spelled_out_in_the_code_outside_the_catalogue():
     alternatives = "|".join(re.escape(kind) for kind in EVERY_KIND)
     pattern = re.compile(rf"""["']({alternatives})["']""")
-    spelled = []
-    for path in sorted((ROOT / "backend").rglob("*.py")):
-        if path.name == "kinds.py" or "migrations" in path.parts:
-            continue
-        for number, line in enumerate(path.read_text().splitlines(), 1):
-            if pattern.search(line):
-                spelled.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
+    spelled = backend_lines_matching(pattern, skip=("kinds.py",))
     assert not spelled, "use TraceKind / GroupTraceKind:\n" + "\n".join(spelled)
 
 
