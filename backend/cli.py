@@ -13,6 +13,8 @@ from pathlib import Path
 
 from backend.config import get_settings
 
+log = logging.getLogger("vigie")
+
 OPENAPI_PATH = Path(__file__).resolve().parent.parent / "openapi" / "openapi.json"
 
 
@@ -23,7 +25,8 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--no-worker", action="store_true", help="API only; run `vigie worker` elsewhere")
-    sub.add_parser("worker", help="run a worker alone (any number of them on PostgreSQL)")
+    worker = sub.add_parser("worker", help="run a worker alone (any number of them)")
+    worker.add_argument("--parent", type=int, help=argparse.SUPPRESS)  # leave when this process is gone
     demo = sub.add_parser("demo", help="load the demo commune")
     demo.add_argument("--if-empty", action="store_true", help="do nothing when a commune already exists")
     db = sub.add_parser("db", help="database schema")
@@ -72,15 +75,28 @@ def _serve(args) -> int:
 
     from backend.app import create_app
     from backend.heap import freeze_startup_objects
+    from backend.worker.supervisor import WorkerSupervisor
 
     settings = get_settings()
     if args.no_worker and settings.api_nice > 0:
         os.nice(settings.api_nice)  # the workers beside this process go first when the CPU is short
-    app = create_app(settings, run_worker=not args.no_worker, on_started=freeze_startup_objects)
+    run_worker = settings.run_worker and not args.no_worker
+    supervisor = WorkerSupervisor() if run_worker and settings.worker_process else None
+
+    def started() -> None:
+        freeze_startup_objects()
+        if supervisor is not None:  # once the schema is up to date
+            supervisor.start()
+
+    app = create_app(settings, run_worker=run_worker and supervisor is None, on_started=started)
     print(f"Vigie: http://{args.host}:{args.port}/  (API docs: http://{args.host}:{args.port}/docs)", flush=True)
-    # Each live message is encoded once and sent to every console: compressing it again per
-    # socket (permessage-deflate) cost more CPU than all the consoles' JSON on a storm night.
-    uvicorn.run(app, host=args.host, port=args.port, log_level="info", ws_per_message_deflate=False)
+    try:
+        # Each live message is encoded once and sent to every console: compressing it again per
+        # socket (permessage-deflate) cost more CPU than all the consoles' JSON on a storm night.
+        uvicorn.run(app, host=args.host, port=args.port, log_level="info", ws_per_message_deflate=False)
+    finally:
+        if supervisor is not None:
+            supervisor.stop()
     return 0
 
 
@@ -98,7 +114,9 @@ def _worker(args) -> int:
     worker.start()
     print(f"worker {worker.worker_id} running", flush=True)
     while not stop.wait(1.0):
-        pass
+        if args.parent is not None and os.getppid() != args.parent:
+            log.warning("the process that started this worker is gone: stopping")
+            break
     runtime.close()
     return 0
 

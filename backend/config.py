@@ -22,7 +22,10 @@ class Settings(BaseSettings):
     admin_password: str | None = None
 
     token_ttl_hours: float = 12.0
-    run_worker: bool = True  # `vigie serve` runs the worker in-process unless told otherwise
+    run_worker: bool = True  # `vigie serve` runs a worker unless told otherwise
+    # ... as a child process (`vigie worker`, a core of its own: the API's requests and the
+    # escalation do not share one interpreter lock), or, when False, as threads of the API process.
+    worker_process: bool = True
     lease_seconds: float = 30.0  # a claim older than this is taken over by another worker
     max_sleep_seconds: float = 30.0  # safety net only: the worker is woken by due times and commits
     claim_batch: int = 200
@@ -77,6 +80,14 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def sqlite_file(self) -> str | None:
+        """The database file, for SQLite on disk (None in memory or on PostgreSQL)."""
+        if not self.is_sqlite:
+            return None
+        path = self.database_url.split("///", 1)[-1]
+        return None if not path or path == ":memory:" else path
 
     @property
     def sqlalchemy_url(self) -> str:

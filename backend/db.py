@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -15,6 +13,8 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator
+
+from backend.sqlite_writer import WriteGate, gate_for
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -96,90 +96,6 @@ class UTCDateTime(TypeDecorator):
 
 
 JSONType = JSON().with_variant(JSONB(), "postgresql")
-
-
-class Busy(Exception):
-    """The database did not give this caller its turn in time (a request answers 503 + Retry-After)."""
-
-
-class WriteGate:
-    """SQLite's single writer, taken in turns by the threads of this process.
-
-    Without it, writers wait in SQLite's busy handler, which sleeps and polls: the lock goes to
-    whoever polls at the right moment, so a stream of requests can starve the in-process worker
-    and a burst comes out in waves. Here the lock is handed over on release, first come first
-    served within each class, and when both the worker and requests wait they alternate: a step
-    never waits behind a whole burst of answers, nor an answer behind a whole burst of steps.
-    Other processes on the same file still meet SQLite's busy timeout.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._holder: int | None = None  # id() of the DBAPI connection holding the turn
-        self._waiting: list[deque[_Ticket]] = [deque(), deque()]  # [worker, requests]
-        self._last_class = 1
-        self.handovers = 0
-
-    def acquire(self, holder: int, *, worker: bool, timeout: float) -> None:
-        cls = 0 if worker else 1
-        with self._lock:
-            if self._holder is None and not any(self._waiting):
-                self._grant(holder, cls)
-                return
-            ticket = _Ticket(holder, cls)
-            self._waiting[cls].append(ticket)
-        # Each waiter sleeps on its own event and the releaser wakes only the next one: waking
-        # every waiter on each hand-over made a burst of requests fight for the GIL in turn.
-        if ticket.granted.wait(timeout):
-            return
-        with self._lock:
-            if ticket.granted.is_set():  # handed over just as the wait ran out
-                return
-            self._waiting[cls].remove(ticket)
-        raise Busy(f"no turn to write within {timeout:g} s")
-
-    def release(self, holder: int) -> None:
-        with self._lock:
-            if self._holder != holder:
-                return
-            self._holder = None
-            ticket = self._next()
-            if ticket is not None:
-                self._waiting[ticket.cls].popleft()
-                self._grant(ticket.holder, ticket.cls)
-                ticket.granted.set()
-
-    def held_by(self, holder: int) -> bool:
-        return self._holder == holder
-
-    def _grant(self, holder: int, cls: int) -> None:
-        self._holder = holder
-        self._last_class = cls
-        self.handovers += 1
-
-    def _next(self) -> _Ticket | None:
-        worker, requests = self._waiting
-        if worker and requests:  # both wait: the class that did not write last goes
-            return requests[0] if self._last_class == 0 else worker[0]
-        return (worker or requests or [None])[0]
-
-
-class _Ticket:
-    __slots__ = ("holder", "cls", "granted")
-
-    def __init__(self, holder: int, cls: int) -> None:
-        self.holder, self.cls, self.granted = holder, cls, threading.Event()
-
-
-_GATES: dict[str, WriteGate] = {}
-_GATES_LOCK = threading.Lock()
-
-
-def gate_for(path: str) -> WriteGate:
-    """One gate per SQLite file in this process, whatever the number of engines on it."""
-    key = str(Path(path).resolve())
-    with _GATES_LOCK:
-        return _GATES.setdefault(key, WriteGate())
 
 
 def make_engine(url: str, *, busy_timeout_ms: int = 30_000, pool_size: int = 10, max_overflow: int = 10,

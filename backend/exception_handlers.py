@@ -10,8 +10,8 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from backend.db import Busy
 from backend.errors import Unavailable, VigieError
+from backend.sqlite_writer import Busy
 
 log = logging.getLogger("vigie.api")
 

@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 import backend.models  # noqa: F401  (every mapper registered before the first flush)
+from backend.bus import LocalBus, bus_directory
 from backend.channels import build_registry, vapid_keys
 from backend.config import Settings
 from backend.db import make_engine, make_read_factory, make_session_factory
@@ -37,7 +38,7 @@ class Runtime:
     channels: ChannelRegistry
     hub: Hub | None = None
     worker: Worker | None = None
-    listener: PgListener | None = None
+    listener: PgListener | LocalBus | None = None  # signals from the other processes
     links: LinkSigner | None = None
     vapid: object | None = None  # notifications.webpush.VapidKeys when Web Push is on
     worker_engine: Engine | None = None
@@ -80,7 +81,7 @@ class Runtime:
     def start_worker(self, *, standalone: bool = False) -> Worker:
         max_sleep = self.settings.max_sleep_seconds
         if standalone and self.settings.is_sqlite:
-            max_sleep = min(max_sleep, 1.0)  # no cross-process wake-up on SQLite: look every second
+            max_sleep = min(max_sleep, 1.0)  # a lost datagram of the local bus costs a second at most
         factory, read_factory = self.worker_session_factories()
         self.worker = Worker(session_factory=factory, read_factory=read_factory, channels=self.channels,
                              lease_seconds=self.settings.lease_seconds, max_sleep_seconds=max_sleep,
@@ -94,9 +95,16 @@ class Runtime:
         return self.worker
 
     def start_listener(self) -> None:
-        if not self.settings.is_sqlite and self.listener is None:
+        """Hear what the other processes on the database commit (none for SQLite in memory)."""
+        if self.listener is not None:
+            return
+        if not self.settings.is_sqlite:
             self.listener = PgListener(libpq_dsn(self.settings.sqlalchemy_url), self.signals)
-            self.listener.start()
+        elif self.settings.sqlite_file is not None:
+            self.listener = LocalBus(bus_directory(self.settings.sqlite_file), self.signals)
+        else:
+            return
+        self.listener.start()
 
     def close(self) -> None:
         if self.worker is not None:

@@ -2,8 +2,8 @@
 
 Signals are gathered on the session and leave only with the commit. On PostgreSQL they are
 `pg_notify` calls made inside the transaction (delivered to every process on commit, never
-on rollback); on SQLite, which runs as one process, they are in-process callbacks run after
-the commit.
+on rollback); on SQLite they are in-process callbacks run after the commit, also sent to the
+other processes on the same file by the local bus (`backend/bus.py`).
 """
 
 from __future__ import annotations
@@ -36,7 +36,12 @@ class Signals:
         self._wake_listeners: list[Callable[[], None]] = []
         self._steps_listeners: list[Callable[[datetime], None]] = []
         self._changed_listeners: list[Callable[[list[tuple[str, int]]], None]] = []
+        self._publish: Callable[[dict], None] | None = None
         self._lock = threading.Lock()
+
+    def publish_to(self, publish: Callable[[dict], None] | None) -> None:
+        """SQLite: also hand what each commit signals to the other processes on the file."""
+        self._publish = publish
 
     def on_trace(self, callback: Callable[[list[int]], None]) -> None:
         with self._lock:
@@ -151,6 +156,10 @@ class Signals:
             self.deliver_wake()
         if steps is not None:
             self.deliver_steps_due(steps)
+        publish = self._publish
+        if publish is not None and (changed or ids or wake or steps is not None):
+            publish({"changed": changed, "trace": ids, "wake": wake,
+                     "steps": steps.isoformat() if steps is not None else None})
 
     def _after_rollback(self, session: Session) -> None:
         session.info.pop("signal_trace", None)

@@ -79,6 +79,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+import psutil
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
@@ -259,11 +260,21 @@ class Fleet:
         self.start(name, "serve", "--host", "127.0.0.1", "--port", str(port), *([] if worker else ["--no-worker"]))
         return f"http://127.0.0.1:{port}"
 
+    def pids(self) -> dict[str, int]:
+        """Each running process, and the worker `vigie serve` runs as its child."""
+        found = {}
+        for name, process in self.current.items():
+            if process.poll() is None:
+                found[name] = process.pid
+                for child in psutil.Process(process.pid).children():
+                    found[f"{name}'s worker"] = child.pid
+        return found
+
     def rss(self) -> dict[str, float]:
-        return {name: rss_mb(p.pid) for name, p in self.current.items() if p.poll() is None}
+        return {name: rss_mb(pid) for name, pid in self.pids().items()}
 
     def cpu(self) -> dict[str, float]:
-        return {name: cpu_s(p.pid) for name, p in self.current.items() if p.poll() is None}
+        return {name: cpu_s(pid) for name, pid in self.pids().items()}
 
     def close(self) -> None:
         for process in self.started:

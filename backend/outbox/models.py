@@ -25,9 +25,10 @@ class Notification(Base):
     """One message to one person on one channel: the outbox row and its delivery status."""
 
     __tablename__ = "notifications"
-    # (address, handed_off_at): the flood budget of a number is read on every hand-off.
+    # (address, channel, handed_off_at): the flood budget of a number is read on every hand-off,
+    # from the index alone.
     __table_args__ = (Index("ix_notifications_due", "status", "due_at"),
-                      Index("ix_notifications_address_handed", "address", "handed_off_at"))
+                      Index("ix_notifications_address_handed", "address", "channel", "handed_off_at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)

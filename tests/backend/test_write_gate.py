@@ -1,12 +1,15 @@
 """SQLite's write turn inside one process: handed to exactly the next waiter, requests and the
-worker alternating, and a wait that runs out leaves the queue as it was."""
+worker alternating, and a wait that runs out leaves the queue as it was; between processes on one
+file, a process that wants the turn again waits behind the one already waiting."""
 
+import fcntl
+import os
 import threading
 import time
 
 import pytest
 
-from backend.db import Busy, WriteGate
+from backend.sqlite_writer import Busy, FileTurn, WriteGate
 
 
 def _waiter(gate: WriteGate, holder: int, order: list[int], *, worker: bool = False) -> threading.Thread:
@@ -55,3 +58,39 @@ def test_a_wait_that_runs_out_is_busy_and_the_next_waiter_still_gets_the_turn():
     assert order == [3]
     gate.acquire(4, worker=True, timeout=0.05)  # free again: no ghost of the waiter that gave up
     assert gate.held_by(4)
+
+
+def _held(path: str) -> bool:
+    fd = os.open(path, os.O_RDWR | os.O_CREAT)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
+
+
+def test_processes_on_one_file_take_the_write_turn_in_alternation(tmp_path):
+    """Each FileTurn opens its own locks, as another process would: the serve and its worker."""
+    database = str(tmp_path / "vigie.db")
+    serve, worker, order = FileTurn(database), FileTurn(database), []
+    worker.take()
+
+    def serve_writes() -> None:
+        serve.take()
+        order.append("serve")
+        serve.give()
+
+    waiting = threading.Thread(target=serve_writes)
+    waiting.start()
+    deadline = time.monotonic() + 5
+    while not _held(f"{database}-turn-queue"):  # the serve is queued behind the worker
+        assert time.monotonic() < deadline, "the waiting process never queued"
+        time.sleep(0.001)
+    worker.give()
+    worker.take()  # straight back, as the worker does between two groups of steps
+    order.append("worker")
+    worker.give()
+    waiting.join(5)
+    assert order == ["serve", "worker"]
