@@ -47,3 +47,11 @@ def test_pay_rules_are_pure():
     offenders = [(f, m) for f, m in imported_modules("backend/payroll")
                  if f.endswith("rules.py") and m.split(".")[0] in forbidden]
     assert offenders == []
+
+
+def test_routers_share_helpers_through_dependencies_not_through_each_other():
+    # A router imported by another drags its routes' module along and hides what is shared.
+    offenders = [(f, m) for f, m in imported_modules("backend")
+                 if m.startswith("backend.") and m.endswith(".router") and not f.endswith("app.py")]
+    assert offenders == []
+

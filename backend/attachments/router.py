@@ -9,7 +9,7 @@ from backend.attachments.models import Attachment
 from backend.db import db_now
 from backend.deps import CurrentPrincipal, SessionDep, SettingsDep
 from backend.errors import Forbidden, NotFound
-from backend.events.router import actor_of, visible_event
+from backend.events.dependencies import actor_of, visible_event
 from backend.routing import OneHopRoute
 
 router = APIRouter(route_class=OneHopRoute, prefix="/api/v1", tags=["attachments"])

@@ -13,10 +13,10 @@ from backend.db import db_now
 from backend.deps import CurrentPrincipal, SessionDep, Staff, WriteSessionDep
 from backend.errors import NotFound
 from backend.groups import service as group_service
-from backend.groups.router import editable_group
+from backend.groups.dependencies import editable_group
 from backend.orgs.schemas import Id
 from backend.routing import OneHopRoute
-from backend.schedule.router import me
+from backend.schedule.dependencies import me
 
 router = APIRouter(route_class=OneHopRoute, tags=["planning"])
 

@@ -8,11 +8,11 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query
 from sqlalchemy import select
 
-from backend.auth.service import Principal
 from backend.deps import CurrentPrincipal, Operator, SessionDep, commit
 from backend.errors import Forbidden, NotFound, Unprocessable
 from backend.events import schemas
 from backend.events import service as event_service
+from backend.events.dependencies import actor_of, visible_event
 from backend.events.models import Event
 from backend.outbox.models import Notification
 from backend.pages import service as page_service
@@ -22,25 +22,8 @@ from backend.routing import OneHopRoute
 from backend.trace import service as trace_service
 from backend.trace.kinds import TraceKind
 from backend.trace.models import TraceEntry
-from backend.trace.service import Actor
 
 router = APIRouter(route_class=OneHopRoute, prefix="/api/v1/events", tags=["events"])
-
-
-def actor_of(principal: Principal) -> Actor:
-    if principal.role == "oncall" and principal.person_id is not None:
-        return Actor("person", principal.person_id, principal.user.full_name)
-    return Actor("user", principal.user.id, principal.user.full_name)
-
-
-def visible_event(db, principal: Principal, event_id: int, *, lock: bool = False) -> Event:
-    event = event_service.get(db_session=db, event_id=event_id, org_ids=principal.org_ids, lock=lock)
-    if principal.role == "oncall":
-        involved = db.scalar(select(Notification.id).where(Notification.event_id == event.id,
-                                                           Notification.person_id == principal.person_id).limit(1))
-        if involved is None:
-            raise NotFound("event")
-    return event
 
 
 @router.post("", status_code=201, response_model=schemas.EventDetail)

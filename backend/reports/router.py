@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from backend.db import db_now
 from backend.deps import Operator, SessionDep, Staff
-from backend.events.router import actor_of, visible_event
+from backend.events.dependencies import actor_of, visible_event
 from backend.orgs.schemas import Id
 from backend.outbox.models import Notification
 from backend.reports import service as report_service

@@ -11,10 +11,10 @@ from backend.auth.service import Principal
 from backend.coverage import service as coverage_service
 from backend.db import db_now
 from backend.deps import CurrentPrincipal, SessionDep, Staff
-from backend.errors import Forbidden, NotFound, Unprocessable
+from backend.errors import Forbidden, Unprocessable
 from backend.groups import service as group_service
+from backend.groups.dependencies import editable_group
 from backend.groups.models import OnCallGroup
-from backend.groups.router import editable_group
 from backend.orgs import service as org_service
 from backend.orgs.models import Organization
 from backend.orgs.schemas import Id
@@ -23,6 +23,7 @@ from backend.routing import OneHopRoute
 from backend.schedule import messages as swap_messages
 from backend.schedule import schemas, views
 from backend.schedule import service as schedule_service
+from backend.schedule.dependencies import me
 from backend.schedule.models import SwapStatus
 from backend.trace import service as trace_service
 from backend.trace.service import Actor
@@ -43,15 +44,6 @@ def period(start: datetime | None, end: datetime | None, now: datetime) -> tuple
     if end <= start:
         raise Unprocessable("end must be after start", code="empty_period")
     return start, end
-
-
-def me(db, principal: Principal) -> Person:
-    if principal.person_id is None:
-        raise Unprocessable("this account is not linked to a person on call", code="no_person")
-    person = db.get(Person, principal.person_id)
-    if person is None or not person.active:
-        raise NotFound("person")
-    return person
 
 
 # Rotations and replacements ------------------------------------------------------------------------

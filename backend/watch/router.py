@@ -14,7 +14,7 @@ from backend.groups import service as group_service
 from backend.orgs.schemas import Id
 from backend.routing import OneHopRoute
 from backend.schedule import service as schedule_service
-from backend.schedule.router import me
+from backend.schedule.dependencies import me
 from backend.schedule.views import watch_rows
 from backend.watch import service as watch_service
 
