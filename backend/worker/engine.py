@@ -39,7 +39,7 @@ HEARTBEAT_EVERY_S = 1.0
 # Re-planning the watch rows and looking for gaps is idempotent, so a plain timer is enough:
 # the deadlines themselves are rows, and every planning change re-plans in its own transaction.
 PLAN_EVERY_S = 600.0
-STEP_GROUP_S = 0.02
+STEP_GROUP_S = 0.05
 
 
 class Worker:
