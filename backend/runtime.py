@@ -28,6 +28,16 @@ from notifications.registry import ChannelRegistry
 log = logging.getLogger("vigie")
 
 
+def session_info(settings: Settings, signals: Signals | None = None) -> dict:
+    """What every session of an installation carries: the signer of one-tap links, the outbox's
+    policy and, in a running process, the signals its commits raise."""
+    secret = settings.secret_key or load_or_create_secret(settings.var_dir / "secret.key")
+    return {"signals": signals,
+            "links": LinkSigner(secret, settings.public_url, timedelta(hours=settings.link_ttl_hours)),
+            "outbox_policy": OutboxPolicy(push_fallback_seconds=settings.push_fallback_seconds,
+                                          sms_flood_limit=settings.sms_flood_limit)}
+
+
 @dataclass
 class Runtime:
     settings: Settings
@@ -53,12 +63,9 @@ class Runtime:
                              pool_timeout_s=settings.db_pool_timeout_s, write_wait_s=settings.write_wait_s)
         signals = Signals(use_pg_notify=not settings.is_sqlite)
         signals.install()
-        secret = settings.secret_key or load_or_create_secret(settings.var_dir / "secret.key")
-        links = LinkSigner(secret, settings.public_url, timedelta(hours=settings.link_ttl_hours))
-        policy = OutboxPolicy(push_fallback_seconds=settings.push_fallback_seconds,
-                              sms_flood_limit=settings.sms_flood_limit)
+        info = session_info(settings, signals)
+        links = info["links"]
         factory = make_session_factory(engine)
-        info = {"signals": signals, "links": links, "outbox_policy": policy}
         factory.configure(info={**info, "read_bind": engine})
         read_factory = make_read_factory(engine)
         read_factory.configure(info={**info, "read_only": True})

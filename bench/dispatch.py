@@ -51,6 +51,7 @@ from backend.config import Settings  # noqa: E402
 from backend.db import transaction  # noqa: E402
 from backend.events import service as event_service  # noqa: E402
 from backend.events.models import Event  # noqa: E402
+from backend.events.schemas import EventCreate  # noqa: E402
 from backend.heap import freeze_startup_objects  # noqa: E402
 from backend.outbox.models import Notification  # noqa: E402
 from backend.runtime import Runtime  # noqa: E402
@@ -65,9 +66,8 @@ OPERATOR, PASSWORD = "operateur.dispatch@example.org", "bench-operator-password"
 
 def create_event(factory, world, n: int) -> None:
     with transaction(factory) as session:
-        event_service.create(db_session=session, organization_id=world["commune_id"],
-                             org_ids=frozenset({world["commune_id"]}), actor=ACTOR, user_id=None,
-                             data={"procedure_id": world["procedure_id"], "severity": 3, "title": f"Bench {n}"})
+        event_service.create(db_session=session, org_ids=frozenset({world["commune_id"]}), actor=ACTOR, user_id=None,
+            draft=EventCreate(organization_id=world["commune_id"], procedure_id=world["procedure_id"], severity=3, title=f"Bench {n}"))
 
 
 def queued(factory) -> int:

@@ -47,11 +47,14 @@ from sqlalchemy import create_engine, func, select, text, update
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from backend.config import Settings  # noqa: E402
 from backend.db import make_engine, make_session_factory, transaction, utcnow  # noqa: E402
 from backend.events import service as event_service  # noqa: E402
+from backend.events.schemas import EventCreate  # noqa: E402
 from backend.migrate import upgrade  # noqa: E402
 from backend.outbox.models import Notification  # noqa: E402
 from backend.pages.models import Page  # noqa: E402
+from backend.runtime import session_info  # noqa: E402
 from backend.trace.models import TraceEntry  # noqa: E402
 from backend.trace.service import Actor  # noqa: E402
 from bench.world import build  # noqa: E402
@@ -79,10 +82,8 @@ def create_pages(factory, pages: int) -> None:
     for start in range(0, pages, batch):
         with transaction(factory) as session:
             for n in range(start, min(start + batch, pages)):
-                event_service.create(db_session=session, organization_id=world["commune_id"],
-                                     org_ids=frozenset({world["commune_id"]}), actor=actor, user_id=None,
-                                     data={"procedure_id": world["procedure_id"], "severity": 2,
-                                           "title": f"Bench {n}"})
+                event_service.create(db_session=session, org_ids=frozenset({world["commune_id"]}), actor=actor, user_id=None,
+                    draft=EventCreate(organization_id=world["commune_id"], procedure_id=world["procedure_id"], severity=2, title=f"Bench {n}"))
 
 
 def _libpq_url(url: str) -> str:
@@ -181,6 +182,7 @@ def main() -> None:
     else:
         engine = make_engine(url)
         factory = make_session_factory(engine)
+        factory.configure(info=session_info(Settings(DATABASE_URL=url, var_dir=Path(tempfile.mkdtemp()))))
         create_pages(factory, args.pages)
         print(f"created {args.pages} pages in {time.monotonic() - t0:.1f}s", flush=True)
         if args.setup_cache is not None:

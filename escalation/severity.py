@@ -78,3 +78,14 @@ def roads(level: int, purpose: str, *, push: bool, sms: bool, email: bool, email
     if email and (rule.email_copy or email_copies or not (push or sms)):
         chosen.append(Road("email"))
     return chosen
+
+
+def notice_roads(kind: str, *, urgent: bool, push: bool, sms: bool, email: bool) -> list[str]:
+    """Which roads carry a message about the planning (no event behind it) to one person."""
+    if kind == "gap_report":  # a list of dates to read at a desk
+        return ["email"] if email else (["sms"] if sms else [])
+    if urgent:  # the watch was not taken: by every road that rings
+        rings = (["push"] if push else []) + (["sms"] if sms else [])
+        return rings or (["email"] if email else [])
+    first = next((road for road, has in (("push", push), ("sms", sms), ("email", email)) if has), None)
+    return [first] if first else []

@@ -125,3 +125,22 @@ def out_of_coverage(*, org_code: str, number: str, title: str, place: str, categ
               f"signalement « {category} » : {title}{where}. Selon le choix de la commune, il vous est transmis "
               f"sans solliciter l'astreinte."),
         sms=f"Hors horaires PC {number} : {title}{where}.", data={"number": number})
+
+
+def install_link(*, channel: ChannelKind | str, person_name: str, url: str) -> tuple[str, str]:
+    """(subject, text) of the message that carries a phone's enrolment link (valid 72 h, once)."""
+    subject = "Vigie : installez l'application d'astreinte"
+    if ChannelKind(channel) is ChannelKind.SMS:
+        return subject, fit_sms("[VIGIE]", "Installez l'appli d'astreinte :", url)
+    return subject, (f"Bonjour {person_name},\n\nOuvrez ce lien sur votre téléphone pour recevoir les alertes "
+                     f"d'astreinte (valable 72 h, une seule fois) :\n{url}\n")
+
+
+DIGEST_WORDS = {"solicit": "alerte", "closing": "pris en charge", "confirm": "reponse", "inform": "info",
+                "unreached": "non joint"}
+
+
+def digest_sms(merged: list[dict]) -> str:
+    """The one SMS that stands for those over a number's flood budget: `merged` is [{number, purpose}]."""
+    items = "; ".join(f"{m['number']} {DIGEST_WORDS.get(m['purpose'], m['purpose'])}" for m in merged)
+    return fit_sms(f"[VIGIE] {len(merged)} messages regroupes :", items, "Details dans l'appli ou au PC.")

@@ -37,3 +37,37 @@ def parse_reply(text: str) -> Reply:
             rest = body[len(body) - len(match.group("rest")):].strip() if match.group("rest") else ""
             return Reply(KINDS[word], match.group("code"), rest)
     return Reply("note", None, body)
+
+
+# What Vigie answers to a reply (the SMS back to the number that wrote) -------------------------------
+
+DONE_WORDS = {"ack": "je prends", "decline": "indisponible", "on_site": "sur place", "done": "termine",
+              "note": "note"}
+REFUSALS = {"already_acknowledged": "deja pris en charge", "event_closed": "evenement clos",
+            "no_active_page": "plus aucune sollicitation en attente",
+            "not_solicited": "vous n'etes pas sollicite pour cet evenement"}
+
+
+def received(reply: Reply) -> str:
+    detail = f" ({reply.text})" if reply.text and reply.kind != "note" else ""
+    return f"Recu : {DONE_WORDS[reply.kind]}{detail}."
+
+
+def refused(code: str, *, taken_by: str | None = None) -> str:
+    why = REFUSALS.get(code, "reponse refusee")
+    if code == "already_acknowledged" and taken_by:
+        why += f" par {taken_by}"
+    return f"Non enregistre : {why}."
+
+
+def which_code(lead: str, pages: list[tuple[str, str]]) -> str:
+    """`lead` then the codes to answer with: `pages` is (code, event title), the latest first."""
+    return f"{lead} Repondez 1 CODE : " + " ; ".join(f"{code} {title[:28]}" for code, title in pages[:4])
+
+
+def unknown_code(code: str, pages: list[tuple[str, str]]) -> str:
+    return which_code(f"Code {code} inconnu.", pages)
+
+
+def ambiguous(pages: list[tuple[str, str]]) -> str:
+    return which_code("Plusieurs sollicitations.", pages)

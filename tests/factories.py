@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from backend.auth import service as auth_service
 from backend.coverage.models import CoverageSettings
 from backend.db import transaction
+from backend.events.schemas import EventCreate
 from backend.groups.models import DistributionList, DistributionMember, GroupMember, OnCallGroup
 from backend.orgs.models import Organization
 from backend.people.models import ContactMethod, Person
@@ -131,8 +132,6 @@ def open_events(factory, world: World, count: int, *, severity: int = 3, title: 
     from backend.trace.service import Actor
 
     with transaction(factory) as session:
-        return [event_service.create(db_session=session, organization_id=world.commune_id,
-                                     org_ids=frozenset({world.commune_id}), actor=Actor("system", None, "test"),
-                                     user_id=None, data={"procedure_id": world.procedure_id, "severity": severity,
-                                                         "title": f"{title} {n}"}).id
+        return [event_service.create(db_session=session, org_ids=frozenset({world.commune_id}), actor=Actor("system", None, "test"), user_id=None,
+                    draft=EventCreate(organization_id=world.commune_id, procedure_id=world.procedure_id, severity=severity, title=f"{title} {n}")).id
                 for n in range(count)]

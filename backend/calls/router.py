@@ -37,7 +37,7 @@ def calls_out(db, calls: list[Call]) -> list[dict]:
              summary="Log an incoming call (answered or missed); the telephony sends its own id")
 def log_call(body: schemas.CallIn, response: Response, db: SessionDep, principal: Operator):
     organization = org_service.get(db_session=db, organization_id=body.organization_id, org_ids=principal.org_ids)
-    call, created = call_service.log_call(db_session=db, organization_id=organization.id, data=body.model_dump(),
+    call, created = call_service.log_call(db_session=db, organization_id=organization.id, draft=body,
                                           user_id=principal.user.id,
                                           source="telephony" if body.external_id else "console", now=db_now(db))
     if not created:
@@ -65,9 +65,7 @@ def read_call(call_id: Id, db: SessionDep, principal: Staff):
               summary="Correct a logged call (category, answered or not, times, note); the change is kept")
 def correct_call(call_id: Id, body: schemas.CallPatch, db: SessionDep, principal: Operator):
     call = call_service.get_call(db_session=db, call_id=call_id, org_ids=principal.org_ids, lock=True)
-    changes = {name: value for name, value in body.model_dump(exclude_unset=True).items()
-               if value is not None or name == "answered_at"}
-    call_service.correct_call(db_session=db, call=call, changes=changes, by=principal.user.full_name, now=db_now(db))
+    call_service.correct_call(db_session=db, call=call, patch=body, by=principal.user.full_name, now=db_now(db))
     return calls_out(db, [call])[0]
 
 
@@ -86,7 +84,7 @@ def record_bypassed(body: schemas.BypassedIn, db: SessionDep, principal: Staff):
     organization = org_service.get(db_session=db, organization_id=body.organization_id, org_ids=principal.org_ids)
     if principal.role == "referent" and organization.id != principal.user.organization_id:
         raise Forbidden("a referent records their own commune's alerts", code="role_forbidden")
-    return call_service.record_bypassed(db_session=db, organization_id=organization.id, data=body.model_dump(),
+    return call_service.record_bypassed(db_session=db, organization_id=organization.id, draft=body,
                                         user_id=principal.user.id, now=db_now(db))
 
 

@@ -8,35 +8,36 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.calls.models import BypassedAlert, Call
+from backend.calls.schemas import BypassedIn, CallIn, CallPatch
 from backend.errors import Conflict, NotFound, Unprocessable
 from backend.signals import announce_change
 
 
-def log_call(*, db_session: Session, organization_id: int, data: dict, user_id: int | None, source: str,
+def log_call(*, db_session: Session, organization_id: int, draft: CallIn, user_id: int | None, source: str,
              now: datetime) -> tuple[Call, bool]:
     """Record a call; the same telephony id twice is the same call (returned, not duplicated)."""
-    external_id = data.get("external_id")
+    external_id = draft.external_id
     if external_id:
         existing = db_session.scalar(select(Call).where(Call.external_id == external_id))
         if existing is not None:
             if existing.organization_id != organization_id:
                 raise Conflict("this call id is already logged for another commune", code="call_id_taken")
             return existing, False
-    received = data.get("received_at") or now
-    answered_at = data.get("answered_at")
-    if data["answered"] and answered_at is None:
+    received = draft.received_at or now
+    answered_at = draft.answered_at
+    if draft.answered and answered_at is None:
         answered_at = now if received <= now else received
-    if not data["answered"]:
+    if not draft.answered:
         answered_at = None
     if answered_at is not None and answered_at < received:
         raise Unprocessable("a call is answered after it rings", code="answered_before_received")
     if received > now:
         raise Unprocessable("a call cannot be logged in the future", code="call_in_future")
-    call = Call(organization_id=organization_id, received_at=received, answered=data["answered"],
-                answered_at=answered_at, caller_category=data.get("caller_category") or "citizen",
-                caller_number=data.get("caller_number") or "", note=data.get("note") or "", source=source,
+    call = Call(organization_id=organization_id, received_at=received, answered=draft.answered,
+                answered_at=answered_at, caller_category=draft.caller_category or "citizen",
+                caller_number=draft.caller_number or "", note=draft.note or "", source=source,
                 external_id=external_id, recorded_by_user_id=user_id, created_at=now,
-                wait_known=data.get("received_at") is not None, corrections=[])
+                wait_known=draft.received_at is not None, corrections=[])
     db_session.add(call)
     db_session.flush()
     announce_change(db_session, "calls", organization_id)
@@ -46,8 +47,10 @@ def log_call(*, db_session: Session, organization_id: int, data: dict, user_id: 
 CORRECTABLE = ("answered", "received_at", "answered_at", "caller_category", "caller_number", "note")
 
 
-def correct_call(*, db_session: Session, call: Call, changes: dict, by: str, now: datetime) -> Call:
+def correct_call(*, db_session: Session, call: Call, patch: CallPatch, by: str, now: datetime) -> Call:
     """Change what was logged wrong; what it was is kept in `corrections`."""
+    changes = {name: value for name, value in patch.model_dump(exclude_unset=True).items()
+               if value is not None or name == "answered_at"}
     if call.voided_at is not None:
         raise Conflict("this call was voided; log it again instead", code="call_voided")
     before = {name: getattr(call, name) for name in CORRECTABLE}
@@ -124,12 +127,12 @@ def link_event(*, db_session: Session, call: Call, event_id: int) -> None:
     announce_change(db_session, "calls", call.organization_id)
 
 
-def record_bypassed(*, db_session: Session, organization_id: int, data: dict, user_id: int | None,
+def record_bypassed(*, db_session: Session, organization_id: int, draft: BypassedIn, user_id: int | None,
                     now: datetime) -> BypassedAlert:
-    if data["occurred_at"] > now:
+    if draft.occurred_at > now:
         raise Unprocessable("an alert cannot be recorded in the future", code="alert_in_future")
-    row = BypassedAlert(organization_id=organization_id, occurred_at=data["occurred_at"], category=data["category"],
-                        count=data.get("count") or 1, description=data.get("description") or "",
+    row = BypassedAlert(organization_id=organization_id, occurred_at=draft.occurred_at, category=draft.category,
+                        count=draft.count or 1, description=draft.description or "",
                         recorded_by_user_id=user_id, created_at=now)
     db_session.add(row)
     db_session.flush()

@@ -39,7 +39,7 @@ def read_coverage(organization_id: Id, db: SessionDep, principal: Staff):
 @router.patch("/organizations/{organization_id}/coverage", response_model=schemas.CoverageOut)
 def update_coverage(organization_id: Id, body: schemas.CoverageUpdate, db: SessionDep, principal: Staff):
     organization = org_service.get_editable(db_session=db, principal=principal, organization_id=organization_id)
-    coverage_service.update(db_session=db, organization=organization, changes=body.changes(), now=db_now(db))
+    coverage_service.update(db_session=db, organization=organization, patch=body, now=db_now(db))
     return coverage_out(db, organization)
 
 

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.coverage.models import CoverageException, CoverageSettings
+from backend.coverage.schemas import CoverageUpdate
 from backend.errors import Conflict, NotFound
 from backend.orgs.models import Organization
 from escalation import coverage as core
@@ -23,7 +24,8 @@ def settings_of(*, db_session: Session, organization: Organization) -> CoverageS
     return row
 
 
-def update(*, db_session: Session, organization: Organization, changes: dict, now: datetime) -> CoverageSettings:
+def update(*, db_session: Session, organization: Organization, patch: CoverageUpdate, now: datetime) -> CoverageSettings:
+    changes = patch.changes()
     row = settings_of(db_session=db_session, organization=organization)
     if row.id is None:
         db_session.add(row)

@@ -15,7 +15,7 @@ from backend.enrolment.models import Enrolment
 from backend.errors import Gone, NotFound, Unprocessable
 from backend.outbox import service as outbox_service
 from backend.people.models import Person
-from notifications.sms_text import fit_sms
+from notifications import notice as notices
 
 ENROLMENT_TTL = timedelta(hours=72)
 
@@ -30,10 +30,7 @@ def send_link(*, db_session: Session, person: Person, channel: str, public_url: 
                           created_by_user_id=by_user_id, created_at=now, expires_at=now + ENROLMENT_TTL)
     db_session.add(enrolment)
     url = f"{public_url.rstrip('/')}/app/#/enrol/{code}"
-    subject = "Vigie : installez l'application d'astreinte"
-    text = (fit_sms("[VIGIE]", "Installez l'appli d'astreinte :", url) if channel == "sms" else
-            f"Bonjour {person.display_name},\n\nOuvrez ce lien sur votre téléphone pour recevoir les alertes "
-            f"d'astreinte (valable 72 h, une seule fois) :\n{url}\n")
+    subject, text = notices.install_link(channel=channel, person_name=person.display_name, url=url)
     outbox_service.enqueue_written(db_session=db_session, organization_id=person.organization_id, person_id=person.id,
                                    contact=contact, purpose="enrol", subject=subject, text=text, html=None,
                                    data={"purpose": "enrol"}, now=now)

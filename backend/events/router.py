@@ -28,8 +28,8 @@ router = APIRouter(route_class=OneHopRoute, prefix="/api/v1/events", tags=["even
 
 @router.post("", status_code=201, response_model=schemas.EventDetail)
 def create_event(body: schemas.EventCreate, db: SessionDep, principal: Operator):
-    event = event_service.create(db_session=db, organization_id=body.organization_id, org_ids=principal.org_ids,
-                                 data=body.model_dump(), actor=actor_of(principal), user_id=principal.user.id)
+    event = event_service.create(db_session=db, org_ids=principal.org_ids, draft=body, actor=actor_of(principal),
+                                 user_id=principal.user.id)
     # The commit wakes the worker: the first solicitation leaves while this answer is being read.
     commit(db)
     return _detail(db, event)

@@ -15,6 +15,7 @@ from backend.coverage import service as coverage_service
 from backend.db import after_rollback, db_now
 from backend.errors import Conflict, NotFound, Unprocessable
 from backend.events.models import Event, EventStatus
+from backend.events.schemas import EventCreate
 from backend.groups.models import OnCallGroup
 from backend.orgs.models import Organization
 from backend.outbox import service as outbox_service
@@ -73,31 +74,31 @@ def next_number(*, db_session: Session, organization_id: int, year: int) -> tupl
     return seq, f"{year}-{seq:04d}"
 
 
-def create(*, db_session: Session, organization_id: int, org_ids: frozenset[int], data: dict, actor: Actor,
+def create(*, db_session: Session, org_ids: frozenset[int], draft: EventCreate, actor: Actor,
            user_id: int | None, now: datetime | None = None) -> Event:
     now = now or db_now(db_session)
     # Not locked: other creations for the commune, and the worker's writes to its events, go on.
-    organization = db_session.scalar(select(Organization).where(Organization.id == organization_id,
+    organization = db_session.scalar(select(Organization).where(Organization.id == draft.organization_id,
                                                                 Organization.id.in_(org_ids)))
     if organization is None:
         raise NotFound("organization")
     procedure = None
-    if data.get("procedure_id") is not None:
+    if draft.procedure_id is not None:
         procedure = db_session.scalars(
             select(Procedure).options(joinedload(Procedure.steps))
-            .where(Procedure.id == data["procedure_id"], Procedure.organization_id == organization.id)
+            .where(Procedure.id == draft.procedure_id, Procedure.organization_id == organization.id)
         ).unique().one_or_none()
         if procedure is None:
             raise Unprocessable("this procedure does not belong to the commune", code="unknown_procedure")
-    category = data.get("category") or (procedure.category if procedure else None)
+    category = draft.category or (procedure.category if procedure else None)
     if not category:
         raise Unprocessable("a category or a procedure is required", code="category_required")
-    severity = data.get("severity") or DEFAULT_SEVERITY
+    severity = draft.severity or DEFAULT_SEVERITY
     # The year of the number is the commune's, not UTC's: 00:30 on 1 January in Paris is the new year.
     year = now.astimezone(ZoneInfo(organization.timezone or "Europe/Paris")).year
     call = None
-    if data.get("call_id") is not None:
-        call = call_service.get_call(db_session=db_session, call_id=data["call_id"],
+    if draft.call_id is not None:
+        call = call_service.get_call(db_session=db_session, call_id=draft.call_id,
                                      org_ids=frozenset({organization.id}), lock=True)
         call_service.check_linkable(call)
     # Last, once every refusal is behind: a number given is a number used.
@@ -107,11 +108,11 @@ def create(*, db_session: Session, organization_id: int, org_ids: frozenset[int]
     event = Event(
         organization_id=organization.id, year=year, seq=seq, number=number,
         procedure_id=procedure.id if procedure else None, category=category, severity=severity,
-        cap_severity=severity_of(severity).cap, cap_urgency=data.get("cap_urgency") or "Unknown",
-        cap_certainty=data.get("cap_certainty") or "Unknown", title=data["title"],
-        description=data.get("description") or "", place=data.get("place") or "",
-        latitude=data.get("latitude"), longitude=data.get("longitude"), source=data.get("source") or "phone",
-        caller_name=data.get("caller_name") or "", callback_number=data.get("callback_number") or "",
+        cap_severity=severity_of(severity).cap, cap_urgency=draft.cap_urgency or "Unknown",
+        cap_certainty=draft.cap_certainty or "Unknown", title=draft.title,
+        description=draft.description, place=draft.place,
+        latitude=draft.latitude, longitude=draft.longitude, source=draft.source,
+        caller_name=draft.caller_name, callback_number=draft.callback_number,
         status=EventStatus.OPEN, received_at=now, created_by_user_id=user_id,
         in_coverage=in_coverage, coverage_handling="solicit" if in_coverage else coverage.out_of_coverage,
     )
@@ -120,7 +121,7 @@ def create(*, db_session: Session, organization_id: int, org_ids: frozenset[int]
     created = {"number": number, "category": category, "severity": severity, "title": event.title,
                "place": event.place, "source": event.source, "caller_name": event.caller_name,
                "callback_number": event.callback_number, "procedure_id": event.procedure_id,
-               "severity_defaulted": data.get("severity") is None}
+               "severity_defaulted": draft.severity is None}
     if call is not None:
         call_service.link_event(db_session=db_session, call=call, event_id=event.id)
         created["call_id"] = call.id

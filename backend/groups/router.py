@@ -48,7 +48,7 @@ def read_group(group_id: Id, db: SessionDep, principal: Staff):
 @router.patch("/groups/{group_id}", response_model=schemas.GroupOut)
 def update_group(group_id: Id, body: schemas.GroupUpdate, db: SessionDep, principal: Staff):
     group = editable_group(db, principal, group_id)
-    return group_out(db, group_service.update_group(db_session=db, group=group, changes=body.changes()))
+    return group_out(db, group_service.update_group(db_session=db, group=group, patch=body))
 
 
 @router.delete("/groups/{group_id}", status_code=204, summary="Delete a group no procedure uses")
@@ -86,7 +86,7 @@ def read_distribution_list(list_id: Id, db: SessionDep, principal: Staff):
 @router.patch("/distribution-lists/{list_id}", response_model=schemas.DistributionListOut)
 def update_distribution_list(list_id: Id, body: schemas.DistributionListUpdate, db: SessionDep, principal: Staff):
     dlist = editable_list(db, principal, list_id)
-    return list_out(db, group_service.update_list(db_session=db, dlist=dlist, changes=body.changes()))
+    return list_out(db, group_service.update_list(db_session=db, dlist=dlist, patch=body))
 
 
 @router.delete("/distribution-lists/{list_id}", status_code=204, summary="Delete a list no procedure reports to")

@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from backend.errors import Conflict, NotFound
 from backend.groups.models import DistributionList, DistributionMember, GroupMember, OnCallGroup
+from backend.groups.schemas import DistributionListUpdate, GroupUpdate
 from backend.pages.models import Page
 from backend.people import service as people_service
 from backend.people.models import Person
@@ -38,7 +39,8 @@ def create_group(*, db_session: Session, organization_id: int, name: str, kind: 
     return group
 
 
-def update_group(*, db_session: Session, group: OnCallGroup, changes: dict) -> OnCallGroup:
+def update_group(*, db_session: Session, group: OnCallGroup, patch: GroupUpdate) -> OnCallGroup:
+    changes = patch.changes()
     for name, value in changes.items():
         setattr(group, name, value)
     db_session.flush()
@@ -99,7 +101,8 @@ def create_list(*, db_session: Session, organization_id: int, name: str, person_
     return dlist
 
 
-def update_list(*, db_session: Session, dlist: DistributionList, changes: dict) -> DistributionList:
+def update_list(*, db_session: Session, dlist: DistributionList, patch: DistributionListUpdate) -> DistributionList:
+    changes = patch.changes()
     for name, value in changes.items():
         setattr(dlist, name, value)
     db_session.flush()

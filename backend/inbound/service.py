@@ -24,18 +24,10 @@ from backend.trace.service import Actor
 from backend.watch import service as watch_service
 from escalation.planner import PageStatus
 from notifications import notice as notices
+from notifications import sms_reply as replies
 from notifications.sms_reply import parse_reply
 
 log = logging.getLogger("vigie.inbound")
-
-DONE_WORDS = {"ack": "je prends", "decline": "indisponible", "on_site": "sur place", "done": "termine",
-              "note": "note"}
-
-
-REFUSALS_FR = {"already_acknowledged": "deja pris en charge", "event_closed": "evenement clos",
-               "no_active_page": "plus aucune sollicitation en attente",
-               "not_solicited": "vous n'etes pas sollicite pour cet evenement"}
-
 
 @dataclass(frozen=True)
 class InboundResult:
@@ -76,7 +68,7 @@ def handle_sms(*, db_session: Session, sender: str, text: str, now: datetime) ->
         named = [(page, pid) for page, pid in solicited if page.reply_code == reply.code]
         if not named:
             _answer(db_session, pages or solicited, people, now,
-                    _codes_text(db_session, pages, f"Code {reply.code} inconnu."))
+                    replies.unknown_code(reply.code, _codes(db_session, pages)))
             return _log(db_session, sender, text, now, "unknown_code", reply.code)
         pages = named[:1]
     elif reply.kind in ("ack", "decline"):
@@ -89,7 +81,7 @@ def handle_sms(*, db_session: Session, sender: str, text: str, now: datetime) ->
         return _log(db_session, sender, text, now, "no_page", "no open solicitation for this number",
                     person_id=contacts[0].person_id)
     if len(pages) > 1:
-        _answer(db_session, pages, people, now, _codes_text(db_session, pages, "Plusieurs sollicitations."))
+        _answer(db_session, pages, people, now, replies.ambiguous(_codes(db_session, pages)))
         return _log(db_session, sender, text, now, "ambiguous", f"{len(pages)} open pages",
                     person_id=pages[0][1])
     page, person_id = pages[0]
@@ -101,13 +93,11 @@ def handle_sms(*, db_session: Session, sender: str, text: str, now: datetime) ->
                                     actor=Actor("person", person_id, person.display_name), via="sms",
                                     text=reply.text, page_id=page.id, reason=reply.text, now=now)
     except VigieError as refusal:
-        why = REFUSALS_FR.get(refusal.code, "reponse refusee")
-        if refusal.code == "already_acknowledged" and page.acknowledged_by_person_id:
-            why += f" par {db_session.get(Person, page.acknowledged_by_person_id).display_name}"
-        _answer(db_session, [(page, person_id)], people, now, f"Non enregistre : {why}.")
+        taken_by = (db_session.get(Person, page.acknowledged_by_person_id).display_name
+                    if page.acknowledged_by_person_id else None)
+        _answer(db_session, [(page, person_id)], people, now, replies.refused(refusal.code, taken_by=taken_by))
         return _log(db_session, sender, text, now, "refused", refusal.code, person_id=person_id, page_id=page.id)
-    _answer(db_session, [(page, person_id)], people, now,
-            f"Recu : {DONE_WORDS[reply.kind]}{' (' + reply.text + ')' if reply.text and reply.kind != 'note' else ''}.")
+    _answer(db_session, [(page, person_id)], people, now, replies.received(reply))
     return _log(db_session, sender, text, now, "accepted", reply.kind, person_id=person_id, page_id=page.id)
 
 
@@ -139,12 +129,8 @@ def _solicited_pages(db_session: Session, person_ids: list[int]) -> list[tuple[P
     return pages
 
 
-def _codes_text(db_session: Session, pages: list[tuple[Page, int]], lead: str) -> str:
-    parts = []
-    for page, _ in pages[:4]:
-        event = db_session.get(Event, page.event_id)
-        parts.append(f"{page.reply_code} {event.title[:28]}")
-    return f"{lead} Repondez 1 CODE : " + " ; ".join(parts)
+def _codes(db_session: Session, pages: list[tuple[Page, int]]) -> list[tuple[str, str]]:
+    return [(page.reply_code or "", db_session.get(Event, page.event_id).title) for page, _ in pages[:4]]
 
 
 def _answer(db_session: Session, pages: list[tuple[Page, int]], people: dict[int, ContactMethod],

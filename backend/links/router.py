@@ -15,7 +15,6 @@ from backend.deps import SessionDep
 from backend.errors import VigieError
 from backend.events.models import Event
 from backend.inbound.models import UsedLink
-from backend.inbound.service import REFUSALS_FR
 from backend.links.signing import BadLink, ExpiredLink, LinkClaims, LinkSigner
 from backend.pages.models import Page
 from backend.people.models import Person
@@ -23,6 +22,7 @@ from backend.responses import service as response_service
 from backend.routing import OneHopRoute
 from backend.trace.service import Actor
 from notifications.render import severity_label
+from notifications.sms_reply import REFUSALS
 
 router = APIRouter(route_class=OneHopRoute, tags=["links"])
 
@@ -105,7 +105,7 @@ def use_link(token: str, request: Request, db: SessionDep):
             db.flush()
     except VigieError as refusal:
         return _page("Non enregistré", f"{_summary(event, person)}<p>"
-                     f"{html.escape(REFUSALS_FR.get(refusal.code, 'Réponse refusée'))}.</p>", 409)
+                     f"{html.escape(REFUSALS.get(refusal.code, 'Réponse refusée'))}.</p>", 409)
     done = "Vous prenez en charge cet événement." if claims.action == "ack" else "Votre indisponibilité est notée."
     return _page("C'est noté", f"{_summary(event, person)}<p>{done}</p>")
 

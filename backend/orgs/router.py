@@ -23,7 +23,7 @@ def create_organization(body: schemas.OrganizationCreate, db: SessionDep, princi
     org_service.ensure_admin(principal=principal)
     served_by = org_service.get(db_session=db, organization_id=principal.user.organization_id,
                                 org_ids=principal.org_ids)
-    return org_service.create_commune(db_session=db, served_by=served_by, data=body.model_dump())
+    return org_service.create_commune(db_session=db, served_by=served_by, draft=body)
 
 
 @router.get("/organizations/{organization_id}", response_model=schemas.OrganizationOut)
@@ -35,4 +35,4 @@ def read_organization(organization_id: Id, db: SessionDep, principal: Staff):
 def update_organization(organization_id: Id, body: schemas.OrganizationUpdate, db: SessionDep, principal: Staff):
     organization = org_service.get(db_session=db, organization_id=organization_id, org_ids=principal.org_ids)
     org_service.ensure_admin(principal=principal)
-    return org_service.update(db_session=db, organization=organization, changes=body.changes())
+    return org_service.update(db_session=db, organization=organization, patch=body)

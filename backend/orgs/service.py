@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from backend.auth.service import Principal
 from backend.errors import Conflict, Forbidden, NotFound, Unprocessable
 from backend.orgs.models import Organization
+from backend.orgs.schemas import OrganizationCreate, OrganizationUpdate
 
 
 def get(*, db_session: Session, organization_id: int, org_ids: frozenset[int]) -> Organization:
@@ -25,16 +26,17 @@ def list_organizations(*, db_session: Session, org_ids: frozenset[int]) -> list[
         select(Organization).where(Organization.id.in_(org_ids)).order_by(Organization.name, Organization.id)))
 
 
-def create_commune(*, db_session: Session, served_by: Organization, data: dict) -> Organization:
-    _ensure_code_free(db_session=db_session, code=data["code"])
-    organization = Organization(name=data["name"], code=data["code"], kind="commune", served_by_id=served_by.id,
-                                timezone=data["timezone"], pc_phone=normalize_phone(data.get("pc_phone")))
+def create_commune(*, db_session: Session, served_by: Organization, draft: OrganizationCreate) -> Organization:
+    _ensure_code_free(db_session=db_session, code=draft.code)
+    organization = Organization(name=draft.name, code=draft.code, kind="commune", served_by_id=served_by.id,
+                                timezone=draft.timezone, pc_phone=normalize_phone(draft.pc_phone))
     db_session.add(organization)
     _flush_unique(db_session)
     return organization
 
 
-def update(*, db_session: Session, organization: Organization, changes: dict) -> Organization:
+def update(*, db_session: Session, organization: Organization, patch: OrganizationUpdate) -> Organization:
+    changes = patch.changes()
     if changes.get("code", organization.code) != organization.code:
         _ensure_code_free(db_session=db_session, code=changes["code"])
     if "pc_phone" in changes:

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from backend.outbox.models import Notification, NotificationStatus
-from notifications.sms_text import fit_sms
+from notifications import notice as notices
 
 WINDOW = timedelta(minutes=15)
 PRIORITY = {"solicit": 0, "unreached": 1, "confirm": 2, "closing": 3, "inform": 4}
@@ -67,16 +67,7 @@ def merge_into_digest(*, db_session: Session, row: Notification, number: str, no
     merged = [*digest.data.get("merged", []), {"id": row.id, "number": number, "purpose": row.purpose}]
     digest.data = {"merged": merged}
     digest.urgent = digest.urgent or row.urgent
-    digest.text = _digest_text(merged)
+    digest.text = notices.digest_sms(merged)
     row.status, row.due_at = NotificationStatus.MERGED, None
     db_session.flush()
     return digest
-
-
-WORDS = {"solicit": "alerte", "closing": "pris en charge", "confirm": "reponse", "inform": "info",
-         "unreached": "non joint"}
-
-
-def _digest_text(merged: list[dict]) -> str:
-    items = "; ".join(f"{m['number']} {WORDS.get(m['purpose'], m['purpose'])}" for m in merged)
-    return fit_sms(f"[VIGIE] {len(merged)} messages regroupes :", items, "Details dans l'appli ou au PC.")

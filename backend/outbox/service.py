@@ -22,7 +22,7 @@ from backend.outbox.models import Notification, NotificationStatus
 from backend.pages.models import Page
 from backend.people.models import ContactMethod, Person
 from escalation.planner import PageStatus
-from escalation.severity import roads
+from escalation.severity import notice_roads, roads
 from escalation.severity import severity as severity_of
 from notifications.base import ChannelKind
 from notifications.notice import Notice, render_notice
@@ -38,12 +38,27 @@ class OutboxPolicy:
     sms_flood_limit: int = 8
 
 
+class SessionNotConfigured(RuntimeError):
+    """A session made without what the outbox reads from it (`backend.runtime.session_info`)."""
+
+
 def policy_of(db_session: Session) -> OutboxPolicy:
-    return db_session.info.get("outbox_policy") or OutboxPolicy()
+    return _setting(db_session, "outbox_policy")
 
 
 def links_of(db_session: Session):
-    return db_session.info.get("links")
+    """The signer of one-tap links (`backend.links.signing.LinkSigner`)."""
+    return _setting(db_session, "links")
+
+
+def _setting(db_session: Session, key: str):
+    # No silent default: a session without them wrote e-mails without their one-tap links and
+    # used another flood limit than the installation's, and nothing said so.
+    value = db_session.info.get(key)
+    if value is None:
+        raise SessionNotConfigured(f"this session has no {key!r}: make its factory with "
+                                   "backend.runtime.session_info(settings) (Runtime.build does)")
+    return value
 
 
 @dataclass(frozen=True)
@@ -101,7 +116,7 @@ def enqueue(*, db_session: Session, event: Event, organization: Organization, pe
         contact = item.contact
         channel = ChannelKind(contact.kind)
         one_tap = None
-        if links is not None and channel is ChannelKind.EMAIL and purpose == "solicit" and page_id is not None:
+        if channel is ChannelKind.EMAIL and purpose == "solicit" and page_id is not None:
             one_tap = {"Je prends": links.url(person_id=person.id, page_id=page_id, action="ack", now=now),
                        "Indisponible": links.url(person_id=person.id, page_id=page_id, action="decline", now=now)}
         rendered = render(purpose, channel, summary, person_name=person.display_name, acked_by=acked_by,
@@ -185,15 +200,12 @@ def enqueue_notice(*, db_session: Session, organization_id: int, person: Person,
     an urgent one goes by push and SMS together."""
     if contacts is None:
         usable = [cm for cm in person.contact_methods if cm.enabled]
-        by_kind = {kind: [cm for cm in usable if cm.kind == kind] for kind in FALLBACK_ORDER}
-        push = by_kind["push"] + by_kind["fcm"]
-        sms, email = by_kind["sms"][:1], by_kind["email"][:1]
-        if notice.kind == "gap_report":
-            contacts = email or sms
-        elif urgent:
-            contacts = push + sms or email
-        else:
-            contacts = push or sms or email
+        by_road = {"push": [cm for kind in PUSH_KINDS for cm in usable if cm.kind == kind],
+                   "sms": [cm for cm in usable if cm.kind == "sms"][:1],
+                   "email": [cm for cm in usable if cm.kind == "email"][:1]}
+        chosen = notice_roads(notice.kind, urgent=urgent, push=bool(by_road["push"]), sms=bool(by_road["sms"]),
+                              email=bool(by_road["email"]))
+        contacts = [cm for road in chosen for cm in by_road[road]]
     return _queue_notice(db_session, organization_id, notice, now, urgent, person.display_name, [
         (person.id, contact.id, contact.kind, contact.address) for contact in contacts])
 

@@ -53,11 +53,7 @@ def read_settings(organization_id: Id, db: SessionDep, principal: Staff):
               summary="Regimes per group kind, payroll codes, the astreinte day (admins and the commune's referent)")
 def update_settings(organization_id: Id, body: schemas.SettingsUpdate, db: SessionDep, principal: Staff):
     organization = org_service.get_editable(db_session=db, principal=principal, organization_id=organization_id)
-    changes = body.changes()
-    if "kind_regimes" in changes:
-        changes["kind_regimes"] = {k: (v.model_dump() if v is not None else None)
-                                   for k, v in body.kind_regimes.items()}
-    payroll_service.update_settings(db_session=db, organization=organization, changes=changes, now=db_now(db))
+    payroll_service.update_settings(db_session=db, organization=organization, patch=body, now=db_now(db))
     return settings_out(db, organization)
 
 

@@ -47,6 +47,7 @@ from backend.payroll import render as payroll_render
 from backend.payroll import rules as pay
 from backend.payroll.items import Intervention, Item, Period
 from backend.payroll.models import PayrollExport, PayrollPersonSettings, PayrollSettings, PayrollStatement
+from backend.payroll.schemas import SettingsUpdate
 from backend.people.models import Person
 from backend.schedule import service as schedule_service
 from backend.schedule.models import Override, Rotation
@@ -105,8 +106,12 @@ def check_regime(regime_id: str, variant: str | None) -> tuple[str, str]:
     return regime.id, name
 
 
-def update_settings(*, db_session: Session, organization: Organization, changes: dict,
+def update_settings(*, db_session: Session, organization: Organization, patch: SettingsUpdate,
                     now: datetime) -> PayrollSettings:
+    changes = patch.changes()
+    if "kind_regimes" in changes:
+        changes["kind_regimes"] = {k: (v.model_dump() if v is not None else None)
+                                   for k, v in (patch.kind_regimes or {}).items()}
     row = settings_of(db_session=db_session, organization=organization)
     if "kind_regimes" in changes:
         merged = dict(row.kind_regimes or {})

@@ -42,8 +42,7 @@ def list_people(db: SessionDep, principal: Staff, organization_id: Id | None = N
 @router.post("/people", status_code=201, response_model=schemas.PersonDetail)
 def create_person(body: schemas.PersonCreate, db: SessionDep, principal: Staff):
     organization = org_service.get_editable(db_session=db, principal=principal, organization_id=body.organization_id)
-    return people_service.create(db_session=db, organization_id=organization.id,
-                                 data=body.model_dump(exclude={"organization_id"}))
+    return people_service.create(db_session=db, organization_id=organization.id, draft=body)
 
 
 @router.get("/people/{person_id}", response_model=schemas.PersonDetail)
@@ -54,7 +53,7 @@ def read_person(person_id: Id, db: SessionDep, principal: Staff):
 @router.patch("/people/{person_id}", response_model=schemas.PersonDetail)
 def update_person(person_id: Id, body: schemas.PersonUpdate, db: SessionDep, principal: Staff):
     person = editable_person(db, principal, person_id)
-    return people_service.update(db_session=db, person=person, changes=body.changes())
+    return people_service.update(db_session=db, person=person, patch=body)
 
 
 @router.delete("/people/{person_id}", status_code=204, summary="Deactivate a person (never a hard delete)")
@@ -70,14 +69,14 @@ def list_contact_methods(person_id: Id, db: SessionDep, principal: Staff):
 @router.post("/people/{person_id}/contact-methods", status_code=201, response_model=schemas.ContactMethodOut)
 def add_contact_method(person_id: Id, body: schemas.ContactMethodCreate, db: SessionDep, principal: Staff):
     person = editable_person(db, principal, person_id)
-    return people_service.add_contact_method(db_session=db, person=person, data=body.model_dump())
+    return people_service.add_contact_method(db_session=db, person=person, draft=body)
 
 
 @router.patch("/contact-methods/{contact_method_id}", response_model=schemas.ContactMethodOut)
 def update_contact_method(contact_method_id: Id, body: schemas.ContactMethodUpdate, db: SessionDep,
                           principal: Staff):
     contact = editable_contact(db, principal, contact_method_id)
-    return people_service.update_contact_method(db_session=db, contact=contact, changes=body.changes())
+    return people_service.update_contact_method(db_session=db, contact=contact, patch=body)
 
 
 @router.delete("/contact-methods/{contact_method_id}", status_code=204)

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from backend.errors import Conflict, NotFound, Unprocessable
 from backend.people.models import ContactMethod, Person
+from backend.people.schemas import ContactMethodCreate, ContactMethodUpdate, PersonCreate, PersonUpdate
 
 # ARCEP keeps +33 6 39 98 xx xx for fiction (DESIGN.md §5); libphonenumber calls it invalid.
 FICTION_MOBILE_PREFIX = "+3363998"
@@ -52,17 +53,19 @@ def _matching(needle: str):
     return or_(*(func.lower(field).contains(needle, autoescape=True) for field in fields))
 
 
-def create(*, db_session: Session, organization_id: int, data: dict) -> Person:
-    contacts = data.pop("contact_methods", [])
-    person = Person(organization_id=organization_id, **data)
+def create(*, db_session: Session, organization_id: int, draft: PersonCreate) -> Person:
+    """`organization_id`: the commune the caller may edit (checked against `draft.organization_id` by the route)."""
+    person = Person(organization_id=organization_id,
+                    **draft.model_dump(exclude={"organization_id", "contact_methods"}))
     db_session.add(person)
-    for contact in contacts:
+    for contact in draft.contact_methods:
         _add_contact(person, contact)
     db_session.flush()
     return person
 
 
-def update(*, db_session: Session, person: Person, changes: dict) -> Person:
+def update(*, db_session: Session, person: Person, patch: PersonUpdate) -> Person:
+    changes = patch.changes()
     for name, value in changes.items():
         setattr(person, name, value)
     db_session.flush()
@@ -84,13 +87,14 @@ def get_contact_method(*, db_session: Session, contact_method_id: int, org_ids: 
     return contact
 
 
-def add_contact_method(*, db_session: Session, person: Person, data: dict) -> ContactMethod:
-    contact = _add_contact(person, data)
+def add_contact_method(*, db_session: Session, person: Person, draft: ContactMethodCreate) -> ContactMethod:
+    contact = _add_contact(person, draft)
     db_session.flush()
     return contact
 
 
-def update_contact_method(*, db_session: Session, contact: ContactMethod, changes: dict) -> ContactMethod:
+def update_contact_method(*, db_session: Session, contact: ContactMethod, patch: ContactMethodUpdate) -> ContactMethod:
+    changes = patch.changes()
     if "address" in changes:
         changes["address"] = normalize_address(contact.kind, changes["address"])
         _ensure_new_address(contact.person, contact.kind, changes["address"], ignore=contact)
@@ -105,10 +109,10 @@ def delete_contact_method(*, db_session: Session, contact: ContactMethod) -> Non
     db_session.flush()
 
 
-def _add_contact(person: Person, data: dict) -> ContactMethod:
-    address = normalize_address(data["kind"], data["address"])
-    _ensure_new_address(person, data["kind"], address)
-    contact = ContactMethod(**{**data, "address": address})
+def _add_contact(person: Person, draft: ContactMethodCreate) -> ContactMethod:
+    address = normalize_address(draft.kind, draft.address)
+    _ensure_new_address(person, draft.kind, address)
+    contact = ContactMethod(**{**draft.model_dump(), "address": address})
     person.contact_methods.append(contact)
     return contact
 

@@ -39,8 +39,7 @@ def list_procedures(db: SessionDep, principal: Staff, organization_id: Id | None
 @router.post("/procedures", status_code=201, response_model=schemas.ProcedureOut)
 def create_procedure(body: schemas.ProcedureCreate, db: SessionDep, principal: Staff):
     organization = org_service.get_editable(db_session=db, principal=principal, organization_id=body.organization_id)
-    procedure = procedure_service.create(db_session=db, organization_id=organization.id,
-                                         data=body.model_dump(exclude={"organization_id"}))
+    procedure = procedure_service.create(db_session=db, organization_id=organization.id, draft=body)
     return procedure_out(db, procedure)
 
 
@@ -53,7 +52,7 @@ def read_procedure(procedure_id: Id, db: SessionDep, principal: Staff):
 @router.patch("/procedures/{procedure_id}", response_model=schemas.ProcedureOut)
 def update_procedure(procedure_id: Id, body: schemas.ProcedureUpdate, db: SessionDep, principal: Staff):
     procedure = editable_procedure(db, principal, procedure_id)
-    return procedure_out(db, procedure_service.update(db_session=db, procedure=procedure, changes=body.changes()))
+    return procedure_out(db, procedure_service.update(db_session=db, procedure=procedure, patch=body))
 
 
 @router.delete("/procedures/{procedure_id}", status_code=204, summary="Deactivate a procedure (events keep it)")

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, selectinload
 from backend.errors import Conflict, NotFound, Unprocessable
 from backend.groups.models import DistributionList, OnCallGroup
 from backend.procedures.models import DEFAULT_TIMINGS, Procedure, ProcedureReportList, ProcedureStep
+from backend.procedures.schemas import ProcedureCreate, ProcedureUpdate
 
 LOAD = (selectinload(Procedure.steps), selectinload(Procedure.report_lists))
 
@@ -33,7 +34,9 @@ def list_procedures(*, db_session: Session, org_ids: frozenset[int], organizatio
     return list(db_session.scalars(query.order_by(Procedure.category, Procedure.id)))
 
 
-def create(*, db_session: Session, organization_id: int, data: dict) -> Procedure:
+def create(*, db_session: Session, organization_id: int, draft: ProcedureCreate) -> Procedure:
+    """`organization_id`: the commune the caller may edit (checked against `draft.organization_id` by the route)."""
+    data = draft.model_dump(exclude={"organization_id"})  # steps and timings as the update takes them
     _ensure_category_free(db_session=db_session, organization_id=organization_id, category=data["category"])
     procedure = Procedure(organization_id=organization_id, category=data["category"],
                           cap_category=data["cap_category"], instructions=data["instructions"],
@@ -45,7 +48,8 @@ def create(*, db_session: Session, organization_id: int, data: dict) -> Procedur
     return procedure
 
 
-def update(*, db_session: Session, procedure: Procedure, changes: dict) -> Procedure:
+def update(*, db_session: Session, procedure: Procedure, patch: ProcedureUpdate) -> Procedure:
+    changes = patch.changes()
     if changes.get("category", procedure.category) != procedure.category:
         _ensure_category_free(db_session=db_session, organization_id=procedure.organization_id,
                               category=changes["category"], ignore_id=procedure.id)

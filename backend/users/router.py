@@ -26,11 +26,11 @@ def list_users(db: SessionDep, principal: Staff, organization_id: Id | None = No
 def create_user(body: schemas.UserCreate, db: SessionDep, principal: Staff):
     organization = org_service.get(db_session=db, organization_id=body.organization_id, org_ids=principal.org_ids)
     org_service.ensure_admin(principal=principal)
-    return user_service.create(db_session=db, organization=organization, data=body.model_dump())
+    return user_service.create(db_session=db, organization=organization, draft=body)
 
 
 @router.patch("/users/{user_id}", response_model=schemas.UserOut)
 def update_user(user_id: Id, body: schemas.UserUpdate, db: SessionDep, principal: Staff):
     user = user_service.get(db_session=db, user_id=user_id, org_ids=principal.org_ids)
     org_service.ensure_admin(principal=principal)
-    return user_service.update(db_session=db, user=user, changes=body.changes(), acting_user=principal.user)
+    return user_service.update(db_session=db, user=user, patch=body, acting_user=principal.user)

@@ -12,6 +12,7 @@ from backend.errors import Conflict, NotFound, Unprocessable
 from backend.orgs.models import Organization
 from backend.people import service as people_service
 from backend.people.models import Person
+from backend.users.schemas import UserCreate, UserUpdate
 
 PASSWORD_ROLES = ("admin", "operator", "referent")
 PC_ROLES = ("admin", "operator")  # they see every commune their organization serves
@@ -31,20 +32,20 @@ def list_users(*, db_session: Session, org_ids: frozenset[int], organization_id:
     return list(db_session.scalars(query.order_by(User.full_name, User.id)))
 
 
-def create(*, db_session: Session, organization: Organization, data: dict) -> User:
-    _check_role(organization, data["role"], has_password=bool(data.get("password")), person_id=data.get("person_id"))
-    if data.get("person_id") is not None:
-        _check_person(db_session=db_session, organization_id=organization.id, person_id=data["person_id"])
+def create(*, db_session: Session, organization: Organization, draft: UserCreate) -> User:
+    _check_role(organization, draft.role, has_password=bool(draft.password), person_id=draft.person_id)
+    if draft.person_id is not None:
+        _check_person(db_session=db_session, organization_id=organization.id, person_id=draft.person_id)
     try:
         return auth_service.create_user(
-            db_session=db_session, email=people_service.normalize_email(data["email"]), full_name=data["full_name"],
-            role=data["role"], organization_id=organization.id, password=data.get("password"),
-            person_id=data.get("person_id"))
+            db_session=db_session, email=people_service.normalize_email(draft.email), full_name=draft.full_name,
+            role=draft.role, organization_id=organization.id, password=draft.password, person_id=draft.person_id)
     except IntegrityError as exc:  # the same e-mail registered by a concurrent request
         raise Conflict("a user with this e-mail already exists", code="email_taken") from exc
 
 
-def update(*, db_session: Session, user: User, changes: dict, acting_user: User) -> User:
+def update(*, db_session: Session, user: User, patch: UserUpdate, acting_user: User) -> User:
+    changes = patch.changes()
     role = changes.get("role", user.role)
     if user.id == acting_user.id and (role != user.role or changes.get("is_active") is False):
         raise Conflict("you cannot demote or deactivate your own account", code="own_account")

@@ -17,6 +17,7 @@ from backend.calls.models import BypassedAlert, Call
 from backend.db import transaction
 from backend.events import service as event_service
 from backend.events.models import Event
+from backend.events.schemas import EventCreate
 from backend.responses import service as response_service
 from backend.trace import service as trace_service
 from backend.trace.models import TraceEntry
@@ -41,8 +42,8 @@ def november(runtime, world):
     tech, cadre = world.techs[0], world.cadres[0]
     with transaction(runtime.session_factory) as s:
         def create(when, **data):
-            return event_service.create(db_session=s, organization_id=world.commune_id, org_ids=commune,
-                                        data={"title": "t", **data}, actor=PC, user_id=None, now=when)
+            return event_service.create(db_session=s, org_ids=commune, actor=PC, user_id=None, now=when,
+                       draft=EventCreate(organization_id=world.commune_id, **{"title": "t", **data}))
 
         # E1, grave, 3 Nov 22:00: the technician is asked at once and takes it at 22:04; a report is sent.
         e1 = create(at(3, 22), procedure_id=world.procedure_id, severity=3)

@@ -18,6 +18,7 @@ from backend.auth import service as auth_service
 from backend.db import transaction, utcnow
 from backend.events import service as event_service
 from backend.events.models import Event
+from backend.events.schemas import EventCreate
 from backend.outbox.models import Notification
 from backend.pages.models import Page
 from backend.procedures.models import Procedure
@@ -203,9 +204,8 @@ def test_numbering_restarts_each_year_in_the_communes_own_time(api, world, runti
 
     def open_at(now: datetime) -> str:
         with transaction(runtime.session_factory) as s:
-            event = event_service.create(db_session=s, organization_id=world.commune_id,
-                                         org_ids=frozenset({world.commune_id}), actor=actor, user_id=None,
-                                         data={"category": "Voirie", "title": "Nid de poule"}, now=now)
+            event = event_service.create(db_session=s, org_ids=frozenset({world.commune_id}), actor=actor, user_id=None, now=now,
+                        draft=EventCreate(organization_id=world.commune_id, category="Voirie", title="Nid de poule"))
             return event.number
 
     assert open_at(datetime(2030, 12, 31, 12, 0, tzinfo=UTC)) == "2030-0001"
@@ -795,10 +795,8 @@ def test_a_foreign_metropole_sees_none_of_our_events(api, world, runtime):
 
 def test_our_operators_see_none_of_the_foreign_metropoles_events(api, world, runtime):
     with transaction(runtime.session_factory) as s:
-        foreign = event_service.create(db_session=s, organization_id=world.foreign_commune_id,
-                                       org_ids=frozenset({world.foreign_commune_id}), actor=Actor("system"),
-                                       user_id=None, data={"procedure_id": world.foreign_procedure_id,
-                                                           "severity": 3, "title": "Ailleurs"})
+        foreign = event_service.create(db_session=s, org_ids=frozenset({world.foreign_commune_id}), actor=Actor("system"), user_id=None,
+                      draft=EventCreate(organization_id=world.foreign_commune_id, procedure_id=world.foreign_procedure_id, severity=3, title="Ailleurs"))
         foreign_id = foreign.id
         entry = s.scalar(select(TraceEntry.id).where(TraceEntry.event_id == foreign_id, TraceEntry.seq == 1))
     before = counts(runtime)

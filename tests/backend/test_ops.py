@@ -13,6 +13,7 @@ from sqlalchemy.orm import sessionmaker
 
 from backend.db import transaction, utcnow
 from backend.events import service as event_service
+from backend.events.schemas import EventCreate
 from backend.outbox.models import Notification
 from backend.pages.models import Page
 from backend.trace.service import Actor
@@ -25,10 +26,8 @@ def open_event(runtime, world, *, minutes_ago: float, severity: int = 3) -> int:
     """An event opened `minutes_ago` with no worker running: its first notifications and, past the
     ack timeout, its page are overdue."""
     with transaction(runtime.session_factory) as s:
-        event = event_service.create(
-            db_session=s, organization_id=world.commune_id, org_ids=frozenset({world.commune_id}),
-            actor=Actor("system", None, "test"), user_id=None, now=utcnow() - timedelta(minutes=minutes_ago),
-            data={"procedure_id": world.procedure_id, "severity": severity, "title": "Arbre tombé"})
+        event = event_service.create(db_session=s, org_ids=frozenset({world.commune_id}), actor=Actor("system", None, "test"), user_id=None, now=utcnow() - timedelta(minutes=minutes_ago),
+                    draft=EventCreate(organization_id=world.commune_id, procedure_id=world.procedure_id, severity=severity, title="Arbre tombé"))
         return event.id
 
 

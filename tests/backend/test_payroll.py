@@ -28,6 +28,7 @@ from sqlalchemy import delete, select
 from backend.coverage.models import CoverageSettings
 from backend.db import transaction
 from backend.events import service as event_service
+from backend.events.schemas import EventCreate
 from backend.payroll.models import PayrollExport
 from backend.people.models import Person
 from backend.responses import service as response_service
@@ -106,10 +107,8 @@ def add_override(client, h, world, start, end, person_id, replaces) -> int:
 
 def open_event(runtime, world, at: datetime) -> int:
     with transaction(runtime.session_factory) as s:
-        event = event_service.create(
-            db_session=s, organization_id=world.commune_id, org_ids=frozenset({world.commune_id}),
-            data={"procedure_id": world.procedure_id, "severity": 3, "title": "Arbre tombé", "place": "rue Paix"},
-            actor=Actor("user", None, "Opérateur"), user_id=None, now=utc(at))
+        event = event_service.create(db_session=s, org_ids=frozenset({world.commune_id}), actor=Actor("user", None, "Opérateur"), user_id=None, now=utc(at),
+                    draft=EventCreate(organization_id=world.commune_id, procedure_id=world.procedure_id, severity=3, title="Arbre tombé", place="rue Paix"))
         return event.id
 
 

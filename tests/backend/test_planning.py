@@ -16,6 +16,7 @@ from sqlalchemy import delete, select
 from backend.coverage.models import CoverageSettings
 from backend.db import transaction, utcnow
 from backend.events import service as event_service
+from backend.events.schemas import EventCreate
 from backend.outbox.models import Notification
 from backend.trace.service import Actor
 from backend.watch import service as watch_service
@@ -47,10 +48,8 @@ def set_rotation(client, h, group_id, members, anchor="2026-11-30T08:30:00", rol
 
 def open_event_at(runtime, world, at: datetime, title="Arbre tombé", severity=3) -> int:
     with transaction(runtime.session_factory) as s:
-        event = event_service.create(
-            db_session=s, organization_id=world.commune_id, org_ids=frozenset({world.commune_id}),
-            data={"procedure_id": world.procedure_id, "severity": severity, "title": title, "place": "rue Paix"},
-            actor=Actor("user", None, "Opérateur"), user_id=None, now=at.astimezone(UTC))
+        event = event_service.create(db_session=s, org_ids=frozenset({world.commune_id}), actor=Actor("user", None, "Opérateur"), user_id=None, now=at.astimezone(UTC),
+                    draft=EventCreate(organization_id=world.commune_id, procedure_id=world.procedure_id, severity=severity, title=title, place="rue Paix"))
         return event.id
 
 

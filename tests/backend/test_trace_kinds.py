@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from backend.events.schemas import EventCreate
 from backend.trace.kinds import GroupTraceKind, TraceKind, markdown
 from tests.source import backend_lines_matching
 
@@ -46,7 +47,5 @@ def _an_event(session, world):
     from backend.events import service as event_service
     from backend.trace.service import Actor
 
-    return event_service.create(db_session=session, organization_id=world.commune_id,
-                                org_ids=frozenset({world.commune_id}), actor=Actor("system", None, "test"),
-                                user_id=None, data={"procedure_id": world.procedure_id, "severity": 3,
-                                                    "title": "Arbre"})
+    return event_service.create(db_session=session, org_ids=frozenset({world.commune_id}), actor=Actor("system", None, "test"), user_id=None,
+               draft=EventCreate(organization_id=world.commune_id, procedure_id=world.procedure_id, severity=3, title="Arbre"))

@@ -28,7 +28,7 @@ def test_concurrent_workers_send_each_notification_once(runtime, settings, recor
     workers = []
     for engine in engines:
         worker_factory = make_session_factory(engine)
-        worker_factory.configure(info={"signals": runtime.signals})
+        worker_factory.configure(info=dict(runtime.session_factory.kw["info"], read_bind=None))
         workers.append(Worker(session_factory=worker_factory, channels=recording_channels, batch=50,
                               max_sleep_seconds=0.2, lease_seconds=30, sms_flood_limit=10**9))
     for worker in workers:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from escalation.severity import Road, page_chains, roads, severity
+from escalation.severity import Road, notice_roads, page_chains, roads, severity
 
 
 def test_information_opens_no_page_critical_asks_every_group_at_once():
@@ -51,3 +51,17 @@ def test_a_word_after_the_fact_takes_one_road(purpose):
 def test_an_unknown_severity_is_handled_as_grave():
     assert severity(None) == severity(3) == severity(9)
     assert severity(3).label == "Grave" and severity(4).cap == "Extreme"
+
+
+@pytest.mark.parametrize("kind, urgent, has, expected", [
+    ("watch_ask", False, {"push", "sms", "email"}, ["push"]),
+    ("watch_ask", False, {"sms", "email"}, ["sms"]),
+    ("watch_ask", False, {"email"}, ["email"]),
+    ("watch_missed", True, {"push", "sms", "email"}, ["push", "sms"]),
+    ("watch_missed", True, {"email"}, ["email"]),
+    ("gap_report", False, {"push", "sms", "email"}, ["email"]),
+    ("gap_report", False, {"push", "sms"}, ["sms"]),
+    ("swap_request", False, set(), []),
+])
+def test_a_planning_message_takes_the_roads_a_person_notices(kind, urgent, has, expected):
+    assert notice_roads(kind, urgent=urgent, push="push" in has, sms="sms" in has, email="email" in has) == expected

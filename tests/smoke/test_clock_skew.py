@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from backend.db import db_now, transaction
 from backend.events import service as event_service
+from backend.events.schemas import EventCreate
 from backend.outbox.models import Notification
 from backend.pages.models import Page
 from backend.trace.models import TraceEntry
@@ -39,10 +40,8 @@ def test_a_worker_with_a_wrong_clock_fires_on_the_database_time(runtime, setting
     factory = runtime.session_factory
     world = build_world(factory, ack_timeout_s=TIMEOUT_S)
     with transaction(factory) as session:
-        event = event_service.create(db_session=session, organization_id=world.commune_id,
-                                     org_ids=frozenset({world.commune_id}), actor=Actor("system", None, "test"),
-                                     user_id=None, data={"procedure_id": world.procedure_id, "severity": 3,
-                                                         "title": "Arbre"})
+        event = event_service.create(db_session=session, org_ids=frozenset({world.commune_id}), actor=Actor("system", None, "test"), user_id=None,
+                    draft=EventCreate(organization_id=world.commune_id, procedure_id=world.procedure_id, severity=3, title="Arbre"))
         page = session.scalar(select(Page).where(Page.event_id == event.id))
         first_due = page.due_at
     env = {**os.environ, "DATABASE_URL": settings.database_url, "VIGIE_VAR_DIR": str(tmp_path / "var"),

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from backend.db import transaction
 from backend.events import service as event_service
+from backend.events.schemas import EventCreate
 from backend.outbox.models import Notification
 from backend.pages.models import Page
 from backend.trace import service as trace_service
@@ -38,10 +39,8 @@ def test_killed_worker_loses_no_step(runtime, settings, tmp_path):
     world = build_world(factory, ack_timeout_s=TIMEOUT_S)
     for n in range(PAGES):
         with transaction(factory) as session:
-            event_service.create(db_session=session, organization_id=world.commune_id,
-                                 org_ids=frozenset({world.commune_id}), actor=Actor("system", None, "test"),
-                                 user_id=None, data={"procedure_id": world.procedure_id, "severity": 3,
-                                                     "title": f"Arbre {n}"})
+            event_service.create(db_session=session, org_ids=frozenset({world.commune_id}), actor=Actor("system", None, "test"), user_id=None,
+                draft=EventCreate(organization_id=world.commune_id, procedure_id=world.procedure_id, severity=3, title=f"Arbre {n}"))
     # tech 1-3 then cadre 1-2, twice: 10 solicitations per page, then "unreached".
     expected = (world.techs + world.cadres) * 2
 

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from backend.app import create_app
 from backend.db import transaction
 from backend.events import service as event_service
+from backend.events.schemas import EventCreate
 from backend.pages.models import Page
 from backend.responses.models import Response
 from backend.trace.service import Actor
@@ -36,10 +37,8 @@ def test_200_answers_at_once_and_200_bad_tokens_all_land_without_a_5xx(settings,
         event_ids = []
         with transaction(factory) as session:
             for n in range(EVENTS):
-                event = event_service.create(
-                    db_session=session, organization_id=world.commune_id, org_ids=frozenset({world.commune_id}),
-                    actor=Actor("system", None, "test"), user_id=None,
-                    data={"procedure_id": world.procedure_id, "severity": 3, "title": f"Arbre {n}"})
+                event = event_service.create(db_session=session, org_ids=frozenset({world.commune_id}), actor=Actor("system", None, "test"), user_id=None,
+                            draft=EventCreate(organization_id=world.commune_id, procedure_id=world.procedure_id, severity=3, title=f"Arbre {n}"))
                 event_ids.append(event.id)
         with live.client() as base:
             phone = login(base, world.users["oncall"])  # the first technician, asked first everywhere
