@@ -49,9 +49,16 @@ class LocalBus:
         self._thread = threading.Thread(target=self._run, name="vigie-local-bus", daemon=True)
 
     def start(self) -> None:
-        self.directory.mkdir(mode=0o700, exist_ok=True)
-        self._socket = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self._socket.bind(str(self.path))
+        try:
+            self.directory.mkdir(mode=0o700, exist_ok=True)
+            self._socket = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+            self._socket.bind(str(self.path))
+        except OSError:
+            # Without the bus the processes still work: each loop looks every second on its own.
+            log.warning("no local bus in %s: the processes on this file will only poll", self.directory,
+                        exc_info=True)
+            self._socket = None
+            return
         self._socket.settimeout(0.5)
         self.signals.publish_to(self.publish)
         self._thread.start()
@@ -62,10 +69,11 @@ class LocalBus:
     def stop(self) -> None:
         self._stop.set()
         self.signals.publish_to(None)
-        self._thread.join(2)
+        if self._thread.is_alive():
+            self._thread.join(2)
         if self._socket is not None:
             self._socket.close()
-        with contextlib.suppress(FileNotFoundError):
+        with contextlib.suppress(OSError):
             self.path.unlink()
         with contextlib.suppress(OSError):  # the last process on the file leaves nothing behind
             self.directory.rmdir()

@@ -13,9 +13,11 @@ import psutil
 import pytest
 from sqlalchemy import func, select
 
+from backend.bus import LocalBus, bus_directory
 from backend.db import transaction
 from backend.outbox.models import Notification
 from backend.runtime import Runtime
+from backend.signals import Signals
 from tests.conftest import ON_POSTGRES
 from tests.factories import build_world, open_events
 from tests.smoke.harness import wait_until
@@ -61,6 +63,21 @@ def test_a_commit_in_one_process_wakes_the_loops_and_the_live_feed_of_another(se
         assert any(ids for ids in traced), "the new trace entries reach the other process's live feed"
     finally:
         writer.close(), other.close()
+
+
+@pytest.mark.skipif(ON_POSTGRES, reason="the local bus is SQLite's")
+def test_a_bus_that_cannot_open_leaves_the_process_running_on_its_own(tmp_path):
+    """Someone else's file where the bus's directory goes: the server still starts (and polls)."""
+    database = tmp_path / "vigie.db"
+    blocker = bus_directory(str(database))
+    blocker.write_text("not a directory")
+    try:
+        bus = LocalBus(blocker, Signals(use_pg_notify=False))
+        bus.start()
+        bus.publish({"wake": True})  # nowhere to send: nothing happens, nothing raises
+        bus.stop()
+    finally:
+        blocker.unlink()
 
 
 def test_serve_runs_its_worker_in_a_child_restarted_when_killed_and_gone_with_its_parent(runtime, settings, tmp_path):
