@@ -89,3 +89,12 @@ def notice_roads(kind: str, *, urgent: bool, push: bool, sms: bool, email: bool)
         return rings or (["email"] if email else [])
     first = next((road for road, has in (("push", push), ("sms", sms), ("email", email)) if has), None)
     return [first] if first else []
+
+
+FALLBACK_ORDER = ("push", "fcm", "sms", "email")
+
+
+def next_road(failed: str, *, tried: set[str], has: set[str]) -> str | None:
+    """After a road failed for good, the next one the person has that this message has not tried."""
+    start = FALLBACK_ORDER.index(failed) + 1 if failed in FALLBACK_ORDER else 0
+    return next((kind for kind in FALLBACK_ORDER[start:] if kind not in tried and kind in has), None)

@@ -22,16 +22,13 @@ from backend.outbox.models import Notification, NotificationStatus
 from backend.pages.models import Page
 from backend.people.models import ContactMethod, Person
 from escalation.planner import PageStatus
-from escalation.severity import notice_roads, roads
+from escalation.severity import next_road, notice_roads, roads
 from escalation.severity import severity as severity_of
 from notifications.base import ChannelKind
 from notifications.notice import Notice, render_notice
 from notifications.render import EventSummary, render
 
 PUSH_KINDS = ("push", "fcm")
-FALLBACK_ORDER = ("push", "fcm", "sms", "email")
-
-
 @dataclass(frozen=True)
 class OutboxPolicy:
     push_fallback_seconds: float = 120.0
@@ -177,21 +174,18 @@ def fall_back(*, db_session: Session, failed: Notification, now: datetime) -> No
     if failed.person_id is None or failed.event_id is None:
         return None
     person = db_session.get(Person, failed.person_id)
-    tried = {s.channel for s in siblings} | {failed.channel}
-    start = FALLBACK_ORDER.index(failed.channel) + 1 if failed.channel in FALLBACK_ORDER else 0
-    for kind in FALLBACK_ORDER[start:]:
-        if kind in tried:
-            continue
-        contact = next((cm for cm in person.contact_methods if cm.enabled and cm.kind == kind), None)
-        if contact is None:
-            continue
-        event = db_session.get(Event, failed.event_id)
-        organization = db_session.get(Organization, failed.organization_id)
-        rows = enqueue(db_session=db_session, event=event, organization=organization, person=person,
-                       purpose=failed.purpose, now=now, page_id=failed.page_id, page_version=failed.page_version,
-                       contacts=[contact])
-        return rows[0] if rows else None
-    return None
+    usable = [cm for cm in person.contact_methods if cm.enabled]
+    kind = next_road(failed.channel, tried={s.channel for s in siblings} | {failed.channel},
+                     has={cm.kind for cm in usable})
+    if kind is None:
+        return None
+    contact = next(cm for cm in usable if cm.kind == kind)
+    event = db_session.get(Event, failed.event_id)
+    organization = db_session.get(Organization, failed.organization_id)
+    rows = enqueue(db_session=db_session, event=event, organization=organization, person=person,
+                   purpose=failed.purpose, now=now, page_id=failed.page_id, page_version=failed.page_version,
+                   contacts=[contact])
+    return rows[0] if rows else None
 
 
 def enqueue_notice(*, db_session: Session, organization_id: int, person: Person, notice: Notice, now: datetime,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from escalation.severity import Road, notice_roads, page_chains, roads, severity
+from escalation.severity import Road, next_road, notice_roads, page_chains, roads, severity
 
 
 def test_information_opens_no_page_critical_asks_every_group_at_once():
@@ -65,3 +65,11 @@ def test_an_unknown_severity_is_handled_as_grave():
 ])
 def test_a_planning_message_takes_the_roads_a_person_notices(kind, urgent, has, expected):
     assert notice_roads(kind, urgent=urgent, push="push" in has, sms="sms" in has, email="email" in has) == expected
+
+
+def test_after_a_road_fails_for_good_the_next_one_the_person_has_is_taken():
+    assert next_road("push", tried={"push"}, has={"push", "sms", "email"}) == "sms"
+    assert next_road("push", tried={"push"}, has={"push", "email"}) == "email"
+    assert next_road("sms", tried={"push", "sms"}, has={"push", "sms", "email"}) == "email"
+    assert next_road("sms", tried={"sms", "email"}, has={"sms", "email"}) is None
+    assert next_road("email", tried={"email"}, has={"push", "sms", "email"}) is None  # e-mail is the last road
