@@ -49,6 +49,12 @@ from notifications.registry import ChannelRegistry
 log = logging.getLogger("vigie")
 
 PWA_DIR = Path(__file__).resolve().parent.parent / "pwa"
+ROUTERS = (
+    auth_router, oncall_router, attachments_router, events_router, live_router, ops_router, orgs_router,
+    people_router, groups_router, procedures_router, users_router, devices_router, enrolment_router,
+    inbound_router, links_router, schedule_router, coverage_router, watch_router, calendars_router,
+    calls_router, kpis_router, reports_router, archive_router, payroll_router,
+)
 
 
 def create_app(settings: Settings | None = None, *, channels: ChannelRegistry | None = None,
@@ -83,30 +89,8 @@ def create_app(settings: Settings | None = None, *, channels: ChannelRegistry | 
     app = FastAPI(title="Vigie", version="0.1.0", lifespan=lifespan,
                   description="Astreinte: alertes, acquittements et escalade automatique.")
     exception_handlers.install(app)
-    app.include_router(auth_router)
-    app.include_router(oncall_router)
-    app.include_router(attachments_router)
-    app.include_router(events_router)
-    app.include_router(live_router)
-    app.include_router(ops_router)
-    app.include_router(orgs_router)
-    app.include_router(people_router)
-    app.include_router(groups_router)
-    app.include_router(procedures_router)
-    app.include_router(users_router)
-    app.include_router(devices_router)
-    app.include_router(enrolment_router)
-    app.include_router(inbound_router)
-    app.include_router(links_router)
-    app.include_router(schedule_router)
-    app.include_router(coverage_router)
-    app.include_router(watch_router)
-    app.include_router(calendars_router)
-    app.include_router(calls_router)
-    app.include_router(kpis_router)
-    app.include_router(reports_router)
-    app.include_router(archive_router)
-    app.include_router(payroll_router)
+    for router in ROUTERS:  # in any order: no route answers for another's path
+        app.include_router(router)
     app.add_middleware(GZipMiddleware, minimum_size=512)
     app.add_middleware(PendingLimit, limit=settings.max_pending_requests)
 

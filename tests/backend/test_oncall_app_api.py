@@ -129,3 +129,20 @@ def test_the_preview_shows_the_pages_the_event_then_opens(client, world, operato
     opened = [[group["group"] for group in entry["data"]["chain"]] for entry in trace if entry["kind"] == "page.started"]
     assert [[group["group"] for group in page["groups"]] for page in preview["pages"]] == opened
     assert preview["all_at_once"] == (severity == 4)
+
+
+def test_the_api_answers_the_same_whatever_order_its_routers_are_included_in(monkeypatch, make_client, world):
+    """`/events/preview` (on-call router) beside `/events/{event_id}` (events router): order must not matter."""
+    import backend.app
+
+    monkeypatch.setattr(backend.app, "ROUTERS", tuple(reversed(backend.app.ROUTERS)))
+    client = make_client()
+    headers = login(client, world.users["operator"])
+    preview = client.post("/api/v1/events/preview", headers=headers, json={
+        "organization_id": world.commune_id, "procedure_id": world.procedure_id, "severity": 3})
+    assert preview.status_code == 200, preview.text
+    created = client.post("/api/v1/events", headers=headers, json={
+        "organization_id": world.commune_id, "procedure_id": world.procedure_id, "severity": 3, "title": "Arbre"})
+    assert created.status_code == 201, created.text
+    assert client.get(f"/api/v1/events/{created.json()['id']}", headers=headers).json()["title"] == "Arbre"
+    assert client.get(f"/api/v1/events/{created.json()['id']}/reports", headers=headers).status_code == 200
