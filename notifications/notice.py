@@ -144,3 +144,14 @@ def digest_sms(merged: list[dict]) -> str:
     """The one SMS that stands for those over a number's flood budget: `merged` is [{number, purpose}]."""
     items = "; ".join(f"{m['number']} {DIGEST_WORDS.get(m['purpose'], m['purpose'])}" for m in merged)
     return fit_sms(f"[VIGIE] {len(merged)} messages regroupes :", items, "Details dans l'appli ou au PC.")
+
+
+DIGEST_SUBJECT = "Messages regroupes"
+
+
+def report_mail(*, org_code: str, org_name: str, number: str, title: str, version: int) -> tuple[str, str]:
+    """(subject, text) of the e-mail that carries an event's report to its distribution lists (the
+    report itself is the HTML part)."""
+    return (f"[{org_code}] Rapport {number} — {title}",
+            f"Rapport de l'événement {number} ({org_name}) : {title}.\n"
+            f"Le rapport complet est dans ce message (version {version}).")

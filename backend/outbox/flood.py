@@ -60,7 +60,7 @@ def merge_into_digest(*, db_session: Session, row: Notification, number: str, no
             Notification.handed_off_at >= now - WINDOW))
         digest = Notification(
             organization_id=row.organization_id, event_id=row.event_id, person_id=row.person_id,
-            channel="sms", address=row.address, purpose="digest", subject="Messages regroupes", text="",
+            channel="sms", address=row.address, purpose="digest", subject=notices.DIGEST_SUBJECT, text="",
             data={NotificationStatus.MERGED: []}, urgent=row.urgent, status=NotificationStatus.QUEUED, created_at=now,
             due_at=(oldest or now) + WINDOW)
         db_session.add(digest)

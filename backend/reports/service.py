@@ -22,6 +22,7 @@ from backend.reports.render import to_html, to_pdf
 from backend.trace import service as trace_service
 from backend.trace.kinds import TraceKind
 from backend.trace.service import Actor
+from notifications import notice as notices
 
 
 def write(*, db_session: Session, event: Event, trigger: str, actor: Actor, now: datetime, send: bool = True) -> Report:
@@ -57,9 +58,8 @@ def _send(db_session: Session, event: Event, organization: Organization, report:
         DistributionMember.list_id.in_([d.id for d in dlists]))))
     people = db_session.scalars(select(Person).options(selectinload(Person.contact_methods))
                                 .where(Person.id.in_(person_ids), Person.active).order_by(Person.last_name))
-    subject = f"[{organization.code}] Rapport {event.number} — {event.title}"
-    text = (f"Rapport de l'événement {event.number} ({organization.name}) : {event.title}.\n"
-            f"Le rapport complet est dans ce message (version {report.version}).")
+    subject, text = notices.report_mail(org_code=organization.code, org_name=organization.name,
+                                        number=event.number, title=event.title, version=report.version)
     sent = []
     for person in people:
         email = next((c for c in person.contact_methods if c.enabled and c.kind == "email"), None)
