@@ -13,7 +13,7 @@ from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.gzip import GZipMiddleware
 
-from backend import exception_handlers
+from backend import exception_handlers, log_redaction
 from backend.archive.router import router as archive_router
 from backend.attachments.router import router as attachments_router
 from backend.auth import service as auth_service
@@ -63,6 +63,7 @@ def create_app(settings: Settings | None = None, *, channels: ChannelRegistry | 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        log_redaction.install()
         runtime = Runtime.build(settings, channels)
         app.state.runtime = runtime
         with transaction(runtime.session_factory) as session:

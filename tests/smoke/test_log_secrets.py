@@ -1,0 +1,58 @@
+"""No credential reaches the server's log: the live socket's token and a one-tap link's token are
+cut from the lines uvicorn writes (a real `vigie serve`, its real log)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+from websockets.sync.client import connect
+
+from backend.demo import DEMO_PASSWORD
+from tests.conftest import ON_POSTGRES
+from tests.smoke.harness import free_port, wait_until
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/healthz", timeout=2).status_code in (200, 503)
+    except httpx.HTTPError:
+        return False
+
+
+@pytest.mark.skipif(ON_POSTGRES, reason="one run is enough: the log is the server's, not the database's")
+def test_the_server_log_of_a_session_holds_none_of_its_tokens(tmp_path):
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("VIGIE_") and k != "DATABASE_URL"}
+    environ.update({"DATABASE_URL": f"sqlite:///{tmp_path / 'vigie.db'}", "VIGIE_VAR_DIR": str(tmp_path / "var")})
+    for step in (["db", "upgrade"], ["demo"]):
+        subprocess.run([sys.executable, "-m", "backend.cli", *step], cwd=ROOT, env=environ, check=True,
+                       capture_output=True, timeout=120)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log_path = tmp_path / "serve.log"
+    with open(log_path, "wb") as log:
+        server = subprocess.Popen([sys.executable, "-m", "backend.cli", "serve", "--port", str(port)], cwd=ROOT,
+                                  env=environ, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_until(lambda: _answers(url), timeout=30, what="the server")
+        token = httpx.post(f"{url}/api/v1/auth/token", data={"username": "operateur@example.org",
+                                                              "password": DEMO_PASSWORD}).json()["access_token"]
+        with connect(f"ws://127.0.0.1:{port}/api/v1/ws?token={token}") as socket:
+            assert json.loads(socket.recv(timeout=10))["type"] == "hello"
+        link_token = "Zq7uN4bLinkTokenThatMustNotBeLogged"
+        httpx.get(f"{url}/l/{link_token}")
+        httpx.get(f"{url}/api/v1/events?organization_id=1", headers={"Authorization": f"Bearer {token}"})
+    finally:
+        server.terminate()
+        server.wait(20)
+    written = log_path.read_text(errors="replace")
+    assert '"WebSocket /api/v1/ws?…"' in written and '"GET /l/… HTTP/1.1"' in written  # the lines are there
+    assert token not in written
+    assert link_token not in written
