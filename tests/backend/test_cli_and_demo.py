@@ -261,7 +261,7 @@ def _nice_of(pid: int) -> int:
 @pytest.mark.parametrize("worker_beside", [True, False])
 def test_an_api_only_server_gives_way_to_the_workers_on_its_host(tmp_path, worker_beside):
     """Under overload the steps and messages already accepted go first: `serve --no-worker` runs at a
-    lower CPU priority; `serve` with its own worker keeps it (its worker lives in the same process)."""
+    lower CPU priority; `serve` with its own worker keeps it (its child worker would inherit it)."""
     if not Path("/proc/self/stat").exists():
         pytest.skip("needs /proc")
     url = f"sqlite:///{tmp_path / 'nice.db'}"
