@@ -25,7 +25,6 @@ STOP_GRACE_S = 15.0
 class WorkerSupervisor:
     def __init__(self) -> None:
         self.process: subprocess.Popen | None = None
-        self.starts = 0
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="vigie-worker-supervisor", daemon=True)
@@ -54,12 +53,11 @@ class WorkerSupervisor:
                 if self._stop.is_set():
                     return
                 self.process = subprocess.Popen(command)
-                self.starts += 1
             began = time.monotonic()
             code = self.process.wait()
             if self._stop.is_set():
                 return
             failures = 0 if time.monotonic() - began > STABLE_AFTER_S else failures + 1
-            delay = RESTART_DELAYS_S[min(failures, len(RESTART_DELAYS_S)) - 1] if failures else RESTART_DELAYS_S[0]
+            delay = RESTART_DELAYS_S[min(max(failures - 1, 0), len(RESTART_DELAYS_S) - 1)]
             log.error("the worker process ended (exit code %s); starting it again in %.1f s", code, delay)
             self._stop.wait(delay)
