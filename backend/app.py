@@ -31,6 +31,7 @@ from backend.groups.router import router as groups_router
 from backend.inbound.router import router as inbound_router
 from backend.kpis.router import router as kpis_router
 from backend.links.router import router as links_router
+from backend.live.access import AccessWatch
 from backend.live.hub import Hub
 from backend.live.router import router as live_router
 from backend.oncall.router import router as oncall_router
@@ -39,9 +40,11 @@ from backend.orgs.router import router as orgs_router
 from backend.payroll.router import router as payroll_router
 from backend.people.router import router as people_router
 from backend.procedures.router import router as procedures_router
+from backend.ratelimit import RateLimits
 from backend.reports.router import router as reports_router
 from backend.runtime import Runtime
 from backend.schedule.router import router as schedule_router
+from backend.security_headers import SecurityHeaders
 from backend.users.router import router as users_router
 from backend.watch.router import router as watch_router
 from notifications.registry import ChannelRegistry
@@ -66,6 +69,7 @@ def create_app(settings: Settings | None = None, *, channels: ChannelRegistry | 
         log_redaction.install()
         runtime = Runtime.build(settings, channels)
         app.state.runtime = runtime
+        runtime.rate_limits = RateLimits(settings.rate_limit_storage, settings.rate_limits)
         with transaction(runtime.session_factory) as session:
             if auth_service.ensure_first_admin(db_session=session, email=settings.admin_email,
                                                password=settings.admin_password):
@@ -76,6 +80,9 @@ def create_app(settings: Settings | None = None, *, channels: ChannelRegistry | 
         await runtime.hub.start()
         runtime.signals.on_trace(runtime.hub.notify_threadsafe)
         runtime.signals.on_changed(runtime.hub.notify_changed_threadsafe)
+        runtime.access = AccessWatch(runtime.read_factory, every_s=settings.live_recheck_s)
+        await runtime.access.start()
+        runtime.signals.on_changed(runtime.access.on_changed)
         runtime.start_listener()
         if settings.run_worker if run_worker is None else run_worker:
             runtime.start_worker().start()
@@ -84,6 +91,7 @@ def create_app(settings: Settings | None = None, *, channels: ChannelRegistry | 
         try:
             yield
         finally:
+            await runtime.access.stop()
             await runtime.hub.stop()
             runtime.close()
 
@@ -94,6 +102,8 @@ def create_app(settings: Settings | None = None, *, channels: ChannelRegistry | 
         app.include_router(router)
     app.add_middleware(GZipMiddleware, minimum_size=512)
     app.add_middleware(PendingLimit, limit=settings.max_pending_requests)
+    # Outermost: the 503s of back-pressure carry the headers too.
+    app.add_middleware(SecurityHeaders, hsts=settings.public_url.startswith("https://"))
 
     @app.get("/", include_in_schema=False)
     def root():

@@ -22,6 +22,15 @@ class Settings(BaseSettings):
     admin_password: str | None = None
 
     token_ttl_hours: float = 12.0
+    # A phone's token lives this long after its last renewal; each use renews it (at most daily).
+    device_token_days: float = 90.0
+    rate_limit_storage: str = "memory://"  # redis://host:6379 to count across several `vigie serve`
+    rate_limits: dict[str, str] = {}  # windows by rule name, replacing backend/ratelimit.py's defaults
+    # /metrics answers a bearer token equal to this, or a request from these addresses (through a
+    # local reverse proxy, uvicorn reads the real address from X-Forwarded-For).
+    metrics_token: str | None = None
+    metrics_allow_from: list[str] = ["127.0.0.1", "::1"]
+    live_recheck_s: float = 5.0  # open live sockets re-check their credential this often
     run_worker: bool = True  # `vigie serve` runs a worker unless told otherwise
     # ... as a child process (`vigie worker`, a core of its own: the API's requests and the
     # escalation do not share one interpreter lock), or, when False, as threads of the API process.
@@ -51,6 +60,7 @@ class Settings(BaseSettings):
     # Channels. Nothing configured: every kind prints on the console (`make run` works offline).
     sms_providers: list[str] = []  # Apprise URLs with a {to} placeholder, tried in order (failover)
     sms_inbound_secret: str | None = None  # HMAC-SHA256 key shared with the SMS provider's callback
+    sms_inbound_tolerance_s: int = 300  # a signed callback older (or further ahead) than this is refused
     smtp_url: str | None = None  # Apprise mailto:// or mailtos:// URL without recipient
     fcm_credentials: Path | None = None  # service-account JSON
     webpush_enabled: bool = True  # VAPID keys are generated under var_dir on first start

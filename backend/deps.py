@@ -8,19 +8,26 @@ builds the answer. Authentication reads in a short session of its own and lets i
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from backend.auth import service as auth_service
 from backend.auth.service import Principal
 from backend.config import Settings
+from backend.db import transaction, utcnow
+from backend.enrolment import service as enrolment_service
 from backend.errors import Conflict, Forbidden, Unauthorized
+from backend.sqlite_writer import Busy
+
+log = logging.getLogger("vigie.auth")
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
@@ -28,6 +35,7 @@ READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Kept on the session: when the request arrived, and how long it may wait for a thread.
 ARRIVED_AT = "vigie.arrived_at"
 QUEUE_LIMIT = "vigie.queue_limit_s"
+RENEW_EVERY = timedelta(days=1)
 
 
 def _request_session(request: Request, factory) -> Session:
@@ -96,8 +104,26 @@ SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 def get_principal(request: Request, token: Annotated[str | None, Depends(oauth2_scheme)]) -> Principal:
     if not token:
         raise Unauthorized("authentication required", code="not_authenticated")
-    with request.app.state.runtime.read_factory() as session:
-        return auth_service.authenticate(db_session=session, token=token)
+    runtime = request.app.state.runtime
+    with runtime.read_factory() as session:
+        principal = auth_service.authenticate(db_session=session, token=token)
+    _renew_device_token(runtime, principal)
+    return principal
+
+
+def _renew_device_token(runtime, principal: Principal) -> None:
+    """A phone in use keeps its access: its token's lifetime restarts, at most once a day."""
+    token = principal.token
+    lifetime = timedelta(days=runtime.settings.device_token_days)
+    if token is None or token.kind != "device" or (
+            token.expires_at is not None and token.expires_at > utcnow() + lifetime - RENEW_EVERY):
+        return
+    try:
+        with transaction(runtime.session_factory) as session:
+            enrolment_service.renew_device_token(db_session=session, token_id=token.id,
+                                                 ttl_hours=lifetime.total_seconds() / 3600)
+    except (Busy, OperationalError):  # renewed on a later request; the token is good for weeks yet
+        log.warning("device token %s not renewed this time", token.id)
 
 
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]

@@ -7,6 +7,7 @@ VigieError (500)
 ├── NotFound (404)        also every cross-tenant access
 ├── Conflict (409)        an illegal state transition, a duplicate
 ├── Unprocessable (422)   input that parses but breaks a business rule
+├── TooManyRequests (429) over a rate limit: come back after `retry_after` s
 └── Unavailable (503)     too busy, or the database is unreachable: come back after `retry_after` s
 
 Every error answers `{"error": {"code": ..., "message": ..., "details": ...}}`.
@@ -76,5 +77,14 @@ class Unavailable(VigieError):
     code = "unavailable"
 
     def __init__(self, message: str, *, retry_after: int = 2, **kwargs):
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
+class TooManyRequests(VigieError):
+    status_code = 429
+    code = "too_many_requests"
+
+    def __init__(self, message: str, *, retry_after: int, **kwargs):
         super().__init__(message, **kwargs)
         self.retry_after = retry_after

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from backend.errors import Unavailable, VigieError
+from backend.errors import TooManyRequests, Unavailable, VigieError
 from backend.sqlite_writer import Busy
 
 log = logging.getLogger("vigie.api")
@@ -28,7 +28,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(VigieError)
     async def _vigie_error(_request: Request, exc: VigieError):
         headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
-        if isinstance(exc, Unavailable):
+        if isinstance(exc, Unavailable | TooManyRequests):
             headers = {"Retry-After": str(exc.retry_after)}
         return JSONResponse(exc.body(), status_code=exc.status_code, headers=headers)
 

@@ -16,9 +16,11 @@ from backend.config import Settings
 from backend.db import make_engine, make_read_factory, make_session_factory
 from backend.keys import load_or_create_secret
 from backend.links.signing import LinkSigner
+from backend.live.access import AccessWatch
 from backend.live.hub import Hub
 from backend.live.pg_listener import PgListener, libpq_dsn
 from backend.outbox.service import OutboxPolicy
+from backend.ratelimit import RateLimits
 from backend.signals import Signals
 from backend.worker.dispatcher import DEFAULT_LIMITS
 from backend.worker.engine import Worker
@@ -47,6 +49,8 @@ class Runtime:
     signals: Signals
     channels: ChannelRegistry
     hub: Hub | None = None
+    access: AccessWatch | None = None
+    rate_limits: RateLimits | None = None  # the API's: login, inbound callbacks, links, enrolment
     worker: Worker | None = None
     listener: PgListener | LocalBus | None = None  # signals from the other processes
     links: LinkSigner | None = None

@@ -23,6 +23,8 @@ TRACE_CHANNEL = "vigie_trace"
 WAKE_CHANNEL = "vigie_wake"  # messages to send: the outbox halves look
 STEPS_CHANNEL = "vigie_steps"  # payload: the earliest due time (ISO) of the steps a transaction set
 CHANGED_CHANNEL = "vigie_changed"  # [[topic, organization_id], ...]: a list the consoles show changed
+# A "changed" topic the consoles never see: a credential was revoked, live sockets re-check theirs.
+ACCESS_TOPIC = "access"
 # A row inserted into these tables is work for the outbox halves of the workers: the flush that
 # writes it raises the wake-up, so no writer has to remember to.
 WAKE_ON_INSERT = frozenset({"notifications"})

@@ -143,7 +143,8 @@ async def run(args) -> None:
 
             arrivals = Arrivals(args.clients)
             for token in tokens:
-                ws = await websockets.connect(f"{ws_base}/api/v1/ws?token={token}", max_size=2**22)
+                ws = await websockets.connect(f"{ws_base}/api/v1/ws", max_size=2**22)
+                await ws.send(json.dumps({"type": "auth", "token": token}))
                 hello = json.loads(await ws.recv())
                 assert hello["type"] == "hello", hello
                 sockets.append(ws)

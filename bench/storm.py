@@ -864,9 +864,10 @@ async def _console(url: str, token: str, seen: Seen, lags: Counter, problems: Co
     import websockets
 
     while True:
-        query = f"?token={token}" + (f"&after={seen.last}" if seen.last else "")
+        query = f"?after={seen.last}" if seen.last else ""
         try:
             async with websockets.connect(url + query, open_timeout=60, max_size=2**24) as ws:
+                await ws.send(json.dumps({"type": "auth", "token": token}))
                 async for raw in ws:
                     now = time.time()
                     message = json.loads(raw)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
 
 from backend.auth import service as auth_service
 from backend.deps import CurrentPrincipal, ReadSessionDep, SessionDep, SettingsDep, oauth2_scheme
+from backend.errors import Unauthorized
+from backend.ratelimit import LOGIN_FAILURES_PER_ACCOUNT, LOGIN_FAILURES_PER_ADDRESS, client_address
 from backend.routing import OneHopRoute
 
 router = APIRouter(route_class=OneHopRoute, prefix="/api/v1", tags=["auth"])
@@ -30,11 +32,21 @@ class MeOut(BaseModel):
     organization_ids: list[int]
 
 
-@router.post("/auth/token", response_model=TokenOut)
-def token(form: Annotated[OAuth2PasswordRequestForm, Depends()], db: SessionDep, reader: ReadSessionDep,
-          settings: SettingsDep):
+@router.post("/auth/token", response_model=TokenOut, responses={429: {"description": "too many failed logins"}})
+def token(form: Annotated[OAuth2PasswordRequestForm, Depends()], request: Request, db: SessionDep,
+          reader: ReadSessionDep, settings: SettingsDep):
+    # Failed logins are counted per account and per address; over the limit, no argon2 is spent.
+    limits, account, address = request.app.state.runtime.rate_limits, form.username.strip().lower(), \
+        client_address(request)
+    limits.check(LOGIN_FAILURES_PER_ACCOUNT, account)
+    limits.check(LOGIN_FAILURES_PER_ADDRESS, address)
     # The password is checked (0.5 s of argon2) on a read; only the new token takes the write turn.
-    user = auth_service.check_password(db_session=reader, email=form.username, password=form.password)
+    try:
+        user = auth_service.check_password(db_session=reader, email=form.username, password=form.password)
+    except Unauthorized:
+        limits.hit(LOGIN_FAILURES_PER_ACCOUNT, account)
+        limits.hit(LOGIN_FAILURES_PER_ADDRESS, address)
+        raise
     access_token = auth_service.issue_token(db_session=db, user=user, ttl_hours=settings.token_ttl_hours)
     return TokenOut(access_token=access_token)
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -13,14 +14,23 @@ from backend.auth.security import hash_password, new_token, token_digest, verify
 from backend.db import db_clock, db_now
 from backend.errors import Conflict, Unauthorized, Unprocessable
 from backend.orgs.models import Organization
+from backend.signals import ACCESS_TOPIC, announce_change
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    id: int
+    kind: str  # session | device
+    expires_at: datetime | None
 
 
 @dataclass(frozen=True)
 class Principal:
-    """The caller of a request, with the organizations it may see."""
+    """The caller of a request, with the organizations it may see, and the token it came with."""
 
     user: User
     org_ids: frozenset[int]
+    token: TokenInfo | None = None
 
     @property
     def role(self) -> str:
@@ -76,21 +86,44 @@ def issue_token(*, db_session: Session, user: User, ttl_hours: float | None, kin
     return token
 
 
+def _usable():
+    """A token that still lets its holder in: not revoked, not expired, its user active."""
+    return (ApiToken.revoked_at.is_(None), User.is_active,
+            (ApiToken.expires_at.is_(None)) | (ApiToken.expires_at > db_clock()))
+
+
 def authenticate(*, db_session: Session, token: str) -> Principal:
     # One statement: a storm of requests (or of bad tokens) costs one indexed read each.
-    user = db_session.scalar(
-        select(User).join(ApiToken, ApiToken.user_id == User.id)
-        .where(ApiToken.token_hash == token_digest(token), ApiToken.revoked_at.is_(None), User.is_active,
-               (ApiToken.expires_at.is_(None)) | (ApiToken.expires_at > db_clock())))
-    if user is None:
+    row = db_session.execute(
+        select(User, ApiToken.id, ApiToken.kind, ApiToken.expires_at).join(ApiToken, ApiToken.user_id == User.id)
+        .where(ApiToken.token_hash == token_digest(token), *_usable())).first()
+    if row is None:
         raise Unauthorized("invalid or expired token", code="invalid_token")
-    return Principal(user=user, org_ids=visible_org_ids(db_session=db_session, user=user))
+    user, token_id, kind, expires_at = row
+    return Principal(user=user, org_ids=visible_org_ids(db_session=db_session, user=user),
+                     token=TokenInfo(id=token_id, kind=kind, expires_at=expires_at))
+
+
+def usable_digests(*, db_session: Session, digests: Iterable[str]) -> set[str]:
+    """Of these token digests, those that still let their holder in (one read per 500)."""
+    wanted, usable = sorted(set(digests)), set[str]()
+    for start in range(0, len(wanted), 500):
+        usable.update(db_session.scalars(
+            select(ApiToken.token_hash).join(User, User.id == ApiToken.user_id)
+            .where(ApiToken.token_hash.in_(wanted[start:start + 500]), *_usable())))
+    return usable
 
 
 def revoke_token(*, db_session: Session, token: str) -> None:
     row = db_session.scalar(select(ApiToken).where(ApiToken.token_hash == token_digest(token)))
     if row is not None and row.revoked_at is None:
         row.revoked_at = db_now(db_session)
+        access_changed(db_session)
+
+
+def access_changed(db_session: Session) -> None:
+    """Once committed, every process re-checks the credentials of its open live sockets now."""
+    announce_change(db_session, ACCESS_TOPIC, 0)
 
 
 def ensure_first_admin(*, db_session: Session, email: str | None, password: str | None) -> User | None:

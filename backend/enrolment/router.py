@@ -5,14 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
 from backend.db import db_now
-from backend.deps import CurrentPrincipal, Operator, SessionDep, SettingsDep
+from backend.deps import CurrentPrincipal, DirectoryEditor, SessionDep, SettingsDep, Staff
 from backend.enrolment import service
-from backend.errors import Forbidden, Unprocessable
+from backend.errors import Unprocessable
 from backend.people import service as people_service
+from backend.ratelimit import ENROL_PER_ADDRESS, client_address
 from backend.routing import OneHopRoute
 
 router = APIRouter(route_class=OneHopRoute, prefix="/api/v1", tags=["enrolment"])
@@ -46,11 +47,12 @@ class DeviceOut(BaseModel):
     id: int
     label: str
     created_at: datetime
+    expires_at: datetime | None = Field(description="renewed each day the phone is used")
     revoked_at: datetime | None
 
 
 @router.post("/people/{person_id}/enrolments", status_code=201, response_model=EnrolmentOut)
-def send_enrolment(person_id: int, body: EnrolmentCreate, db: SessionDep, principal: Operator,
+def send_enrolment(person_id: int, body: EnrolmentCreate, db: SessionDep, principal: Staff,
                    settings: SettingsDep):
     person = people_service.get(db_session=db, person_id=person_id, org_ids=principal.org_ids)
     return service.send_link(db_session=db, person=person, channel=body.channel, public_url=settings.public_url,
@@ -58,8 +60,10 @@ def send_enrolment(person_id: int, body: EnrolmentCreate, db: SessionDep, princi
 
 
 @router.post("/enrol", response_model=EnrolledOut, summary="Exchange a single-use enrolment code for a device token")
-def enrol(body: EnrolIn, db: SessionDep):
-    person, device, token = service.enrol(db_session=db, code=body.code, label=body.label, now=db_now(db))
+def enrol(body: EnrolIn, request: Request, db: SessionDep, settings: SettingsDep):
+    request.app.state.runtime.rate_limits.take(ENROL_PER_ADDRESS, client_address(request))
+    person, device, token = service.enrol(db_session=db, code=body.code, label=body.label, now=db_now(db),
+                                          ttl_hours=settings.device_token_days * 24)
     return EnrolledOut(access_token=token, device_id=device.id, person_id=person.id,
                        person_name=person.display_name)
 
@@ -82,20 +86,14 @@ def revoke_my_device(device_id: int, db: SessionDep, principal: CurrentPrincipal
 
 
 @router.get("/people/{person_id}/devices", response_model=list[DeviceOut])
-def person_devices(person_id: int, db: SessionDep, principal: CurrentPrincipal):
-    _admin(principal)
+def person_devices(person_id: int, db: SessionDep, principal: DirectoryEditor):
     person = people_service.get(db_session=db, person_id=person_id, org_ids=principal.org_ids)
     return service.devices_of(db_session=db, person_id=person.id)
 
 
 @router.delete("/people/{person_id}/devices/{device_id}", status_code=204)
-def revoke_person_device(person_id: int, device_id: int, db: SessionDep, principal: CurrentPrincipal):
-    _admin(principal)
+def revoke_person_device(person_id: int, device_id: int, db: SessionDep, principal: DirectoryEditor):
     person = people_service.get(db_session=db, person_id=person_id, org_ids=principal.org_ids)
     service.revoke_device(db_session=db, person_id=person.id, token_id=device_id, now=db_now(db))
     return Response(status_code=204)
 
-
-def _admin(principal) -> None:
-    if principal.role != "admin":
-        raise Forbidden("only admins manage other people's devices", code="role_forbidden")

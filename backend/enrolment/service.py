@@ -5,12 +5,13 @@ from __future__ import annotations
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from backend.auth import service as auth_service
 from backend.auth.models import ApiToken, User
 from backend.auth.security import token_digest
+from backend.db import db_now
 from backend.enrolment.models import Enrolment
 from backend.errors import Gone, NotFound, Unprocessable
 from backend.outbox import service as outbox_service
@@ -37,7 +38,8 @@ def send_link(*, db_session: Session, person: Person, channel: str, public_url: 
     return enrolment
 
 
-def enrol(*, db_session: Session, code: str, label: str, now: datetime) -> tuple[Person, ApiToken, str]:
+def enrol(*, db_session: Session, code: str, label: str, now: datetime,
+          ttl_hours: float) -> tuple[Person, ApiToken, str]:
     enrolment = db_session.scalar(select(Enrolment).where(Enrolment.code_hash == token_digest(code))
                                   .with_for_update(key_share=True))
     if enrolment is None:
@@ -50,7 +52,8 @@ def enrol(*, db_session: Session, code: str, label: str, now: datetime) -> tuple
     if person is None or not person.active:
         raise Gone("this person is no longer on call", code="enrolment_person_inactive")
     user = _device_user(db_session, person)
-    token = auth_service.issue_token(db_session=db_session, user=user, ttl_hours=None, kind="device",
+    user.is_active = True  # back on call after a departure: the PC sent this link
+    token = auth_service.issue_token(db_session=db_session, user=user, ttl_hours=ttl_hours, kind="device",
                                      label=label or "Téléphone")
     row = db_session.scalar(select(ApiToken).where(ApiToken.token_hash == token_digest(token)))
     enrolment.used_at = now
@@ -82,4 +85,26 @@ def revoke_device(*, db_session: Session, person_id: int, token_id: int, now: da
         raise NotFound("device")
     if token.revoked_at is None:
         token.revoked_at = now
+        auth_service.access_changed(db_session)
     return token
+
+
+def withdraw_access(*, db_session: Session, person_id: int, now: datetime) -> None:
+    """A person leaves: their accounts are deactivated, their phones' tokens and unused links revoked."""
+    users = list(db_session.scalars(select(User).where(User.person_id == person_id)))
+    for user in users:
+        user.is_active = False
+    if users:
+        for token in db_session.scalars(select(ApiToken).where(ApiToken.user_id.in_([u.id for u in users]),
+                                                               ApiToken.revoked_at.is_(None))):
+            token.revoked_at = now
+    for enrolment in db_session.scalars(select(Enrolment).where(Enrolment.person_id == person_id,
+                                                                Enrolment.used_at.is_(None),
+                                                                Enrolment.expires_at > now)):
+        enrolment.expires_at = now
+    auth_service.access_changed(db_session)
+
+
+def renew_device_token(*, db_session: Session, token_id: int, ttl_hours: float) -> None:
+    db_session.execute(update(ApiToken).where(ApiToken.id == token_id, ApiToken.revoked_at.is_(None))
+                       .values(expires_at=db_now(db_session) + timedelta(hours=ttl_hours)))

@@ -12,12 +12,13 @@ from sqlalchemy import select
 
 from backend.db import db_now
 from backend.deps import SessionDep
-from backend.errors import VigieError
+from backend.errors import TooManyRequests, VigieError
 from backend.events.models import Event
 from backend.inbound.models import UsedLink
 from backend.links.signing import BadLink, ExpiredLink, LinkClaims, LinkSigner
 from backend.pages.models import Page
 from backend.people.models import Person
+from backend.ratelimit import LINKS_PER_ADDRESS, client_address
 from backend.responses import service as response_service
 from backend.routing import OneHopRoute
 from backend.trace.service import Actor
@@ -42,6 +43,12 @@ def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
 
 
 def _read(request: Request, token: str, db) -> LinkClaims | HTMLResponse:
+    try:
+        request.app.state.runtime.rate_limits.take(LINKS_PER_ADDRESS, client_address(request))
+    except TooManyRequests as refusal:
+        answer = _page("Trop de tentatives", "<p>Réessayez dans quelques minutes, ou appelez le PC.</p>", 429)
+        answer.headers["Retry-After"] = str(refusal.retry_after)
+        return answer
     signer: LinkSigner = request.app.state.runtime.links
     try:
         return signer.read(token, db_now(db))
@@ -61,6 +68,8 @@ def _resolve(request: Request, token: str, db) -> tuple[LinkClaims, Event, Perso
     person = db.get(Person, claims.person_id)
     if page is None or person is None:
         return _page("Lien invalide", "<p>Cette sollicitation n'existe plus.</p>", 404)
+    if not person.active:
+        return _page("Lien désactivé", "<p>Ce lien n'est plus valable. Appelez le PC.</p>", 410)
     return claims, db.get(Event, page.event_id), person
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from backend.events.models import Event
 from backend.outbox.models import Notification
+from backend.signals import ACCESS_TOPIC
 from backend.trace.models import TraceEntry
 
 log = logging.getLogger("vigie.hub")
@@ -19,6 +20,7 @@ log = logging.getLogger("vigie.hub")
 SQLITE_TAIL_FALLBACK_S = 1.0  # catches entries written by a separate worker process on SQLite
 MIN_INTERVAL_S = 0.05
 QUEUE_LIMIT = 1_000  # batches waiting for one client; beyond, it is told to reconnect and resume
+REVOKED = object()  # queued for a subscriber whose credential was revoked
 
 
 @dataclass(eq=False)
@@ -29,6 +31,14 @@ class Subscriber:
     queue: asyncio.Queue = field(default_factory=lambda: asyncio.Queue(QUEUE_LIMIT))
     events_seen: set[int] = field(default_factory=set)
     overflowed: bool = False
+    revoked: bool = False  # its credential no longer holds: the socket is closed
+
+    def revoke(self) -> None:
+        self.revoked = True
+        try:
+            self.queue.put_nowait(REVOKED)  # wakes the sender, which closes the socket
+        except asyncio.QueueFull:
+            pass  # the sender reads the flag after the item it is sending
 
 
 @dataclass(frozen=True)
@@ -102,6 +112,8 @@ class Hub:
 
     def _fan_out_changed(self, items: list[tuple[str, int]]) -> None:
         for topic, organization_id in items:
+            if topic == ACCESS_TOPIC:  # for the access watch, not for the screens
+                continue
             message = {"type": "changed", "topic": topic, "organization_id": organization_id}
             for subscriber in list(self.subscribers):
                 # On-call people see events, not the PC's call log or the whole planning.

@@ -1,4 +1,6 @@
-"""The live WebSocket: trace entries of the events the user may see, only once committed —
+"""The live WebSocket: its first message from the client is `{"type": "auth", "token": "..."}`
+(a token in the URL would reach proxies' and servers' logs, so `?token=` is refused); then
+trace entries of the events the user may see, only once committed —
 `{"type": "trace", "entry"}`, or `{"type": "traces", "entries": [...]}` for entries committed
 together; and, for staff, `{"type": "changed", "topic": "calls" | "planning", "organization_id"}`
 when those lists changed."""
@@ -6,14 +8,16 @@ when those lists changed."""
 from __future__ import annotations
 
 import asyncio
+import json
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from sqlalchemy import select
 
 from backend.auth import service as auth_service
+from backend.auth.security import token_digest
 from backend.errors import Unauthorized
 from backend.events.models import Event
-from backend.live.hub import Subscriber, encode, entry_json
+from backend.live.hub import REVOKED, Subscriber, encode, entry_json
 from backend.outbox.models import Notification
 from backend.routing import OneHopRoute
 from backend.trace.models import TraceEntry
@@ -21,24 +25,32 @@ from backend.trace.models import TraceEntry
 router = APIRouter(route_class=OneHopRoute, tags=["live"])
 
 BACKLOG_LIMIT = 2000
+AUTH_WAIT_S = 10.0  # the first message, with the token, must come within this
 
 
 @router.websocket("/api/v1/ws")
-async def live(websocket: WebSocket, token: str = "", after: int | None = None):
+async def live(websocket: WebSocket, after: int | None = None):
     """Stream trace entries; `after` (the last entry id seen) replays what was missed."""
     runtime = websocket.app.state.runtime
+    # Accept first: a close before the handshake reaches a browser as a bare 1006, and the
+    # console could not tell "log in again" from "the network dropped".
+    await websocket.accept()
+    if "token" in websocket.query_params:
+        await _refuse(websocket, "send the token in the first message, not in the URL")
+        return
+    token = await _first_message_token(websocket)
+    if token is None:
+        await _refuse(websocket, 'authentication required: first message {"type": "auth", "token": ...}')
+        return
     try:
         principal = await asyncio.to_thread(_authenticate, runtime.read_factory, token)
     except Unauthorized:
-        # Accept first: a close before the handshake reaches a browser as a bare 1006, and the
-        # console could not tell "log in again" from "the network dropped".
-        await websocket.accept()
-        await websocket.close(code=4401, reason="invalid or expired token")
+        await _refuse(websocket, "invalid or expired token")
         return
-    await websocket.accept()
     subscriber = Subscriber(org_ids=principal.org_ids,
                             person_id=principal.person_id if principal.role == "oncall" else None)
     runtime.hub.subscribe(subscriber)  # before the backlog read: nothing falls in between
+    runtime.access.watch(subscriber, token_digest(token))
     sent: set[int] = set()
     try:
         await websocket.send_json({"type": "hello", "user": principal.user.full_name})
@@ -58,12 +70,36 @@ async def live(websocket: WebSocket, token: str = "", after: int | None = None):
     except WebSocketDisconnect:
         pass
     finally:
+        runtime.access.forget(subscriber)
         runtime.hub.unsubscribe(subscriber)
+
+
+async def _refuse(websocket: WebSocket, reason: str) -> None:
+    try:
+        await websocket.close(code=4401, reason=reason)
+    except (RuntimeError, WebSocketDisconnect):  # the client had gone already
+        pass
+
+
+async def _first_message_token(websocket: WebSocket) -> str | None:
+    try:
+        message = await asyncio.wait_for(websocket.receive(), timeout=AUTH_WAIT_S)
+    except (TimeoutError, WebSocketDisconnect):
+        return None
+    try:
+        data = json.loads(message.get("text") or "")
+    except ValueError:
+        return None
+    token = data.get("token") if isinstance(data, dict) and data.get("type") == "auth" else None
+    return token if isinstance(token, str) and 0 < len(token) <= 200 else None
 
 
 async def _forward(websocket: WebSocket, subscriber: Subscriber, sent: set[int]) -> None:
     while True:
         item = await subscriber.queue.get()
+        if item is REVOKED or subscriber.revoked:
+            await websocket.close(code=4401, reason="access revoked or expired")
+            return
         if isinstance(item, dict):  # a "changed" notice
             await websocket.send_json(item)
             continue

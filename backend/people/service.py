@@ -12,6 +12,8 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from backend.db import db_now
+from backend.enrolment import service as enrolment_service
 from backend.errors import Conflict, NotFound, Unprocessable
 from backend.people.models import ContactMethod, Person
 from backend.people.schemas import ContactMethodCreate, ContactMethodUpdate, PersonCreate, PersonUpdate
@@ -66,15 +68,19 @@ def create(*, db_session: Session, organization_id: int, draft: PersonCreate) ->
 
 def update(*, db_session: Session, person: Person, patch: PersonUpdate) -> Person:
     changes = patch.changes()
+    leaving = person.active and changes.get("active") is False
     for name, value in changes.items():
         setattr(person, name, value)
+    if leaving:
+        enrolment_service.withdraw_access(db_session=db_session, person_id=person.id, now=db_now(db_session))
     db_session.flush()
     return person
 
 
 def deactivate(*, db_session: Session, person: Person) -> None:
-    """People are never deleted: the main courante names them."""
+    """People are never deleted (the main courante names them); their access goes with them."""
     person.active = False
+    enrolment_service.withdraw_access(db_session=db_session, person_id=person.id, now=db_now(db_session))
     db_session.flush()
 
 

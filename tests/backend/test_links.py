@@ -96,3 +96,13 @@ def test_an_altered_link_is_not_recognised(client, world, runtime, operator):
     assert client.post(forged).status_code == 404
     assert client.post("/l/garbage").status_code == 404
     assert responses(runtime) == 0
+
+
+def test_the_links_of_a_person_who_left_no_longer_act(client, world, runtime, operator):
+    critical_event(client, world, operator)
+    links = links_in_mail(runtime, "tech.un@example.org")
+    referent = login(client, world.users["referent"])
+    assert client.delete(f"/api/v1/people/{world.techs[0]}", headers=referent).status_code == 204
+    refused = client.post(links["Je prends"])
+    assert refused.status_code == 410 and "plus valable" in refused.text
+    assert responses(runtime) == 0

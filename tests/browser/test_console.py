@@ -101,11 +101,12 @@ def test_login_session_and_logout(live, desk, pages):
     assert page.evaluate("sessionStorage.getItem('vigie.console.token')") is None
     assert live.client().get("/api/v1/me", headers={"Authorization": f"Bearer {bearer}"}).status_code == 401
 
-    # A session revoked elsewhere: the next reconnection sends the operator back to the login.
+    # A session revoked elsewhere: the server closes the live socket at once, and the console
+    # sends the operator back to the login without waiting for a request to fail.
     console_login(page, world.users["operator"])
+    expect(page.locator(LIVE)).to_be_visible()
     bearer = page.evaluate("sessionStorage.getItem('vigie.console.token')")
     assert live.client().post("/api/v1/auth/logout", headers={"Authorization": f"Bearer {bearer}"}).status_code == 204
-    page.evaluate("window.vigieConsole.live.ws.close()")
     expect(page.locator("#login-error")).to_have_text("Votre session a expiré : reconnectez-vous.", timeout=5000)
 
 

@@ -70,8 +70,9 @@ class LiveFeed:
     def __init__(self, ws_url: str, token: str, after: int | None = None):
         from websockets.sync.client import connect
 
-        query = f"?token={token}" + (f"&after={after}" if after is not None else "")
+        query = f"?after={after}" if after is not None else ""
         self.connection = connect(f"{ws_url}/api/v1/ws{query}", open_timeout=10)
+        self.connection.send(json.dumps({"type": "auth", "token": token}))
         self.entries: list[dict] = []
         self.changed: list[tuple[str, int]] = []  # (topic, organization_id) of "changed" messages
         self.closed = threading.Event()

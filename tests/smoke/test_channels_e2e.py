@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from backend.app import create_app
 from backend.db import transaction
-from backend.inbound.router import signature_of
+from backend.inbound.router import signed_headers
 from backend.people.models import ContactMethod
 from tests.conftest import INBOUND_SECRET
 from tests.factories import PASSWORD, build_world
@@ -67,7 +67,7 @@ def test_push_gone_then_sms_then_signed_reply_acknowledges_and_closes_the_loop(s
 
         body = json.dumps({"from": TECH1, "text": "1"}).encode()
         reply = http.post("/api/v1/sms/inbound", content=body, headers={
-            "content-type": "application/json", "x-vigie-signature": signature_of(INBOUND_SECRET, body)})
+            "content-type": "application/json", **signed_headers(INBOUND_SECRET, body)})
         assert reply.status_code == 200
 
         detail = http.get(f"/api/v1/events/{event['id']}", headers=operator).json()

@@ -44,7 +44,8 @@ def test_the_server_log_of_a_session_holds_none_of_its_tokens(tmp_path):
         wait_until(lambda: _answers(url), timeout=30, what="the server")
         token = httpx.post(f"{url}/api/v1/auth/token", data={"username": "operateur@example.org",
                                                               "password": DEMO_PASSWORD}).json()["access_token"]
-        with connect(f"ws://127.0.0.1:{port}/api/v1/ws?token={token}") as socket:
+        with connect(f"ws://127.0.0.1:{port}/api/v1/ws?after=0") as socket:
+            socket.send(json.dumps({"type": "auth", "token": token}))
             assert json.loads(socket.recv(timeout=10))["type"] == "hello"
         link_token = "Zq7uN4bLinkTokenThatMustNotBeLogged"
         httpx.get(f"{url}/l/{link_token}")

@@ -227,12 +227,14 @@ export const live = {
 
   connect() {
     clearTimeout(this.timer);
-    const params = new URLSearchParams({ token: token.get() || "" });
+    // The token goes in the first message: a URL reaches proxies' and servers' logs.
+    const params = new URLSearchParams();
     const resuming = store.lastId != null;
     if (resuming) params.set("after", String(store.lastId));
     const scheme = location.protocol === "https:" ? "wss" : "ws";
     const ws = new WebSocket(`${scheme}://${location.host}/api/v1/ws?${params}`);
     this.ws = ws;
+    ws.onopen = () => ws.send(JSON.stringify({ type: "auth", token: token.get() || "" }));
     let backlog = resuming ? 0 : -1; // counting the replay, -1 when none was asked for
     let greeted = false;
 
