@@ -23,6 +23,18 @@ class InboundSms(Base):
     page_id: Mapped[int | None] = mapped_column(ForeignKey("pages.id"))
 
 
+class InboundReceipt(Base):
+    """A signed callback already taken: its provider's message id, or its signature when it has none.
+
+    Written first in the callback's transaction, so a replay or a provider's retry counts once,
+    even when two copies arrive together."""
+
+    __tablename__ = "inbound_receipts"
+
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class UsedLink(Base):
     """A one-tap e-mail link acts once: its id is kept after use."""
 

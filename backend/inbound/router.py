@@ -1,20 +1,33 @@
-"""The SMS provider's callback: signed, and silent about who is on call."""
+"""The SMS provider's callback: signed with a timestamp, taken once, and silent about who is on call.
+
+`X-Vigie-Timestamp` is the Unix time of sending; `X-Vigie-Signature` is `sha256=` and the hex
+HMAC-SHA256, under the shared secret, of the timestamp, a dot and the raw body. A callback out of
+the tolerance window is refused; one already taken (same provider message id, or same signature
+when the provider gives none) is answered as received and does nothing again.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import json
+import logging
+import time
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request
+from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
 from backend.db import db_now, transaction
 from backend.deps import SettingsDep
 from backend.errors import BadRequest, Unauthorized, Unprocessable, VigieError
 from backend.inbound import service
+from backend.inbound.models import InboundReceipt
+from backend.ratelimit import INBOUND_PER_ADDRESS, client_address
 from backend.routing import OneHopRoute
+
+log = logging.getLogger("vigie.inbound")
 
 router = APIRouter(route_class=OneHopRoute, prefix="/api/v1/sms", tags=["sms"])
 
@@ -36,8 +49,30 @@ class NotConfigured(VigieError):
     code = "inbound_sms_not_configured"
 
 
-def signature_of(secret: str, body: bytes) -> str:
-    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+ID_FIELDS = ("message_id", "messageId", "MessageSid", "msgid", "id")
+
+
+def signature_of(secret: str, timestamp: str, body: bytes) -> str:
+    return hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+
+
+def signed_headers(secret: str, body: bytes, *, at: float | None = None) -> dict[str, str]:
+    """What a relay or a test sends with `body`."""
+    timestamp = str(int(time.time() if at is None else at))
+    return {"x-vigie-timestamp": timestamp, "x-vigie-signature": "sha256=" + signature_of(secret, timestamp, body)}
+
+
+def _check_signature(request: Request, secret: str, tolerance_s: int, body: bytes) -> str:
+    """The signature, once it holds for this body at a time within the window."""
+    timestamp = request.headers.get("x-vigie-timestamp", "").strip()
+    given = request.headers.get("x-vigie-signature", "").removeprefix("sha256=").strip().lower()
+    if not timestamp.isdigit() or len(timestamp) > 12 or not given:
+        raise Unauthorized("missing signature or timestamp", code="invalid_signature")
+    if not hmac.compare_digest(given, signature_of(secret, timestamp, body)):
+        raise Unauthorized("invalid signature", code="invalid_signature")
+    if abs(time.time() - int(timestamp)) > tolerance_s:
+        raise Unauthorized(f"the signed timestamp is more than {tolerance_s} s away", code="stale_signature")
+    return given
 
 
 def _fields(request: Request, body: bytes) -> dict[str, str]:
@@ -52,15 +87,17 @@ def _fields(request: Request, body: bytes) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
 
 
-@router.post("/inbound", summary="SMS reply callback (HMAC-SHA256 of the raw body in X-Vigie-Signature)")
+@router.post("/inbound", summary="SMS reply callback (X-Vigie-Timestamp, and X-Vigie-Signature: "
+             "sha256= HMAC-SHA256 of the timestamp, '.' and the raw body)")
 async def inbound_sms(request: Request, settings: SettingsDep):
     if not settings.sms_inbound_secret:
         raise NotConfigured("inbound SMS is not configured (VIGIE_SMS_INBOUND_SECRET)")
+    request.app.state.runtime.rate_limits.take(INBOUND_PER_ADDRESS, client_address(request))
     body = await _bounded_body(request)
-    given = request.headers.get("x-vigie-signature", "").removeprefix("sha256=").strip().lower()
-    if not given or not hmac.compare_digest(given, signature_of(settings.sms_inbound_secret, body)):
-        raise Unauthorized("missing or invalid signature", code="invalid_signature")
+    signature = _check_signature(request, settings.sms_inbound_secret, settings.sms_inbound_tolerance_s, body)
     fields = _fields(request, body)
+    provider_id = next((fields[k] for k in ID_FIELDS if fields.get(k)), None)
+    receipt = f"id:{provider_id[:100]}" if provider_id else f"sig:{signature}"
     sender = next((fields[k] for k in SENDER_FIELDS if fields.get(k)), None)
     text = next((fields[k] for k in TEXT_FIELDS if k in fields), None)
     if len(text or "") > MAX_TEXT:
@@ -68,7 +105,7 @@ async def inbound_sms(request: Request, settings: SettingsDep):
     if not sender or text is None:
         raise BadRequest("sender and text are required", code="invalid_body",
                          details={"sender_fields": SENDER_FIELDS, "text_fields": TEXT_FIELDS})
-    await run_in_threadpool(_handle, request.app.state.runtime.session_factory, sender, text)
+    await run_in_threadpool(_handle, request.app.state.runtime.session_factory, receipt, sender, text)
     # The same answer whatever happened: the caller learns nothing about who is on call.
     return {"status": "received"}
 
@@ -87,7 +124,16 @@ async def _bounded_body(request: Request) -> bytes:
     return b"".join(chunks)
 
 
-def _handle(factory, sender: str, text: str) -> None:
+def _handle(factory, receipt: str, sender: str, text: str) -> None:
     # One hop: the write turn is taken, used and given back here.
-    with transaction(factory) as session:
-        service.handle_sms(db_session=session, sender=sender, text=text, now=db_now(session))
+    try:
+        with transaction(factory) as session:
+            if session.get(InboundReceipt, receipt) is not None:
+                log.info("inbound SMS callback %s already taken", receipt[:16])
+                return
+            # First: a copy arriving at the same moment waits on this key, then fails, and does nothing.
+            session.add(InboundReceipt(key=receipt, received_at=db_now(session)))
+            session.flush()
+            service.handle_sms(db_session=session, sender=sender, text=text, now=db_now(session))
+    except IntegrityError:
+        log.info("inbound SMS callback %s taken by a concurrent copy", receipt[:16])

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import hmac
+
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, Gauge, generate_latest
 from sqlalchemy import func, select, text
 
+from backend.config import Settings
 from backend.db import db_now
+from backend.deps import SettingsDep
+from backend.errors import Unauthorized
 from backend.outbox.models import Notification, NotificationStatus
 from backend.pages.models import Page
+from backend.ratelimit import client_address
 from backend.routing import OneHopRoute
 from backend.worker.engine import last_cycle_age
 from escalation.planner import PageStatus
@@ -52,8 +58,9 @@ def healthz(request: Request):
                         status_code=200 if healthy else 503)
 
 
-@router.get("/metrics")
-def metrics(request: Request):
+@router.get("/metrics", responses={401: {"description": "no metrics token, and not from an allowed address"}})
+def metrics(request: Request, settings: SettingsDep):
+    _may_read_metrics(request, settings)
     factory = request.app.state.runtime.read_factory
     with factory() as session:
         snapshot = _snapshot(session)
@@ -64,3 +71,13 @@ def metrics(request: Request):
     age = snapshot["worker_last_cycle_age_s"]
     WORKER_AGE.set(-1 if age is None else age)  # -1: no worker has ever cycled
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+def _may_read_metrics(request: Request, settings: Settings) -> None:
+    given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+    if settings.metrics_token and hmac.compare_digest(given.encode(), settings.metrics_token.encode()):
+        return
+    if client_address(request) in settings.metrics_allow_from:
+        return
+    raise Unauthorized("the metrics need the bearer token VIGIE_METRICS_TOKEN, or a request from an allowed address",
+                       code="metrics_unauthorized")

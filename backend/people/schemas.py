@@ -57,6 +57,7 @@ class PersonCreate(BaseModel):
     job_title: str = Field(default="", max_length=200)
     employee_number: str | None = Field(default=None, max_length=50)
     is_elected: bool = False
+    email_copies: bool = Field(default=False, description="an e-mail copy of every solicitation")
     contact_methods: list[ContactMethodCreate] = Field(default_factory=list, max_length=20)
 
 
@@ -68,6 +69,7 @@ class PersonUpdate(Patch):
     job_title: str | None = Field(default=None, max_length=200)
     employee_number: str | None = Field(default=None, max_length=50)
     is_elected: bool | None = None
+    email_copies: bool | None = None
     active: bool | None = Field(default=None, description="true brings a deactivated person back")
 
 
@@ -82,6 +84,7 @@ class PersonOut(BaseModel):
     job_title: str
     employee_number: str | None
     is_elected: bool
+    email_copies: bool
     active: bool
     created_at: datetime
 

@@ -165,6 +165,17 @@ def test_people_lifecycle(client, world, headers):
     assert client.patch(url, json={"active": True}, headers=h).json()["active"] is True
 
 
+def test_email_copies_are_set_as_the_readme_says(client, world, headers):
+    h = headers("referent")
+    person = client.post(f"{API}/people", headers=h, json={
+        "organization_id": world.commune_id, "first_name": "Élu", "last_name": "Copie", "email_copies": True,
+        "contact_methods": [{"kind": "email", "address": "elu@example.org"}]})
+    assert person.status_code == 201, person.text
+    assert person.json()["email_copies"] is True
+    patched = client.patch(f"{API}/people/{person.json()['id']}", headers=h, json={"email_copies": False})
+    assert patched.status_code == 200 and patched.json()["email_copies"] is False
+
+
 def test_people_list_is_scoped_and_filtered(client, world, headers):
     h = headers("admin")
     everyone = client.get(f"{API}/people", headers=h).json()

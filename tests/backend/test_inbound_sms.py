@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 from sqlalchemy import func, select
 
 from backend.inbound.models import InboundSms
-from backend.inbound.router import signature_of
+from backend.inbound.router import signature_of, signed_headers
 from backend.outbox.models import Notification
 from backend.responses.models import Response
 from backend.trace.models import TraceEntry
@@ -27,7 +28,7 @@ def post_sms(client, sender: str, text: str, *, secret: str = INBOUND_SECRET, fo
         body, ctype = urlencode({"from": sender, "text": text}).encode(), "application/x-www-form-urlencoded"
     else:
         body, ctype = json.dumps({"from": sender, "text": text}).encode(), "application/json"
-    headers = {"content-type": ctype, "x-vigie-signature": "sha256=" + signature_of(secret, body)}
+    headers = {"content-type": ctype, **signed_headers(secret, body)}
     return client.post("/api/v1/sms/inbound", content=body, headers=headers)
 
 
@@ -150,11 +151,11 @@ def test_a_forged_or_missing_signature_is_401_and_records_nothing(client, world,
     open_event(client, world, operator)
     before = counts(runtime)
     body = json.dumps({"from": TECH1, "text": "1"}).encode()
-    headers = {"content-type": "application/json"}
+    headers = {"content-type": "application/json", "x-vigie-timestamp": str(int(time.time()))}
     if case == "forged":
         headers["x-vigie-signature"] = "sha256=" + "0" * 64
     elif case == "other_secret":
-        headers["x-vigie-signature"] = signature_of("not-the-secret", body)
+        headers["x-vigie-signature"] = signature_of("not-the-secret", headers["x-vigie-timestamp"], body)
     reply = client.post("/api/v1/sms/inbound", content=body, headers=headers)
     assert reply.status_code == 401 and reply.json()["error"]["code"] == "invalid_signature"
     assert counts(runtime) == before
@@ -172,3 +173,48 @@ def test_malformed_bodies_are_clear_refusals(client, world, runtime, operator, r
     reply = post_sms(client, TECH1, "", raw=raw)
     assert reply.status_code in (400, 413, 422) and reply.json()["error"]["code"] == code
     assert counts(runtime) == before
+
+
+def test_a_captured_callback_replayed_counts_once(client, world, runtime, operator):
+    event = open_event(client, world, operator)
+    body = json.dumps({"from": TECH1, "text": "1"}).encode()
+    headers = {"content-type": "application/json", **signed_headers(INBOUND_SECRET, body)}
+    for _ in range(3):
+        reply = client.post("/api/v1/sms/inbound", content=body, headers=headers)
+        assert reply.status_code == 200 and reply.json() == {"status": "received"}
+    assert client.get(f"/api/v1/events/{event['id']}", headers=operator).json()["status"] == "acknowledged"
+    assert counts(runtime)[0] == 1 and counts(runtime)[2] == 1
+    assert len(sms_back_to(runtime, TECH1)) == 1, "one confirmation SMS, not three"
+
+
+def test_a_provider_resending_its_message_id_counts_once(client, world, runtime, operator):
+    open_event(client, world, operator)
+    for at in (time.time() - 30, time.time()):  # the provider's retry, signed anew
+        body = json.dumps({"from": TECH1, "text": "Note: arbre dégagé", "message_id": "prov-42"}).encode()
+        reply = client.post("/api/v1/sms/inbound", content=body,
+                            headers={"content-type": "application/json", **signed_headers(INBOUND_SECRET, body, at=at)})
+        assert reply.status_code == 200
+    assert counts(runtime)[2] == 1
+
+
+@pytest.mark.parametrize("age_s", [301, -301])
+def test_a_callback_signed_outside_the_window_is_refused(client, world, runtime, operator, age_s):
+    open_event(client, world, operator)
+    before = counts(runtime)
+    body = json.dumps({"from": TECH1, "text": "1"}).encode()
+    headers = {"content-type": "application/json", **signed_headers(INBOUND_SECRET, body, at=time.time() - age_s)}
+    reply = client.post("/api/v1/sms/inbound", content=body, headers=headers)
+    assert reply.status_code == 401 and reply.json()["error"]["code"] == "stale_signature"
+    assert counts(runtime) == before
+
+
+def test_a_signature_over_the_body_alone_is_refused(client, world, runtime, operator):
+    """The former scheme (no timestamp) would let a captured request be replayed for ever."""
+    import hashlib
+    import hmac
+
+    body = json.dumps({"from": TECH1, "text": "1"}).encode()
+    old = hmac.new(INBOUND_SECRET.encode(), body, hashlib.sha256).hexdigest()
+    reply = client.post("/api/v1/sms/inbound", content=body,
+                        headers={"content-type": "application/json", "x-vigie-signature": "sha256=" + old})
+    assert reply.status_code == 401

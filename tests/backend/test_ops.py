@@ -151,9 +151,26 @@ def test_an_unreachable_database_is_a_503_to_come_back_to_and_nothing_is_lost(cl
     assert [e["number"] for e in client.get("/api/v1/events", headers=headers).json()] == [again.json()["number"]]
 
 
+METRICS = {"Authorization": "Bearer metrics-secret"}
+
+
+@pytest.fixture
+def settings(settings):
+    settings.metrics_token = "metrics-secret"
+    return settings
+
+
+def test_metrics_need_their_token_from_elsewhere_than_this_host(client, settings):
+    assert client.get("/metrics").status_code == 401
+    assert client.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 401
+    assert client.get("/metrics", headers=METRICS).status_code == 200
+    settings.metrics_allow_from = ["testclient"]  # the test client's address, as a local Prometheus's
+    assert client.get("/metrics").status_code == 200
+
+
 def test_metrics_expose_the_prometheus_names(client, world, runtime):
     open_event(runtime, world, minutes_ago=10)
-    response = client.get("/metrics")
+    response = client.get("/metrics", headers=METRICS)
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
     text = response.text
@@ -178,11 +195,11 @@ def test_metrics_expose_the_prometheus_names(client, world, runtime):
 
 def test_metrics_follow_the_worker(client, world, runtime, worker):
     open_event(runtime, world, minutes_ago=10)
-    steps_before = sample(client.get("/metrics").text, "vigie_escalation_steps_total")
+    steps_before = sample(client.get("/metrics", headers=METRICS).text, "vigie_escalation_steps_total")
     worker()
 
     def drained():
-        text = client.get("/metrics").text
+        text = client.get("/metrics", headers=METRICS).text
         return sample(text, "vigie_queue_depth", kind="pages") == 0.0 and \
             sample(text, "vigie_queue_depth", kind="notifications") == 0.0 and text
 

@@ -16,9 +16,12 @@ ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts" / "screenshots"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 
+# Playwright's wait_for_function evaluates a string in the page, which the apps' Content-Security-
+# Policy forbids: the tests bypass it, and tests/browser/test_csp.py runs both apps under it.
 PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True,
-         "has_touch": True, "locale": "fr-FR", "timezone_id": "Europe/Paris"}
-DESK = {"viewport": {"width": 1440, "height": 900}, "locale": "fr-FR", "timezone_id": "Europe/Paris"}
+         "has_touch": True, "locale": "fr-FR", "timezone_id": "Europe/Paris", "bypass_csp": True}
+DESK = {"viewport": {"width": 1440, "height": 900}, "locale": "fr-FR", "timezone_id": "Europe/Paris",
+        "bypass_csp": True}
 
 
 # Module scope: Playwright's sync API keeps an event loop running in this thread while it is
