@@ -10,6 +10,7 @@ from backend.db import db_now
 from backend.deps import CurrentPrincipal, SessionDep, SettingsDep
 from backend.errors import Forbidden, NotFound
 from backend.events.dependencies import actor_of, visible_event
+from backend.orgs.schemas import Id
 from backend.routing import OneHopRoute
 
 router = APIRouter(route_class=OneHopRoute, prefix="/api/v1", tags=["attachments"])
@@ -30,7 +31,7 @@ def _out(a: Attachment) -> AttachmentOut:
 
 
 @router.post("/events/{event_id}/photos", status_code=201, response_model=AttachmentOut)
-def add_photo(event_id: int, db: SessionDep, principal: CurrentPrincipal, settings: SettingsDep,
+def add_photo(event_id: Id, db: SessionDep, principal: CurrentPrincipal, settings: SettingsDep,
               photo: UploadFile = File(...), caption: str = Form("", max_length=500)):
     if principal.role == "referent":
         raise Forbidden("a referent follows events but does not report from the field", code="role_forbidden")
@@ -43,7 +44,7 @@ def add_photo(event_id: int, db: SessionDep, principal: CurrentPrincipal, settin
 
 
 @router.get("/attachments/{attachment_id}")
-def read_attachment(attachment_id: int, db: SessionDep, principal: CurrentPrincipal, settings: SettingsDep):
+def read_attachment(attachment_id: Id, db: SessionDep, principal: CurrentPrincipal, settings: SettingsDep):
     attachment = db.get(Attachment, attachment_id)
     if attachment is None:
         raise NotFound("attachment")

@@ -48,7 +48,7 @@ def log_call(body: schemas.CallIn, response: Response, db: SessionDep, principal
 @router.get("/calls", response_model=list[schemas.CallOut])
 def list_calls(db: SessionDep, principal: Staff, organization_id: Id | None = None,
                since: AwareDatetime | None = None, until: AwareDatetime | None = None,
-               limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0),
+               limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0, le=2**31 - 1),
                include_voided: bool = Query(False, description="also the calls voided as logged by mistake")):
     calls = call_service.list_calls(db_session=db, org_ids=principal.org_ids, organization_id=organization_id,
                                     since=since, until=until, limit=limit, offset=offset,

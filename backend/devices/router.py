@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from backend.deps import CurrentPrincipal, SessionDep
 from backend.errors import NotFound, Unprocessable
+from backend.orgs.schemas import Id
 from backend.people import service as people_service
 from backend.people.models import ContactMethod, Person
 from backend.routing import OneHopRoute
@@ -94,7 +95,7 @@ def list_my_push_subscriptions(db: SessionDep, principal: CurrentPrincipal):
 
 
 @router.delete("/me/push-subscriptions/{contact_id}", status_code=204)
-def remove_my_push_subscription(contact_id: int, db: SessionDep, principal: CurrentPrincipal):
+def remove_my_push_subscription(contact_id: Id, db: SessionDep, principal: CurrentPrincipal):
     person = _me(db, principal)
     contact = db.get(ContactMethod, contact_id)
     if contact is None or contact.person_id != person.id or contact.kind not in ("push", "fcm"):

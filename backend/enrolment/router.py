@@ -12,6 +12,7 @@ from backend.db import db_now
 from backend.deps import CurrentPrincipal, DirectoryEditor, SessionDep, SettingsDep, Staff
 from backend.enrolment import service
 from backend.errors import Unprocessable
+from backend.orgs.schemas import Id
 from backend.people import service as people_service
 from backend.ratelimit import ENROL_PER_ADDRESS, client_address
 from backend.routing import OneHopRoute
@@ -52,7 +53,7 @@ class DeviceOut(BaseModel):
 
 
 @router.post("/people/{person_id}/enrolments", status_code=201, response_model=EnrolmentOut)
-def send_enrolment(person_id: int, body: EnrolmentCreate, db: SessionDep, principal: Staff,
+def send_enrolment(person_id: Id, body: EnrolmentCreate, db: SessionDep, principal: Staff,
                    settings: SettingsDep):
     person = people_service.get(db_session=db, person_id=person_id, org_ids=principal.org_ids)
     return service.send_link(db_session=db, person=person, channel=body.channel, public_url=settings.public_url,
@@ -80,19 +81,19 @@ def my_devices(db: SessionDep, principal: CurrentPrincipal):
 
 
 @router.delete("/me/devices/{device_id}", status_code=204)
-def revoke_my_device(device_id: int, db: SessionDep, principal: CurrentPrincipal):
+def revoke_my_device(device_id: Id, db: SessionDep, principal: CurrentPrincipal):
     service.revoke_device(db_session=db, person_id=_my_person(principal), token_id=device_id, now=db_now(db))
     return Response(status_code=204)
 
 
 @router.get("/people/{person_id}/devices", response_model=list[DeviceOut])
-def person_devices(person_id: int, db: SessionDep, principal: DirectoryEditor):
+def person_devices(person_id: Id, db: SessionDep, principal: DirectoryEditor):
     person = people_service.get(db_session=db, person_id=person_id, org_ids=principal.org_ids)
     return service.devices_of(db_session=db, person_id=person.id)
 
 
 @router.delete("/people/{person_id}/devices/{device_id}", status_code=204)
-def revoke_person_device(person_id: int, device_id: int, db: SessionDep, principal: DirectoryEditor):
+def revoke_person_device(person_id: Id, device_id: Id, db: SessionDep, principal: DirectoryEditor):
     person = people_service.get(db_session=db, person_id=person_id, org_ids=principal.org_ids)
     service.revoke_device(db_session=db, person_id=person.id, token_id=device_id, now=db_now(db))
     return Response(status_code=204)

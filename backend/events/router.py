@@ -14,6 +14,7 @@ from backend.events import schemas
 from backend.events import service as event_service
 from backend.events.dependencies import actor_of, visible_event
 from backend.events.models import Event
+from backend.orgs.schemas import Id
 from backend.outbox.models import Notification
 from backend.pages import service as page_service
 from backend.responses import service as response_service
@@ -37,9 +38,9 @@ def create_event(body: schemas.EventCreate, db: SessionDep, principal: Operator)
 
 @router.get("", response_model=list[schemas.EventOut])
 def list_events(db: SessionDep, principal: CurrentPrincipal, status: str | None = None,
-                organization_id: int | None = None, severity_min: int | None = Query(None, ge=1, le=4),
+                organization_id: Id | None = None, severity_min: int | None = Query(None, ge=1, le=4),
                 since: datetime | None = None, until: datetime | None = None,
-                limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0)):
+                limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0, le=2**31 - 1)):
     return event_service.list_events(
         db_session=db, org_ids=principal.org_ids, status=status, organization_id=organization_id,
         severity_min=severity_min, since=_utc(since), until=_utc(until), limit=limit, offset=offset,
@@ -47,12 +48,12 @@ def list_events(db: SessionDep, principal: CurrentPrincipal, status: str | None 
 
 
 @router.get("/{event_id}", response_model=schemas.EventDetail)
-def read_event(event_id: int, db: SessionDep, principal: CurrentPrincipal):
+def read_event(event_id: Id, db: SessionDep, principal: CurrentPrincipal):
     return _detail(db, visible_event(db, principal, event_id))
 
 
 @router.post("/{event_id}/requalify", response_model=schemas.EventDetail)
-def requalify_event(event_id: int, body: schemas.Requalify, db: SessionDep, principal: Operator):
+def requalify_event(event_id: Id, body: schemas.Requalify, db: SessionDep, principal: Operator):
     event = visible_event(db, principal, event_id, lock=True)
     event_service.requalify(db_session=db, event=event, severity=body.severity, reason=body.reason,
                             actor=actor_of(principal))
@@ -61,7 +62,7 @@ def requalify_event(event_id: int, body: schemas.Requalify, db: SessionDep, prin
 
 
 @router.post("/{event_id}/close", response_model=schemas.EventDetail)
-def close_event(event_id: int, body: schemas.Close, db: SessionDep, principal: Operator):
+def close_event(event_id: Id, body: schemas.Close, db: SessionDep, principal: Operator):
     event = visible_event(db, principal, event_id, lock=True)
     event_service.close(db_session=db, event=event, reason=body.reason, actor=actor_of(principal),
                         follow_up=body.follow_up)
@@ -69,7 +70,7 @@ def close_event(event_id: int, body: schemas.Close, db: SessionDep, principal: O
 
 
 @router.post("/{event_id}/responses", status_code=201, response_model=schemas.ResponseOut)
-def respond(event_id: int, body: schemas.ResponseCreate, db: SessionDep, principal: CurrentPrincipal,
+def respond(event_id: Id, body: schemas.ResponseCreate, db: SessionDep, principal: CurrentPrincipal,
             idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=64)] = None):
     if principal.role == "referent":
         raise Forbidden("referents read events; they do not answer them", code="role_forbidden")
@@ -97,19 +98,19 @@ def respond(event_id: int, body: schemas.ResponseCreate, db: SessionDep, princip
 
 
 @router.get("/{event_id}/trace", response_model=list[schemas.TraceEntryOut])
-def read_trace(event_id: int, db: SessionDep, principal: CurrentPrincipal, after_seq: int = Query(0, ge=0)):
+def read_trace(event_id: Id, db: SessionDep, principal: CurrentPrincipal, after_seq: int = Query(0, ge=0, le=2**31 - 1)):
     event = visible_event(db, principal, event_id)
     return trace_service.list_entries(db_session=db, event_id=event.id, after_seq=after_seq)
 
 
 @router.get("/{event_id}/trace/verify", response_model=schemas.VerificationOut)
-def verify_trace(event_id: int, db: SessionDep, principal: CurrentPrincipal):
+def verify_trace(event_id: Id, db: SessionDep, principal: CurrentPrincipal):
     event = visible_event(db, principal, event_id)
     return trace_service.verify(db_session=db, event=event).__dict__
 
 
 @router.post("/{event_id}/trace/corrections", status_code=201, response_model=schemas.TraceEntryOut)
-def correct_trace(event_id: int, body: schemas.Correction, db: SessionDep, principal: Operator):
+def correct_trace(event_id: Id, body: schemas.Correction, db: SessionDep, principal: Operator):
     event = visible_event(db, principal, event_id, lock=True)
     target = db.scalar(select(TraceEntry).where(TraceEntry.id == body.corrects_id, TraceEntry.event_id == event.id))
     if target is None:

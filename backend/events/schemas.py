@@ -5,6 +5,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from backend.orgs.schemas import Id
+
 Source = Literal["phone", "police", "sdis", "elu", "sensor", "agent", "other"]
 ResponseKind = Literal["ack", "decline", "en_route", "on_site", "done", "need_help", "note"]
 
@@ -12,8 +14,8 @@ ResponseKind = Literal["ack", "decline", "en_route", "on_site", "done", "need_he
 class EventCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    organization_id: int
-    procedure_id: int | None = None
+    organization_id: Id
+    procedure_id: Id | None = None
     category: str | None = Field(default=None, min_length=1, max_length=200)
     severity: int | None = Field(default=None, ge=1, le=4, description="unknown → handled as 3")
     cap_urgency: Literal["Immediate", "Expected", "Future", "Past", "Unknown"] | None = None
@@ -44,8 +46,8 @@ class Close(BaseModel):
 class ResponseCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     kind: ResponseKind
-    person_id: int | None = Field(default=None, description="omitted by an on-call person: themselves")
-    page_id: int | None = None
+    person_id: Id | None = Field(default=None, description="omitted by an on-call person: themselves")
+    page_id: Id | None = None
     text: str = Field(default="", max_length=2000)
     reason: str = Field(default="", max_length=1000, description="required when an operator answers on behalf")
     via: Literal["app", "push", "api"] = "app"
@@ -53,7 +55,7 @@ class ResponseCreate(BaseModel):
 
 class Correction(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    corrects_id: int
+    corrects_id: Id
     text: str = Field(min_length=1, max_length=2000)
 
 

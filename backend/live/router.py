@@ -32,6 +32,8 @@ AUTH_WAIT_S = 10.0  # the first message, with the token, must come within this
 async def live(websocket: WebSocket, after: int | None = None):
     """Stream trace entries; `after` (the last entry id seen) replays what was missed."""
     runtime = websocket.app.state.runtime
+    if after is not None:
+        after = min(max(after, 0), 2**62)  # an id past any there is: no overflow in the database
     # Accept first: a close before the handshake reaches a browser as a bare 1006, and the
     # console could not tell "log in again" from "the network dropped".
     await websocket.accept()

@@ -9,6 +9,7 @@ from backend.db import db_now
 from backend.deps import CurrentPrincipal, Operator, SessionDep
 from backend.errors import Unprocessable
 from backend.oncall import service
+from backend.orgs.schemas import Id
 from backend.routing import OneHopRoute
 
 router = APIRouter(route_class=OneHopRoute, prefix="/api/v1", tags=["oncall"])
@@ -16,8 +17,8 @@ router = APIRouter(route_class=OneHopRoute, prefix="/api/v1", tags=["oncall"])
 
 class PreviewIn(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    organization_id: int
-    procedure_id: int
+    organization_id: Id
+    procedure_id: Id
     severity: int | None = Field(default=None, ge=1, le=4)
 
 

@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
@@ -42,21 +43,21 @@ def to_xlsx(c: Computation, *, version: int, now: datetime) -> bytes:
     book = Workbook()
     items = book.active
     items.title = "Éléments variables"
-    items.append(list(COLUMNS))
+    _add(items, list(COLUMNS))
     for row in rows(c):
-        items.append(list(row))
+        _add(items, list(row))
         for column in (7, 8):
             items.cell(items.max_row, column).number_format = MONEY
     summary = book.create_sheet("Synthèse")
-    summary.append(["matricule", "agent", "régime", "astreintes", "majorations", "interventions", "total",
+    _add(summary, ["matricule", "agent", "régime", "astreintes", "majorations", "interventions", "total",
                     "repos compensateur (h)", "alertes"])
     for agent in c.agents:
-        summary.append([agent.employee_number or "", agent.name, " ; ".join(agent.regimes), agent.total("astreinte"),
+        _add(summary, [agent.employee_number or "", agent.name, " ; ".join(agent.regimes), agent.total("astreinte"),
                         agent.total("majoration"), agent.total("intervention"), agent.total(),
                         agent.time_off_hours(), len(agent.warnings)])
         for column in (4, 5, 6, 7):
             summary.cell(summary.max_row, column).number_format = MONEY
-    summary.append(["", "Total", "", *(_sum(a.total(s) for a in c.agents) for s in ("astreinte", "majoration",
+    _add(summary, ["", "Total", "", *(_sum(a.total(s) for a in c.agents) for s in ("astreinte", "majoration",
                                                                                      "intervention")),
                     total(c), _sum(a.time_off_hours() for a in c.agents),
                     sum(len(a.warnings) for a in c.agents) + len(c.warnings)])
@@ -64,18 +65,18 @@ def to_xlsx(c: Computation, *, version: int, now: datetime) -> bytes:
         summary.cell(summary.max_row, column).font = Font(bold=True)
     for column in (4, 5, 6, 7):
         summary.cell(summary.max_row, column).number_format = MONEY
-    summary.append([])
-    summary.append(["", f"{c.organization_name} — {c.month} — version {version}, produite le "
+    _add(summary, [])
+    _add(summary, ["", f"{c.organization_name} — {c.month} — version {version}, produite le "
                         f"{now.strftime('%d/%m/%Y %H:%M')} UTC"])
     alerts = book.create_sheet("Alertes")
-    alerts.append(["matricule", "agent", "alerte"])
+    _add(alerts, ["matricule", "agent", "alerte"])
     for message in c.warnings:
-        alerts.append(["", "", message])
+        _add(alerts, ["", "", message])
     for agent in c.agents:
         for message in agent.warnings:
-            alerts.append([agent.employee_number or "", agent.name, message])
+            _add(alerts, [agent.employee_number or "", agent.name, message])
     for person in c.excluded:
-        alerts.append(["", person["person"], f"Non payé : {person['reason']}."])
+        _add(alerts, ["", person["person"], f"Non payé : {person['reason']}."])
     for sheet, widths in ((items, (9, 12, 12, 14, 50, 10, 10, 10, 90)), (summary, (12, 24, 60, 12, 12, 14, 12, 14, 8)),
                           (alerts, (12, 24, 120))):
         for index, width in enumerate(widths, start=1):
@@ -83,12 +84,22 @@ def to_xlsx(c: Computation, *, version: int, now: datetime) -> bytes:
         for cell in sheet[1]:
             cell.font = Font(bold=True)
         sheet.freeze_panes = "A2"
-    book.properties.title = f"Éléments variables de paie {c.month} — {c.organization_name}"
+    book.properties.title = _printable(f"Éléments variables de paie {c.month} — {c.organization_name}")
     book.properties.creator = "Vigie"
     book.properties.created = now.replace(tzinfo=None)
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
+
+
+def _add(sheet, values: list) -> None:
+    sheet.append([_printable(value) if isinstance(value, str) else value for value in values])
+
+
+def _printable(text: str) -> str:
+    # A name typed with a control character (pasted from another tool) would make every export of
+    # the commune fail: XLSX cannot hold them.
+    return ILLEGAL_CHARACTERS_RE.sub("", text)
 
 
 def total(c: Computation) -> Decimal:

@@ -16,13 +16,13 @@ from backend.routing import OneHopRoute
 router = APIRouter(route_class=OneHopRoute, prefix="/api/v1", tags=["people"])
 
 
-def editable_person(db, principal: Principal, person_id: int) -> Person:
+def editable_person(db, principal: Principal, person_id: Id) -> Person:
     person = people_service.get(db_session=db, person_id=person_id, org_ids=principal.org_ids)
     org_service.ensure_editor(principal=principal, organization_id=person.organization_id)
     return person
 
 
-def editable_contact(db, principal: Principal, contact_method_id: int) -> ContactMethod:
+def editable_contact(db, principal: Principal, contact_method_id: Id) -> ContactMethod:
     contact = people_service.get_contact_method(db_session=db, contact_method_id=contact_method_id,
                                                 org_ids=principal.org_ids)
     org_service.ensure_editor(principal=principal, organization_id=contact.person.organization_id)
@@ -32,7 +32,7 @@ def editable_contact(db, principal: Principal, contact_method_id: int) -> Contac
 @router.get("/people", response_model=list[schemas.PersonOut])
 def list_people(db: SessionDep, principal: Staff, organization_id: Id | None = None,
                 q: str | None = Query(None, max_length=200, description="part of a name, job title or number"),
-                active: bool | None = None, limit: int = Query(200, ge=1, le=1000), offset: int = Query(0, ge=0)):
+                active: bool | None = None, limit: int = Query(200, ge=1, le=1000), offset: int = Query(0, ge=0, le=2**31 - 1)):
     if organization_id is not None:
         org_service.get(db_session=db, organization_id=organization_id, org_ids=principal.org_ids)
     return people_service.list_people(db_session=db, org_ids=principal.org_ids, organization_id=organization_id,

@@ -32,6 +32,7 @@ from backend.watch import service as watch_service
 router = APIRouter(route_class=OneHopRoute, prefix="/api/v1", tags=["planning"])
 
 DEFAULT_SPAN = timedelta(days=7)
+HORIZON = timedelta(days=10 * 365)  # the planning is read within this of today
 
 
 def actor_of(principal: Principal) -> Actor:
@@ -39,10 +40,17 @@ def actor_of(principal: Principal) -> Actor:
 
 
 def period(start: datetime | None, end: datetime | None, now: datetime) -> tuple[datetime, datetime]:
+    """The period asked for, refused before any work when it is empty, too long or too far away
+    (the turns of a rotation are counted from its anchor: a date in year 9000 costs minutes)."""
     start = start or now
     end = end or start + DEFAULT_SPAN
     if end <= start:
         raise Unprocessable("end must be after start", code="empty_period")
+    if end - start > schedule_service.MAX_SPAN:
+        raise Unprocessable("ask for at most 400 days at a time", code="period_too_long")
+    if start < now - HORIZON or end > now + HORIZON:
+        raise Unprocessable(f"the planning is read within {HORIZON.days // 365} years of today",
+                            code="period_too_far")
     return start, end
 
 
@@ -174,7 +182,7 @@ def reject_swap(swap_id: Id, body: schemas.SwapDecisionIn, db: SessionDep, princ
     return _decide(db, principal, swap_id, approve=False, note=body.note)
 
 
-def _answer(db, principal: Principal, swap_id: int, *, accept: bool) -> dict:
+def _answer(db, principal: Principal, swap_id: Id, *, accept: bool) -> dict:
     person = me(db, principal)
     swap = schedule_service.get_swap(db_session=db, swap_id=swap_id, org_ids=frozenset({person.organization_id}))
     organization = db.get(Organization, swap.organization_id)
@@ -189,7 +197,7 @@ def _answer(db, principal: Principal, swap_id: int, *, accept: bool) -> dict:
     return views.swap_view(db, swap)
 
 
-def _decide(db, principal: Principal, swap_id: int, *, approve: bool, note: str) -> dict:
+def _decide(db, principal: Principal, swap_id: Id, *, approve: bool, note: str) -> dict:
     swap = schedule_service.get_swap(db_session=db, swap_id=swap_id, org_ids=principal.org_ids)
     if principal.role in ("admin", "referent"):
         org_service.ensure_editor(principal=principal, organization_id=swap.organization_id)

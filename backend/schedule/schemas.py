@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, WithJsonSchema, model_validator
 
 from backend.orgs.schemas import Id
 
@@ -16,7 +16,10 @@ def _naive(value: datetime) -> datetime:
     return value
 
 
-LocalDateTime = Annotated[datetime, AfterValidator(_naive)]
+# Documented as what it is (a wall-clock time without offset), not as an RFC 3339 date-time.
+LocalDateTime = Annotated[datetime, AfterValidator(_naive), WithJsonSchema({
+    "type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$",
+    "description": "local wall-clock time, without time zone", "examples": ["2026-12-07T08:30"]})]
 
 
 class RotationIn(BaseModel):
@@ -123,9 +126,9 @@ class SwapIn(BaseModel):
 
     group_id: Id
     rotation_id: Id
-    my_turn: int = Field(ge=0)
+    my_turn: int = Field(ge=0, le=10_000)
     counterpart_id: Id
-    their_turn: int | None = Field(default=None, ge=0, description="null: the colleague only takes my turn")
+    their_turn: int | None = Field(default=None, ge=0, le=10_000, description="null: the colleague only takes my turn")
     message: str = Field(default="", max_length=500)
 
 

@@ -29,6 +29,7 @@ from backend.coverage.models import CoverageSettings
 from backend.db import transaction
 from backend.events import service as event_service
 from backend.events.schemas import EventCreate
+from backend.groups.models import OnCallGroup
 from backend.payroll.models import PayrollExport
 from backend.people.models import Person
 from backend.responses import service as response_service
@@ -440,3 +441,14 @@ def test_figures_not_read_in_the_official_text_are_flagged_for_hr(client, world,
     [warning] = [w for w in flagged["warnings"] if "à confirmer par le service RH" in w["message"]]
     assert warning["person_id"] is None  # about the export: every agent of that variant
     assert "Astreinte de décision" in warning["message"] and warning["message"].startswith("Filière technique")
+
+
+def test_a_name_with_a_control_character_does_not_break_the_workbook(client, world, h, runtime, november):
+    with transaction(runtime.session_factory) as s:
+        s.get(Person, world.techs[0]).last_name = "Un\x07\x1b"  # pasted from a terminal
+        s.get(OnCallGroup, world.tech_group_id).name = "Astreinte\x0b technique"
+    body = export(client, h, world)
+    response = client.get(f"{API}/payroll-exports/{body['id']}.xlsx", headers=h("referent"))
+    assert response.status_code == 200
+    summary = list(openpyxl.load_workbook(io.BytesIO(response.content))["Synthèse"].iter_rows(values_only=True))
+    assert "Tech Un" in [r[1] for r in summary]

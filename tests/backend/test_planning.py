@@ -6,6 +6,7 @@ everything a person sees is read back through HTTP.
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -458,3 +459,15 @@ def test_mon_astreinte_shows_my_groups_my_colleagues_turns_and_how_to_call_the_h
         "counterpart_id": theirs["person_id"], "their_turn": theirs["index"]})
     assert swap.status_code == 201, swap.text
     assert swap.json()["their_turn"]["person"] == theirs["person"]
+
+
+@pytest.mark.parametrize("query, code", [
+    ("start=9000-01-01T00:00:00Z", "period_too_far"),
+    ("start=2026-01-01T00:00:00Z&end=2028-01-01T00:00:00Z", "period_too_long"),
+    ("start=1990-01-01T00:00:00Z&end=1990-01-02T00:00:00Z", "period_too_far"),
+])
+def test_a_planning_too_long_or_too_far_is_refused_before_any_work(client, world, h, query, code):
+    began = time.monotonic()
+    answer = client.get(f"/api/v1/organizations/{world.commune_id}/planning?{query}", headers=h("referent"))
+    assert answer.status_code == 422 and answer.json()["error"]["code"] == code
+    assert time.monotonic() - began < 2
