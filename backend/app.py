@@ -39,6 +39,7 @@ from backend.ops.router import router as ops_router
 from backend.orgs.router import router as orgs_router
 from backend.payroll.router import router as payroll_router
 from backend.people.router import router as people_router
+from backend.privacy.router import router as privacy_router
 from backend.procedures.router import router as procedures_router
 from backend.ratelimit import RateLimits
 from backend.reports.router import router as reports_router
@@ -56,7 +57,7 @@ ROUTERS = (
     auth_router, oncall_router, attachments_router, events_router, live_router, ops_router, orgs_router,
     people_router, groups_router, procedures_router, users_router, devices_router, enrolment_router,
     inbound_router, links_router, schedule_router, coverage_router, watch_router, calendars_router,
-    calls_router, kpis_router, reports_router, archive_router, payroll_router,
+    calls_router, kpis_router, reports_router, archive_router, payroll_router, privacy_router,
 )
 
 

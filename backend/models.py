@@ -9,12 +9,13 @@ from backend.db import Base  # noqa: F401
 from backend.enrolment.models import Enrolment  # noqa: F401
 from backend.events.models import Event, EventCounter  # noqa: F401
 from backend.groups.models import DistributionList, DistributionMember, GroupMember, OnCallGroup  # noqa: F401
-from backend.inbound.models import InboundSms, UsedLink  # noqa: F401
+from backend.inbound.models import InboundReceipt, InboundSms, UsedLink  # noqa: F401
 from backend.orgs.models import Organization  # noqa: F401
 from backend.outbox.models import Notification  # noqa: F401
 from backend.pages.models import Page  # noqa: F401
 from backend.payroll.models import PayrollExport, PayrollPersonSettings, PayrollSettings, PayrollStatement  # noqa: F401
 from backend.people.models import ContactMethod, Person  # noqa: F401
+from backend.privacy.models import PersonalDataAccess  # noqa: F401
 from backend.procedures.models import Procedure, ProcedureReportList, ProcedureStep  # noqa: F401
 from backend.reports.models import Report  # noqa: F401
 from backend.responses.models import Response  # noqa: F401

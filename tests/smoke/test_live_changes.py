@@ -51,3 +51,25 @@ def test_calls_and_planning_changes_reach_the_communes_staff_only(server):
     finally:
         for feed in feeds.values():
             feed.close()
+
+
+def test_a_logout_on_one_server_closes_the_live_socket_held_by_another(settings, recording_channels):
+    """Two `vigie serve` on one database: the revocation notice crosses processes (LISTEN/NOTIFY on
+    PostgreSQL, the local bus on SQLite), well before the periodic re-check would notice."""
+    settings.live_recheck_s = 60.0
+    first = create_app(settings, channels=recording_channels, run_worker=False)
+    second = create_app(settings, channels=recording_channels, run_worker=False)
+    with LiveServer(first) as one, LiveServer(second) as two:
+        world = build_world(one.app.state.runtime.session_factory)
+        headers = login(one.client(), world.users["operator"], PASSWORD)
+        feed = LiveFeed(two.ws_url, headers["Authorization"].split()[1])
+        try:
+            time.sleep(0.3)
+            assert not feed.closed.is_set()
+            began = time.monotonic()
+            assert one.client().post("/api/v1/auth/logout", headers=headers).status_code == 204
+            assert feed.closed.wait(5), "the socket on the other server stays open"
+            assert time.monotonic() - began < 3
+            assert feed.connection.close_code == 4401
+        finally:
+            feed.close()

@@ -1,0 +1,50 @@
+"""A person's data under the RGPD, for the commune's referent and the PC's admins: the log of who
+accessed it, and everything held on them as JSON."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from backend.deps import DirectoryEditor, WriteSessionDep
+from backend.orgs import service as org_service
+from backend.orgs.schemas import Id
+from backend.people import service as people_service
+from backend.privacy import service
+from backend.routing import OneHopRoute
+
+router = APIRouter(route_class=OneHopRoute, prefix="/api/v1", tags=["privacy"])
+
+
+class AccessOut(BaseModel):
+    at: datetime
+    user_id: int | None
+    user: str
+    action: str
+    what: str
+
+
+def _person(db, principal, person_id: int):
+    person = people_service.get(db_session=db, person_id=person_id, org_ids=principal.org_ids)
+    org_service.ensure_editor(principal=principal, organization_id=person.organization_id)
+    return person
+
+
+@router.get("/people/{person_id}/access-log", response_model=list[AccessOut],
+            summary="Who read, changed or exported this person's data (latest first)")
+def read_access_log(person_id: Id, db: WriteSessionDep, principal: DirectoryEditor):
+    person = _person(db, principal, person_id)
+    return [service.access_json(a) for a in service.access_log(db_session=db, person_id=person.id)]
+
+
+@router.get("/people/{person_id}/export", summary="Everything Vigie holds on this person (RGPD right of access)")
+def export_person(person_id: Id, db: WriteSessionDep, principal: DirectoryEditor):
+    person = _person(db, principal, person_id)
+    service.record(db_session=db, principal=principal, person=person, action="export")
+    document = service.export(db_session=db, person=person)
+    return JSONResponse(jsonable_encoder(document), headers={
+        "Content-Disposition": f'attachment; filename="vigie-personne-{person.id}.json"'})
