@@ -30,6 +30,7 @@ class Settings(BaseSettings):
     # local reverse proxy, uvicorn reads the real address from X-Forwarded-For).
     metrics_token: str | None = None
     metrics_allow_from: list[str] = ["127.0.0.1", "::1"]
+    delivery_retention_months: int = 12  # messages sent and SMS received, unless the commune sets its own
     live_recheck_s: float = 5.0  # open live sockets re-check their credential this often
     run_worker: bool = True  # `vigie serve` runs a worker unless told otherwise
     # ... as a child process (`vigie worker`, a core of its own: the API's requests and the

@@ -99,6 +99,7 @@ class Runtime:
                              batch=self.settings.claim_batch, max_attempts=self.settings.notification_retry_max,
                              sms_flood_limit=self.settings.sms_flood_limit,
                              send_deadline_s=self.settings.send_deadline_s,
+                             retention_months=self.settings.delivery_retention_months,
                              send_limits={**DEFAULT_LIMITS, **{ChannelKind(k): v for k, v in
                                                                self.settings.send_limits.items()}})
         self.signals.on_wake(self.worker.dispatcher.wake)

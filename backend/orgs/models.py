@@ -20,4 +20,6 @@ class Organization(Base):
     served_by_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"), index=True)
     timezone: Mapped[str] = mapped_column(String(64), default="Europe/Paris")
     pc_phone: Mapped[str | None] = mapped_column(String(32))
+    # Messages sent and SMS received are deleted after this many months (None: the installation's default).
+    delivery_retention_months: Mapped[int | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -62,12 +62,15 @@ class OrganizationCreate(BaseModel):
 
 
 class OrganizationUpdate(Patch):
-    nullable: ClassVar[frozenset[str]] = frozenset({"pc_phone"})
+    nullable: ClassVar[frozenset[str]] = frozenset({"pc_phone", "delivery_retention_months"})
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
     code: OrgCode | None = None
     timezone: TimeZone | None = None
     pc_phone: str | None = Field(default=None, max_length=32)
+    delivery_retention_months: int | None = Field(
+        default=None, ge=1, le=120, description="messages sent and SMS received are kept this long (null: "
+                                                "the installation's default, 12)")
 
 
 class OrganizationOut(BaseModel):
@@ -80,4 +83,5 @@ class OrganizationOut(BaseModel):
     served_by_id: int | None
     timezone: str
     pc_phone: str | None
+    delivery_retention_months: int | None
     created_at: datetime

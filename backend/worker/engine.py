@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from backend.db import db_now, transaction
 from backend.pages import service as page_service
 from backend.pages.models import Page
+from backend.privacy import retention
 from backend.watch import service as watch_service
 from backend.watch.models import WatchStatus, WatchTurn
 from backend.worker import faults, metrics
@@ -39,6 +40,7 @@ HEARTBEAT_EVERY_S = 1.0
 # Re-planning the watch rows and looking for gaps is idempotent, so a plain timer is enough:
 # the deadlines themselves are rows, and every planning change re-plans in its own transaction.
 PLAN_EVERY_S = 600.0
+PURGE_EVERY_S = 3600.0  # personal data past its retention (backend/privacy/retention.py): idempotent too
 STEP_GROUP_S = 0.05
 
 
@@ -47,8 +49,9 @@ class Worker:
                  lease_seconds: float = 30.0, max_sleep_seconds: float = 30.0, batch: int = 200,
                  max_attempts: int = 5, worker_id: str | None = None, sms_flood_limit: int = 8,
                  send_limits: dict[ChannelKind, int] | None = None, send_deadline_s: float | None = None,
-                 read_factory: sessionmaker[Session] | None = None):
+                 read_factory: sessionmaker[Session] | None = None, retention_months: int = 12):
         self.session_factory = session_factory
+        self.retention_months = retention_months
         # Looking for due work only reads: on SQLite it takes no write turn from the requests.
         self.read_factory = read_factory or session_factory
         self.channels = channels
@@ -66,6 +69,7 @@ class Worker:
         self._threads: list[threading.Thread] = []
         self._last_heartbeat = 0.0
         self._last_plan = float("-inf")
+        self._last_purge = float("-inf")
         self.started_at: datetime | None = None
         self.cycles = 0
 
@@ -120,6 +124,7 @@ class Worker:
         self.cycles += 1
         self._heartbeat()
         self._plan_watches()
+        self._purge_expired()
         # Woken by every commit that makes work: most make none for this half (a new page is due
         # minutes later), so look before leasing.
         wait = self._seconds_until_next_due()
@@ -217,6 +222,19 @@ class Worker:
                     job(db_session=session, now=db_now(session))
             except Exception:
                 log.exception("%s failed; next try in %.0f s", job.__name__, PLAN_EVERY_S)
+
+    def _purge_expired(self) -> None:
+        if time.monotonic() - self._last_purge < PURGE_EVERY_S:
+            return
+        self._last_purge = time.monotonic()
+        try:
+            purged = retention.purge(self.session_factory, default_months=self.retention_months)
+            if any(purged.counts.values()):
+                log.info("personal data past its retention deleted: %s", purged.counts)
+            if purged.more:  # a backlog (the first run on an old database): the rest in a second
+                self._last_purge = time.monotonic() - PURGE_EVERY_S + 1.0
+        except Exception:
+            log.exception("retention purge failed; next try in %.0f s", PURGE_EVERY_S)
 
     def _seconds_until_next_due(self) -> float:
         with self.read_factory() as session:
