@@ -38,10 +38,15 @@ def export(*, db_session: Session, org_ids: frozenset[int], start: datetime, end
                              "head": event.trace_head},
             "entries": [{"seq": e.seq, "at": e.at, "actor_type": e.actor_type, "actor_id": e.actor_id,
                          "actor": e.actor_label, "kind": e.kind, "data": e.data, "corrects_id": e.corrects_id,
-                         "prev_hash": e.prev_hash, "hash": e.hash} for e in entries],
+                         "prev_hash": e.prev_hash, "hash": e.hash, "salt": e.salt, "sealed": e.sealed}
+                        for e in entries],
         })
     return {"generated_at": now, "period": {"start": start, "end": end},
-            "hash_rule": "SHA-256 of the canonical JSON of {prev, event, seq, at, actor, kind, data, corrects}",
+            "hash_rule": "SHA-256 of the canonical JSON (sorted keys, no spaces) of {prev, event, seq, at, "
+                         "actor: [type, id, label], kind, data, corrects, v: 2}, where the label and every string "
+                         "of data stand as SHA-256 of 'salt|path|string' (path: 'actor', 'data.key[n]…'), or as "
+                         "the commitment kept in `sealed` where a pseudonymisation replaced the string by ⟦…⟧; "
+                         "an entry without salt (version 1) hashes the label and data themselves, without v",
             "events": out}
 
 

@@ -10,11 +10,12 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from backend.deps import DirectoryEditor, WriteSessionDep
+from backend.db import db_now
+from backend.deps import DirectoryEditor, SessionDep, WriteSessionDep
 from backend.orgs import service as org_service
 from backend.orgs.schemas import Id
 from backend.people import service as people_service
-from backend.privacy import service
+from backend.privacy import pseudonymise, service
 from backend.routing import OneHopRoute
 
 router = APIRouter(route_class=OneHopRoute, prefix="/api/v1", tags=["privacy"])
@@ -48,3 +49,20 @@ def export_person(person_id: Id, db: WriteSessionDep, principal: DirectoryEditor
     document = service.export(db_session=db, person=person)
     return JSONResponse(jsonable_encoder(document), headers={
         "Content-Disposition": f'attachment; filename="vigie-personne-{person.id}.json"'})
+
+
+class PseudonymisedOut(BaseModel):
+    person_id: int
+    entries: int
+    values: int
+    unsealed: int
+
+
+@router.post("/people/{person_id}/pseudonymise", response_model=PseudonymisedOut,
+             summary="A person who left: name, numbers and addresses removed everywhere; chains still verify",
+             responses={409: {"description": "the person is still active"}})
+def pseudonymise_person(person_id: Id, db: SessionDep, principal: DirectoryEditor):
+    person = _person(db, principal, person_id)
+    service.record(db_session=db, principal=principal, person=person, action="pseudonymise")
+    done = pseudonymise.pseudonymise(db_session=db, person=person, now=db_now(db))
+    return PseudonymisedOut(person_id=person.id, entries=done.entries, values=done.values, unsealed=done.unsealed)

@@ -17,7 +17,7 @@ from backend.privacy.models import PersonalDataAccess
 from backend.responses.models import Response
 from backend.trace.models import TraceEntry
 
-ACTIONS = ("read", "change", "deactivate", "export")
+ACTIONS = ("read", "change", "deactivate", "export", "pseudonymise")
 
 
 def record(*, db_session: Session, principal: Principal, person: Person, action: str, what: str = "") -> None:

@@ -27,6 +27,10 @@ class TraceEntry(Base):
     corrects_id: Mapped[int | None] = mapped_column(ForeignKey("trace_entries.id"))
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    # The hash's salt (None: an entry of version 1, hashed over its words), and the commitments
+    # kept for strings replaced by a pseudonymisation (backend/trace/sealing.py).
+    salt: Mapped[str | None] = mapped_column(String(32))
+    sealed: Mapped[dict] = mapped_column(JSONType, default=dict)
 
 
 class GroupTraceEntry(Base):
@@ -47,3 +51,7 @@ class GroupTraceEntry(Base):
     data: Mapped[dict] = mapped_column(JSONType, default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    # The hash's salt (None: an entry of version 1, hashed over its words), and the commitments
+    # kept for strings replaced by a pseudonymisation (backend/trace/sealing.py).
+    salt: Mapped[str | None] = mapped_column(String(32))
+    sealed: Mapped[dict] = mapped_column(JSONType, default=dict)

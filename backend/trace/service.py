@@ -14,6 +14,7 @@ from backend.db import db_now
 from backend.events.models import Event
 from backend.groups.models import OnCallGroup
 from backend.signals import announce_change, signals_of
+from backend.trace import sealing
 from backend.trace.kinds import GroupTraceKind, TraceKind
 from backend.trace.models import GroupTraceEntry, TraceEntry
 
@@ -31,25 +32,21 @@ SYSTEM = Actor("system", None, "Vigie")
 
 
 def entry_hash(*, prev_hash: str, event_id: int | None = None, seq: int, at: datetime, actor: Actor, kind: str,
-               data: dict, corrects_id: int | None = None, group_id: int | None = None) -> str:
+               data: dict, corrects_id: int | None = None, group_id: int | None = None, salt: str | None = None,
+               sealed: dict[str, str] | None = None) -> str:
+    """Version 2 (a salt): the words are committed to (backend/trace/sealing.py); version 1 (no
+    salt, entries written before the migration that could not be re-sealed): the words themselves."""
     subject = {"event": event_id} if group_id is None else {"group": group_id}
-    canonical = json.dumps(
-        {
-            "prev": prev_hash,
-            **subject,
-            "seq": seq,
-            "at": at.isoformat(timespec="microseconds"),
-            "actor": [actor.type, actor.id, actor.label],
-            "kind": kind,
-            "data": data,
-            "corrects": corrects_id,
-        },
-        sort_keys=True,
-        ensure_ascii=False,
-        separators=(",", ":"),
-        default=str,
-    )
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    if salt is None:
+        label, words = actor.label, data
+    else:
+        sealed = sealed or {}
+        label, words = sealing.sealed_label(actor.label, salt, sealed), sealing.sealed_data(data, salt, sealed)
+    payload = {"prev": prev_hash, **subject, "seq": seq, "at": at.isoformat(timespec="microseconds"),
+               "actor": [actor.type, actor.id, label], "kind": kind, "data": words, "corrects": corrects_id}
+    if salt is not None:
+        payload["v"] = 2
+    return hashlib.sha256(sealing.canonical(payload).encode("utf-8")).hexdigest()
 
 
 def append(*, db_session: Session, event: Event, kind: TraceKind, actor: Actor = SYSTEM, data: dict | None = None,
@@ -59,11 +56,13 @@ def append(*, db_session: Session, event: Event, kind: TraceKind, actor: Actor =
     data = _jsonable(data or {})
     at = at or db_now(db_session)
     seq = event.trace_seq + 1
+    salt = sealing.new_salt()
     digest = entry_hash(prev_hash=event.trace_head, event_id=event.id, seq=seq, at=at, actor=actor,
-                        kind=kind.value, data=data, corrects_id=corrects_id)
+                        kind=kind.value, data=data, corrects_id=corrects_id, salt=salt)
     entry = TraceEntry(event_id=event.id, organization_id=event.organization_id, seq=seq, at=at,
                        actor_type=actor.type, actor_id=actor.id, actor_label=actor.label, kind=kind.value,
-                       data=data, corrects_id=corrects_id, prev_hash=event.trace_head, hash=digest)
+                       data=data, corrects_id=corrects_id, prev_hash=event.trace_head, hash=digest, salt=salt,
+                       sealed={})
     event.trace_seq = seq
     event.trace_head = digest
     db_session.add(entry)
@@ -94,7 +93,7 @@ def verify(*, db_session: Session, event: Event) -> Verification:
     return _verify_chain(entries, event.trace_head, lambda entry, prev: entry_hash(
         prev_hash=prev, event_id=entry.event_id, seq=entry.seq, at=entry.at,
         actor=Actor(entry.actor_type, entry.actor_id, entry.actor_label), kind=entry.kind,
-        data=entry.data, corrects_id=entry.corrects_id))
+        data=entry.data, corrects_id=entry.corrects_id, salt=entry.salt, sealed=entry.sealed))
 
 
 def _verify_chain(entries, head: str, rehash) -> Verification:
@@ -106,6 +105,8 @@ def _verify_chain(entries, head: str, rehash) -> Verification:
             return Verification(False, len(entries), entry.seq, "chain broken")
         if rehash(entry, prev) != entry.hash:
             return Verification(False, len(entries), entry.seq, "entry altered")
+        if entry.sealed and not sealing.seals_hold(entry.actor_label, entry.data, entry.sealed):
+            return Verification(False, len(entries), entry.seq, "a pseudonymised value was rewritten")
         prev = entry.hash
     if entries and head != prev:
         return Verification(False, len(entries), len(entries) + 1, "entries removed at the end")
@@ -120,11 +121,12 @@ def append_group(*, db_session: Session, group: OnCallGroup, kind: GroupTraceKin
     data = _jsonable(data or {})
     at = at or db_now(db_session)
     seq = group.trace_seq + 1
+    salt = sealing.new_salt()
     digest = entry_hash(prev_hash=group.trace_head, group_id=group.id, seq=seq, at=at, actor=actor,
-                        kind=kind.value, data=data)
+                        kind=kind.value, data=data, salt=salt)
     entry = GroupTraceEntry(group_id=group.id, organization_id=group.organization_id, seq=seq, at=at,
                             actor_type=actor.type, actor_id=actor.id, actor_label=actor.label, kind=kind.value,
-                            data=data, prev_hash=group.trace_head, hash=digest)
+                            data=data, prev_hash=group.trace_head, hash=digest, salt=salt, sealed={})
     group.trace_seq = seq
     group.trace_head = digest
     db_session.add(entry)
@@ -147,7 +149,8 @@ def verify_group(*, db_session: Session, group: OnCallGroup) -> Verification:
                                       .order_by(GroupTraceEntry.seq)))
     return _verify_chain(entries, group.trace_head, lambda entry, prev: entry_hash(
         prev_hash=prev, group_id=entry.group_id, seq=entry.seq, at=entry.at,
-        actor=Actor(entry.actor_type, entry.actor_id, entry.actor_label), kind=entry.kind, data=entry.data))
+        actor=Actor(entry.actor_type, entry.actor_id, entry.actor_label), kind=entry.kind, data=entry.data,
+        salt=entry.salt, sealed=entry.sealed))
 
 
 def _jsonable(data: dict) -> dict:
