@@ -26,6 +26,7 @@ from backend.coverage.router import router as coverage_router
 from backend.db import transaction
 from backend.devices.router import router as devices_router
 from backend.enrolment.router import router as enrolment_router
+from backend.errors import ERROR_RESPONSES
 from backend.events.router import router as events_router
 from backend.groups.router import router as groups_router
 from backend.inbound.router import router as inbound_router
@@ -100,7 +101,7 @@ def create_app(settings: Settings | None = None, *, channels: ChannelRegistry | 
                   description="Astreinte: alertes, acquittements et escalade automatique.")
     exception_handlers.install(app)
     for router in ROUTERS:  # in any order: no route answers for another's path
-        app.include_router(router)
+        app.include_router(router, responses=ERROR_RESPONSES)
     app.add_middleware(GZipMiddleware, minimum_size=512)
     app.add_middleware(PendingLimit, limit=settings.max_pending_requests)
     # Outermost: the 503s of back-pressure carry the headers too.

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import BaseModel
+
 
 class VigieError(Exception):
     status_code = 500
@@ -88,3 +90,21 @@ class TooManyRequests(VigieError):
     def __init__(self, message: str, *, retry_after: int, **kwargs):
         super().__init__(message, **kwargs)
         self.retry_after = retry_after
+
+
+# The error body as the API document shows it; every route may answer these statuses.
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    details: Any = None
+
+
+class ErrorOut(BaseModel):
+    error: ErrorDetail
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {status: {"model": ErrorOut, "description": text} for status, text in {
+    400: "malformed request", 401: "not authenticated, or the token was revoked or expired",
+    403: "your role does not allow this", 404: "not found, or in another tenant",
+    409: "conflicts with the current state", 422: "invalid input, or refused by a business rule",
+    503: "too busy or the database is unreachable: retry after Retry-After seconds"}.items()}
