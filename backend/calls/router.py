@@ -34,7 +34,8 @@ def calls_out(db, calls: list[Call]) -> list[dict]:
 
 
 @router.post("/calls", status_code=201, response_model=schemas.CallOut,
-             summary="Log an incoming call (answered or missed); the telephony sends its own id")
+             summary="Log an incoming call (answered or missed); the telephony sends its own id",
+             responses={200: {"model": schemas.CallOut, "description": "already logged with this external_id"}})
 def log_call(body: schemas.CallIn, response: Response, db: SessionDep, principal: Operator):
     organization = org_service.get(db_session=db, organization_id=body.organization_id, org_ids=principal.org_ids)
     call, created = call_service.log_call(db_session=db, organization_id=organization.id, draft=body,

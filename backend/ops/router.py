@@ -58,7 +58,9 @@ def healthz(request: Request):
                         status_code=200 if healthy else 503)
 
 
-@router.get("/metrics", responses={401: {"description": "no metrics token, and not from an allowed address"}})
+@router.get("/metrics", response_class=Response, responses={
+    200: {"content": {"text/plain": {}}, "description": "Prometheus text format"},
+    401: {"description": "no metrics token, and not from an allowed address"}})
 def metrics(request: Request, settings: SettingsDep):
     _may_read_metrics(request, settings)
     factory = request.app.state.runtime.read_factory

@@ -41,6 +41,9 @@ def record(*, db_session: Session, event: Event, kind: str, person_id: int | Non
     if kind in PAGE_KINDS:
         pages = _target_pages(db_session=db_session, event=event, person_id=person_id, page_id=page_id, kind=kind)
         page_id = pages[0].id if len(pages) == 1 else page_id
+    elif page_id is not None and db_session.scalar(
+            select(Page.id).where(Page.id == page_id, Page.event_id == event.id)) is None:
+        raise NotFound("page")  # a report-back names a page of this event, or none
     response = Response(event_id=event.id, page_id=page_id, person_id=person_id, kind=kind, text=text, via=via,
                         on_behalf_by_user_id=on_behalf_by_user_id, created_at=now, client_id=client_id)
     db_session.add(response)

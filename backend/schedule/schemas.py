@@ -37,7 +37,7 @@ class RotationOut(BaseModel):
     group_id: int
     member_ids: list[int]
     members: list[str]
-    anchor_local: datetime
+    anchor_local: LocalDateTime
     turn_days: int
     valid_from: datetime
     valid_until: datetime | None

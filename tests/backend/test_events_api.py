@@ -627,6 +627,7 @@ def test_answering_on_behalf_needs_a_reason_and_a_solicited_person(api, world, r
         ({"kind": "ack", "person_id": world.foreign_person_id, "reason": "Appel"}, 404, "not_found"),
         ({"kind": "ack", "person_id": MISSING, "reason": "Appel"}, 404, "not_found"),
         ({"kind": "ack", "page_id": MISSING, "reason": "Appel"}, 404, "not_found"),
+        ({"kind": "done", "page_id": MISSING, "person_id": world.techs[0]}, 404, "not_found"),  # was a 500
         ({"kind": "thanks", "reason": "Appel"}, 422, "invalid_input"),
         ({"kind": "ack", "reason": "Appel", "via": "sms"}, 422, "invalid_input"),
     ]
