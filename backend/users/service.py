@@ -54,6 +54,8 @@ def update(*, db_session: Session, user: User, patch: UserUpdate, acting_user: U
         _check_role(organization, role, has_password=user.password_hash is not None, person_id=user.person_id)
     for name, value in changes.items():
         setattr(user, name, value)
+    if changes.get("is_active") is False:
+        auth_service.access_changed(db_session)  # their open live sockets re-check now
     db_session.flush()
     return user
 
