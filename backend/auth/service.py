@@ -104,13 +104,15 @@ def authenticate(*, db_session: Session, token: str) -> Principal:
                      token=TokenInfo(id=token_id, kind=kind, expires_at=expires_at))
 
 
-def usable_digests(*, db_session: Session, digests: Iterable[str]) -> set[str]:
-    """Of these token digests, those that still let their holder in (one read per 500)."""
-    wanted, usable = sorted(set(digests)), set[str]()
+def usable_digests(*, db_session: Session, digests: Iterable[str]) -> dict[str, tuple[str, int]]:
+    """Of these token digests, those that still let their holder in, with the holder's role and
+    organization (what their access is scoped by); one read per 500."""
+    wanted, usable = sorted(set(digests)), dict[str, tuple[str, int]]()
     for start in range(0, len(wanted), 500):
-        usable.update(db_session.scalars(
-            select(ApiToken.token_hash).join(User, User.id == ApiToken.user_id)
-            .where(ApiToken.token_hash.in_(wanted[start:start + 500]), *_usable())))
+        for digest, role, organization_id in db_session.execute(
+                select(ApiToken.token_hash, User.role, User.organization_id).join(User, User.id == ApiToken.user_id)
+                .where(ApiToken.token_hash.in_(wanted[start:start + 500]), *_usable())):
+            usable[digest] = (role, organization_id)
     return usable
 
 

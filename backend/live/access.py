@@ -1,7 +1,7 @@
 """Live sockets whose credential stops holding are closed within seconds.
 
-A socket is authenticated once, when it opens; afterwards its token is re-checked for every open
-socket in one read, on a timer and at once when any process revokes a credential (logout, a
+A socket is authenticated once, when it opens; afterwards its token (and the role and organization
+its feed was scoped by) is re-checked for every open socket in one read, on a timer and at once when any process revokes a credential (logout, a
 device revoked, a user or a person deactivated: the `access` notice of `backend.signals`).
 """
 
@@ -23,13 +23,14 @@ class AccessWatch:
     def __init__(self, read_factory: sessionmaker[Session], *, every_s: float):
         self.read_factory = read_factory
         self.every_s = every_s
-        self.watched: dict[Subscriber, str] = {}  # the subscriber -> its token's digest
+        # The subscriber -> its token's digest, and the role and organization it was scoped by.
+        self.watched: dict[Subscriber, tuple[str, tuple[str, int]]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._poke = asyncio.Event()  # bound to the running loop at its first wait (Python ≥ 3.10)
         self._task: asyncio.Task | None = None
 
-    def watch(self, subscriber: Subscriber, digest: str) -> None:
-        self.watched[subscriber] = digest
+    def watch(self, subscriber: Subscriber, digest: str, scope: tuple[str, int]) -> None:
+        self.watched[subscriber] = (digest, scope)
 
     def forget(self, subscriber: Subscriber) -> None:
         self.watched.pop(subscriber, None)
@@ -52,9 +53,10 @@ class AccessWatch:
         watched = dict(self.watched)
         if not watched:
             return
-        usable = await asyncio.to_thread(self._usable, set(watched.values()))
-        for subscriber, digest in watched.items():
-            if digest not in usable:
+        usable = await asyncio.to_thread(self._usable, {digest for digest, _ in watched.values()})
+        for subscriber, (digest, scope) in watched.items():
+            # A role or organization changed: the feed's scope is stale, the client reconnects.
+            if usable.get(digest) != scope:
                 subscriber.revoke()
 
     async def _run(self) -> None:
@@ -69,6 +71,6 @@ class AccessWatch:
             except Exception:  # noqa: BLE001 - a database hiccup: the next turn tries again
                 log.exception("live access check failed")
 
-    def _usable(self, digests: set[str]) -> set[str]:
+    def _usable(self, digests: set[str]) -> dict[str, tuple[str, int]]:
         with self.read_factory() as session:
             return auth_service.usable_digests(db_session=session, digests=digests)

@@ -52,7 +52,7 @@ async def live(websocket: WebSocket, after: int | None = None):
     subscriber = Subscriber(org_ids=principal.org_ids,
                             person_id=principal.person_id if principal.role == "oncall" else None)
     runtime.hub.subscribe(subscriber)  # before the backlog read: nothing falls in between
-    runtime.access.watch(subscriber, token_digest(token))
+    runtime.access.watch(subscriber, token_digest(token), (principal.role, principal.user.organization_id))
     sent: set[int] = set()
     try:
         await websocket.send_json({"type": "hello", "user": principal.user.full_name})

@@ -52,9 +52,10 @@ def update(*, db_session: Session, user: User, patch: UserUpdate, acting_user: U
     if role != user.role:
         organization = db_session.get(Organization, user.organization_id)
         _check_role(organization, role, has_password=user.password_hash is not None, person_id=user.person_id)
+    rescoped = changes.get("is_active") is False or role != user.role
     for name, value in changes.items():
         setattr(user, name, value)
-    if changes.get("is_active") is False:
+    if rescoped:
         auth_service.access_changed(db_session)  # their open live sockets re-check now
     db_session.flush()
     return user

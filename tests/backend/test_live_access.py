@@ -158,3 +158,16 @@ def test_a_phone_token_has_a_lifetime_that_use_renews(client, world, runtime, h)
         s.execute(update(ApiToken).where(ApiToken.id == device_id).values(expires_at=utcnow() - timedelta(seconds=1)))
         s.commit()
     assert client.get("/api/v1/me/pages", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+
+
+def test_a_role_change_closes_the_feed_scoped_by_the_old_role(client, world, runtime, h, open_feed):
+    runtime.access.every_s = 60
+    time.sleep(0.4)
+    operator = h("operator")
+    socket = open_feed(bearer(operator))
+    user_id = client.get("/api/v1/me", headers=operator).json()["id"]
+    changed = client.patch(f"/api/v1/users/{user_id}", headers=h("admin"), json={"role": "admin"})
+    assert changed.status_code == 200, changed.text
+    assert closed_within(socket, 5) == 4401
+    again = open_feed(bearer(operator))  # the same token, now scoped as an admin
+    assert again is not None
