@@ -18,6 +18,8 @@ from backend.signals import ACCESS_TOPIC
 
 log = logging.getLogger("vigie.live")
 
+RESCOPED = 4001  # close code: still allowed, with another scope; the client reconnects
+
 
 class AccessWatch:
     def __init__(self, read_factory: sessionmaker[Session], *, every_s: float):
@@ -55,9 +57,10 @@ class AccessWatch:
             return
         usable = await asyncio.to_thread(self._usable, {digest for digest, _ in watched.values()})
         for subscriber, (digest, scope) in watched.items():
-            # A role or organization changed: the feed's scope is stale, the client reconnects.
-            if usable.get(digest) != scope:
+            if digest not in usable:
                 subscriber.revoke()
+            elif usable[digest] != scope:  # a role or organization changed: the feed's scope is stale
+                subscriber.revoke(RESCOPED, "your access changed: reconnect")
 
     async def _run(self) -> None:
         while True:

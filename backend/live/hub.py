@@ -31,10 +31,11 @@ class Subscriber:
     queue: asyncio.Queue = field(default_factory=lambda: asyncio.Queue(QUEUE_LIMIT))
     events_seen: set[int] = field(default_factory=set)
     overflowed: bool = False
-    revoked: bool = False  # its credential no longer holds: the socket is closed
+    revoked: bool = False  # its credential no longer holds, or its scope changed: the socket is closed
+    close: tuple[int, str] = (4401, "access revoked or expired")
 
-    def revoke(self) -> None:
-        self.revoked = True
+    def revoke(self, code: int = 4401, reason: str = "access revoked or expired") -> None:
+        self.revoked, self.close = True, (code, reason)
         try:
             self.queue.put_nowait(REVOKED)  # wakes the sender, which closes the socket
         except asyncio.QueueFull:

@@ -100,7 +100,8 @@ async def _forward(websocket: WebSocket, subscriber: Subscriber, sent: set[int])
     while True:
         item = await subscriber.queue.get()
         if item is REVOKED or subscriber.revoked:
-            await websocket.close(code=4401, reason="access revoked or expired")
+            code, reason = subscriber.close
+            await websocket.close(code=code, reason=reason)
             return
         if isinstance(item, dict):  # a "changed" notice
             await websocket.send_json(item)
