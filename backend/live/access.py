@@ -1,8 +1,9 @@
 """Live sockets whose credential stops holding are closed within seconds.
 
-A socket is authenticated once, when it opens; afterwards its token (and the role and organization
-its feed was scoped by) is re-checked for every open socket in one read, on a timer and at once when any process revokes a credential (logout, a
-device revoked, a user or a person deactivated: the `access` notice of `backend.signals`).
+A socket is authenticated once, when it opens; afterwards its token (and the role and
+organization its feed was scoped by) is re-checked for every open socket in one read, on a timer
+and at once when any process revokes a credential (logout, a device revoked, a user or a person
+deactivated, a role changed: the `access` notice of `backend.signals`).
 """
 
 from __future__ import annotations

@@ -25,6 +25,7 @@ const ERRORS = {
   enrolment_person_inactive: 'vous n\'êtes plus d\'astreinte', not_found: 'introuvable',
   file_too_large: 'photo trop lourde (8 Mo au plus)', unsupported_file: 'format de photo non accepté (JPEG, PNG, WebP)',
   empty_file: 'photo vide', validation_error: 'données refusées',
+  rate_limited: 'trop de tentatives : réessayez dans quelques minutes',
 };
 
 const state = { me: null, pages: [], pagesAt: 0, fresh: false, queue: [], view: { update() {} }, trace: {}, oncall: null };

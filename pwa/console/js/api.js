@@ -20,6 +20,10 @@ export class ApiError extends Error {
 
   /** What to tell the operator, in French. */
   get french() {
+    const wait = this.details?.retry_after_s;
+    if (this.code === "rate_limited" && wait) {
+      return `Trop de tentatives : réessayez dans ${wait < 120 ? `${wait} s` : `${Math.ceil(wait / 60)} min`}.`;
+    }
     if (ERRORS[this.code]) return ERRORS[this.code];
     if (this.status >= 500) return "Erreur du serveur : réessayez. Si elle persiste, prévenez l'administrateur.";
     if (this.status === 409) return "Action impossible dans l'état actuel de l'événement.";

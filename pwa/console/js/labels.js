@@ -95,6 +95,7 @@ export function traceKindLabel(kind) {
 // Error codes of the API, said in French (the API's own messages are in English).
 export const ERRORS = {
   bad_credentials: "Identifiant ou mot de passe incorrect.",
+  rate_limited: "Trop de tentatives : réessayez dans quelques minutes.",
   busy: "Vigie est très sollicitée en ce moment : rien n'a été enregistré, réessayez dans quelques secondes.",
   database_unavailable: "La base de données ne répond pas : rien n'a été enregistré, réessayez dans quelques secondes.",
   invalid_token: "Votre session a expiré : reconnectez-vous.",

@@ -1,5 +1,5 @@
 // The console's entry point: login, header, the call strip, routing (#/, #/nouvel-evenement[?appel={id}],
-// #/evenement/{id}, #/appels, #/planning, #/indicateurs, #/paie).
+// #/evenement/{id}, #/appels, #/planning, #/indicateurs, #/paie, #/personnes, #/personne/{id}).
 
 import { api, token, whenUnauthorized } from "./api.js";
 import { mountBoard } from "./board.js";
@@ -8,6 +8,7 @@ import { mountDashboard } from "./dashboard.js";
 import { mountEvent } from "./eventview.js";
 import { mountNewEvent } from "./newevent.js";
 import { mountPayroll } from "./payroll.js";
+import { mountPeople, mountPerson } from "./people.js";
 import { mountPlanning } from "./planning.js";
 import { soundStats, unlockAudio } from "./sound.js";
 import { live, loadReference, resetStore, store, subscribe } from "./store.js";
@@ -72,6 +73,7 @@ function route() {
   const hash = location.hash || "#/";
   const eventMatch = hash.match(/^#\/evenement\/(\d+)$/);
   const newMatch = hash.match(/^#\/nouvel-evenement(?:\?appel=(\d+))?$/);
+  const personMatch = hash.match(/^#\/personne\/(\d+)$/);
   let nav = "board";
   if (eventMatch) {
     current = mountEvent(view, Number(eventMatch[1]));
@@ -91,6 +93,12 @@ function route() {
   } else if (hash === "#/paie") {
     current = mountPayroll(view);
     nav = "payroll";
+  } else if (hash === "#/personnes") {
+    current = mountPeople(view);
+    nav = "people";
+  } else if (personMatch) {
+    current = mountPerson(view, Number(personMatch[1]));
+    nav = "people";
   } else {
     current = mountBoard(view);
   }
