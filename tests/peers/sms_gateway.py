@@ -62,7 +62,8 @@ class SmsGateway:
                         parsed_json = None
                 if content_type == "application/x-www-form-urlencoded":
                     form = parse_qs(body.decode("utf-8"), keep_blank_values=True)
-                status = gateway.status
+                # A body cut short (its sender killed while writing it) is refused, as a provider would.
+                status = gateway.status if len(body) == length else 400
                 with gateway._cond:
                     gateway.arrived += 1
                 if gateway.delay_s:

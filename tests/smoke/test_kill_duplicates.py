@@ -47,7 +47,7 @@ def test_each_kill_resends_at_most_the_message_in_flight_and_loses_nothing(runti
                                     stdout=log, stderr=subprocess.STDOUT)
 
         def duplicates() -> int:
-            seen = Counter((r.json["to"], r.json["text"]) for r in gateway.requests)
+            seen = Counter((r.json["to"], r.json["text"]) for r in gateway.accepted)
             return sum(count - 1 for count in seen.values())
 
         kills = Counter()
@@ -80,7 +80,7 @@ def test_each_kill_resends_at_most_the_message_in_flight_and_loses_nothing(runti
             process.send_signal(signal.SIGTERM)
             process.wait(10)
 
-        handed = {(r.json["to"], r.json["text"]) for r in gateway.requests}
+        handed = {(r.json["to"], r.json["text"]) for r in gateway.accepted}
         # Nothing lost: every SMS reached the provider and is recorded as handed off.
         assert len(handed) == sms_total
         assert _count(factory, (Notification.channel == "sms") & Notification.handed_off_at.is_not(None)) == sms_total
