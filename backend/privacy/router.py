@@ -37,7 +37,7 @@ def _person(db, principal, person_id: int):
 
 @router.get("/people/{person_id}/access-log", response_model=list[AccessOut],
             summary="Who read, changed or exported this person's data (latest first)")
-def read_access_log(person_id: Id, db: WriteSessionDep, principal: DirectoryEditor):
+def read_access_log(person_id: Id, db: SessionDep, principal: DirectoryEditor):
     person = _person(db, principal, person_id)
     return [service.access_json(a) for a in service.access_log(db_session=db, person_id=person.id)]
 
