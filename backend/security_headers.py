@@ -31,10 +31,13 @@ COMMON = [
 
 def policy_for(path: str) -> bytes:
     if path.startswith("/api/") or path == "/metrics":
-        return API_POLICY.encode()
+        return _API
     if path.startswith(DOCS_PATHS):
-        return DOCS_POLICY.encode()
-    return APP_POLICY.encode()
+        return _DOCS
+    return _APP
+
+
+_API, _DOCS, _APP = API_POLICY.encode(), DOCS_POLICY.encode(), APP_POLICY.encode()
 
 
 class SecurityHeaders:

@@ -17,13 +17,13 @@ from backend.routing import OneHopRoute
 router = APIRouter(route_class=OneHopRoute, prefix="/api/v1", tags=["people"])
 
 
-def editable_person(db, principal: Principal, person_id: Id) -> Person:
+def editable_person(db, principal: Principal, person_id: int) -> Person:
     person = people_service.get(db_session=db, person_id=person_id, org_ids=principal.org_ids)
     org_service.ensure_editor(principal=principal, organization_id=person.organization_id)
     return person
 
 
-def editable_contact(db, principal: Principal, contact_method_id: Id) -> ContactMethod:
+def editable_contact(db, principal: Principal, contact_method_id: int) -> ContactMethod:
     contact = people_service.get_contact_method(db_session=db, contact_method_id=contact_method_id,
                                                 org_ids=principal.org_ids)
     org_service.ensure_editor(principal=principal, organization_id=contact.person.organization_id)

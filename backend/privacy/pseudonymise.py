@@ -74,8 +74,9 @@ def _needles(person: Person) -> list[str]:
 def _pseudonymise_entry(entry, person_id: int, needles: list[str], marker: str, done: Pseudonymised) -> None:
     by_them = entry.actor_type == "person" and entry.actor_id == person_id
     label_hit = by_them or any(n in entry.actor_label for n in needles)
-    paths = [path for path, value in sealing.strings(entry.data) if any(n in value for n in needles)]
-    if not label_hit and not paths:
+    hits = [(path, value) for path, value in sealing.strings(entry.data)
+            if any(n in value for n in needles) and not sealing.MARKER.match(value)]
+    if not label_hit and not hits:
         return
     if entry.salt is None:
         done.unsealed += 1
@@ -86,11 +87,8 @@ def _pseudonymise_entry(entry, person_id: int, needles: list[str], marker: str, 
         entry.actor_label = marker
         done.values += 1
     data = entry.data
-    for path in paths:
-        value = dict(sealing.strings(data))[path]
-        if sealing.MARKER.match(value):
-            continue
-        sealed[path] = sealed.get(path) or sealing.commitment(entry.salt, path, value)
+    for path, value in hits:
+        sealed[path] = sealing.commitment(entry.salt, path, value)
         data = sealing.replace(data, path, marker)
         done.values += 1
     entry.data = data

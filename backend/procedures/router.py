@@ -16,7 +16,7 @@ from backend.routing import OneHopRoute
 router = APIRouter(route_class=OneHopRoute, prefix="/api/v1", tags=["procedures"])
 
 
-def editable_procedure(db, principal: Principal, procedure_id: Id) -> Procedure:
+def editable_procedure(db, principal: Principal, procedure_id: int) -> Procedure:
     procedure = procedure_service.get(db_session=db, procedure_id=procedure_id, org_ids=principal.org_ids)
     org_service.ensure_editor(principal=principal, organization_id=procedure.organization_id)
     return procedure

@@ -43,7 +43,7 @@ class ReportOut(BaseModel):
     recipients: list[Recipient] = Field(description="empty: written and kept, sent to nobody")
 
 
-def reports_out(db, event_id: Id, reports: list) -> list[dict]:
+def reports_out(db, event_id: int, reports: list) -> list[dict]:
     """Each version with to whom it went, as its trace entry says, and where each e-mail stands now."""
     sendings = {e.data.get("report_id"): e.data for e in db.scalars(select(TraceEntry).where(
         TraceEntry.event_id == event_id, TraceEntry.kind.in_((TraceKind.REPORT_SENT, TraceKind.REPORT_WRITTEN))))}

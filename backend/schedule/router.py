@@ -182,7 +182,7 @@ def reject_swap(swap_id: Id, body: schemas.SwapDecisionIn, db: SessionDep, princ
     return _decide(db, principal, swap_id, approve=False, note=body.note)
 
 
-def _answer(db, principal: Principal, swap_id: Id, *, accept: bool) -> dict:
+def _answer(db, principal: Principal, swap_id: int, *, accept: bool) -> dict:
     person = me(db, principal)
     swap = schedule_service.get_swap(db_session=db, swap_id=swap_id, org_ids=frozenset({person.organization_id}))
     organization = db.get(Organization, swap.organization_id)
@@ -197,7 +197,7 @@ def _answer(db, principal: Principal, swap_id: Id, *, accept: bool) -> dict:
     return views.swap_view(db, swap)
 
 
-def _decide(db, principal: Principal, swap_id: Id, *, approve: bool, note: str) -> dict:
+def _decide(db, principal: Principal, swap_id: int, *, approve: bool, note: str) -> dict:
     swap = schedule_service.get_swap(db_session=db, swap_id=swap_id, org_ids=principal.org_ids)
     if principal.role in ("admin", "referent"):
         org_service.ensure_editor(principal=principal, organization_id=swap.organization_id)
