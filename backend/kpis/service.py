@@ -2,10 +2,12 @@
 
 Definitions, as the follow-up meeting reads them:
 - pick-up rate: answered calls / logged calls of the period (target 85 %);
-- first action: the first trace entry after `event.created` in which the PC acts towards someone — a
-  solicitation (`page.notify`), an information (`event.informed`), the referent told out of hours,
-  an answer recorded (`response.*`, by the person or on their behalf), or the closure. Its delay is
-  compared with one hour and with the severity's target (target 100 % for both);
+- first action: the first human response to the event — an acknowledgement, a decline, a report-back
+  (by the person, or recorded by an operator on their behalf), or an operator's own action on it
+  (note, requalification, closure): the kinds of `HUMAN_ACTIONS` (backend/trace/kinds.py). The pages
+  and informations Vigie sends by itself with the event do not count, so an event nobody answered has
+  no first action and counts as a miss. The delay runs from the event's opening (`event.created`) and
+  is compared with one hour and with the severity's target (target 100 % for both);
 - reports per event: `report.sent` entries / events (target ≥ 1);
 - time to acknowledge: `page.started` → `page.acknowledged`, by the group of the last person asked;
 - escalation depth: how many people a page asked (`page.notify`) before it ended;
@@ -28,25 +30,23 @@ from sqlalchemy.orm import Session
 from backend.calls.models import BypassedAlert, Call
 from backend.events.models import Event
 from backend.orgs.models import Organization
-from backend.trace.kinds import TraceKind
+from backend.trace.kinds import HUMAN_ACTIONS, TraceKind
 from backend.trace.models import TraceEntry
 from escalation.severity import severity as severity_of
 
 PICKUP_TARGET = 0.85
 ONE_HOUR_S = 3600
-ACTION_KINDS = (TraceKind.PAGE_NOTIFY, TraceKind.EVENT_INFORMED, TraceKind.EVENT_CLOSED)
+# Said with the figures (JSON, CSV, the console and its projection), so every reader has the same definition.
+FIRST_ACTION_DEFINITION = ("Première action : la première réponse humaine à l'événement (acquittement, refus, "
+                           "compte rendu, ou action de l'opérateur : réponse pour le compte d'un agent, note, "
+                           "requalification, clôture), comptée depuis l'ouverture de l'événement. Les sollicitations "
+                           "envoyées automatiquement ne comptent pas : un événement resté sans réponse est hors délai.")
 
 
 @dataclass(frozen=True)
 class Period:
     start: datetime
     end: datetime
-
-
-def _is_action(entry: TraceEntry) -> bool:
-    if entry.kind in ACTION_KINDS or entry.kind.startswith("response."):
-        return True
-    return entry.kind == TraceKind.EVENT_OUT_OF_COVERAGE and entry.data.get("handling") == "inform_referent"
 
 
 def _rate(part: int, whole: int) -> float | None:
@@ -109,7 +109,7 @@ def compute(*, db_session: Session, org_ids: frozenset[int], period: Period, tz:
 def _first_action(event: Event, trace: list[TraceEntry]) -> float | None:
     created = next((e for e in trace if e.kind == TraceKind.EVENT_CREATED), None)
     since = created.at if created else event.received_at
-    action = next((e for e in trace if e is not created and _is_action(e)), None)
+    action = next((e for e in trace if e is not created and e.kind in HUMAN_ACTIONS), None)
     return None if action is None else max(_seconds(action, since), 0.0)
 
 
@@ -124,10 +124,11 @@ def _first_action_figures(events: list[Event], delays: list[float | None]) -> di
         by_severity[str(severity)] = {
             "events": len(mine), "target_s": severity_of(severity).first_action_target_s,
             "within_target": sum(1 for d in done if d <= severity_of(severity).first_action_target_s),
-            "median_s": statistics.median(done) if done else None}
+            "without_action": len(mine) - len(done), "median_s": statistics.median(done) if done else None}
     return {"within_hour": within_hour, "within_hour_rate": _rate(within_hour, len(events)),
             "within_target": within_target, "within_target_rate": _rate(within_target, len(events)),
-            "without_action": sum(1 for d in delays if d is None), "target": 1.0, "by_severity": by_severity}
+            "without_action": sum(1 for d in delays if d is None), "target": 1.0, "by_severity": by_severity,
+            "definition": FIRST_ACTION_DEFINITION}
 
 
 def _ack_by_group(traces) -> dict:

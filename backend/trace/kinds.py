@@ -61,6 +61,16 @@ class TraceKind(_Kind):
         return cls(f"response.{kind}")
 
 
+# The convention's "first action" of an event (backend/kpis/service.py): the first of these entries after
+# the event's opening. Only what a human did counts: an on-call person's answer or report-back (from the
+# field or written by an operator on their behalf), an operator's note or photo, requalification or
+# closure. What Vigie writes by itself with the event (pages sent, lists informed, the referent told out
+# of hours) does not, nor a correction of the log (it fixes the record, not the situation).
+HUMAN_ACTIONS: frozenset[TraceKind] = frozenset(
+    {kind for kind in TraceKind if kind.value.startswith("response.")}
+    | {TraceKind.EVENT_REQUALIFIED, TraceKind.EVENT_CLOSED})
+
+
 class GroupTraceKind(_Kind):
     """An entry of a group's planning chain (who is on call, and every change to it)."""
 

@@ -84,10 +84,13 @@ def test_the_figures_of_a_seeded_month_are_the_ones_worked_out_by_hand(client, w
     assert (f["calls"]["total"], f["calls"]["answered"], f["calls"]["pickup_rate"]) == (10, 8, 0.8)
     assert f["calls"]["median_wait_s"] == 45  # waits 10…80 s: the median of eight is (40 + 50) / 2
     fa = f["first_action"]
-    # E1 and E3 are asked at once (0 s); E2's first action is its closure after 1 h 30.
+    # E1's technician takes it after 4 min, E3's cadre after 3 min (the pages sent at once do not count);
+    # E2's first action is its closure after 1 h 30.
     assert (fa["within_hour"], fa["within_target"], fa["without_action"]) == (2, 2, 0)
     assert fa["within_hour_rate"] == fa["within_target_rate"] == round(2 / 3, 4)
-    assert fa["by_severity"]["2"] == {"events": 1, "target_s": 1800, "within_target": 0, "median_s": 5400}
+    assert fa["by_severity"]["2"] == {"events": 1, "target_s": 1800, "within_target": 0, "without_action": 0,
+                                      "median_s": 5400}
+    assert fa["by_severity"]["3"]["median_s"] == 240 and fa["by_severity"]["4"]["median_s"] == 180
     assert (f["reports"]["sent"], f["reports"]["per_event"], f["reports"]["events_without_report"]) == (
         1, round(1 / 3, 4), 2)
     assert f["by_severity"] == {"2": 1, "3": 1, "4": 1} and f["by_month"] == {"2026-11": 3}
@@ -99,6 +102,55 @@ def test_the_figures_of_a_seeded_month_are_the_ones_worked_out_by_hand(client, w
     assert f["bypassed"] == {"total": 4, "by_category": {"Éclairage public": 3, "Voirie": 1}}
     assert f["delivery_by_channel"] == {"email": {"ok": 0, "failed": 1, "success_rate": 0.0},
                                         "sms": {"ok": 1, "failed": 0, "success_rate": 1.0}}
+
+
+DECEMBER = {"start": "2026-12-01T00:00:00+01:00", "end": "2026-12-02T00:00:00+01:00"}
+
+
+@pytest.fixture
+def answers(runtime, world):
+    """Four events of 1 December, all paged at once by Vigie: answered in time, late, never, and only by the PC."""
+    commune = frozenset({world.commune_id})
+    tech = world.techs[0]
+    technician = Actor("person", tech, "T")
+    with transaction(runtime.session_factory) as s:
+        def create(when, severity):
+            return event_service.create(db_session=s, org_ids=commune, actor=PC, user_id=None, now=when,
+                                        draft=EventCreate(organization_id=world.commune_id, title="t",
+                                                          procedure_id=world.procedure_id, severity=severity))
+
+        def answer(event, when, kind="ack", person_id=tech, actor=technician, via="app"):
+            response_service.record(db_session=s, event=event, kind=kind, person_id=person_id, actor=actor, via=via,
+                                    now=when)
+
+        in_time = create(at(1, 1, month=12), 3)
+        answer(in_time, at(1, 1, 10, month=12))  # 10 min: within grave's 15 min
+        late = create(at(1, 2, month=12), 3)
+        answer(late, at(1, 2, 40, month=12))  # 40 min: within the hour, not within 15 min
+        never = create(at(1, 3, month=12), 3)  # paged, escalated, nobody ever answers
+        by_the_pc = create(at(1, 4, month=12), 2)
+        answer(by_the_pc, at(1, 4, 5, month=12), kind="note", person_id=None, actor=PC, via="operator")
+    return {"never": never.id}
+
+
+def test_the_first_action_is_the_first_human_response_not_the_automatic_paging(client, world, runtime, answers):
+    with runtime.session_factory() as s:
+        never = list(s.scalars(select(TraceEntry).where(TraceEntry.event_id == answers["never"])))
+    assert "page.notify" in {e.kind for e in never}  # Vigie did solicit someone at once: that is not an action
+    headers = login(client, world.users["operator"])
+    fa = client.get(f"{API}/dashboard", headers=headers, params=DECEMBER).json()["first_action"]
+    assert (fa["within_hour"], fa["within_target"], fa["without_action"]) == (3, 2, 1)
+    assert (fa["within_hour_rate"], fa["within_target_rate"]) == (0.75, 0.5)
+    assert fa["by_severity"]["3"] == {"events": 3, "target_s": 900, "within_target": 1, "without_action": 1,
+                                      "median_s": 1500}  # 10 and 40 min; the unanswered one has no delay
+    assert fa["by_severity"]["2"]["within_target"] == 1  # the PC's note after 5 min
+    assert "première réponse humaine" in fa["definition"]
+    rows = list(csv.reader(io.StringIO(client.get(f"{API}/dashboard", headers=headers,
+                                                  params={**DECEMBER, "format": "csv"}).text.lstrip("\ufeff")),
+                           delimiter=";"))
+    assert ["première action", "dans le délai cible (taux)", "0,5", "1"] in rows
+    assert ["première action", "sans action (aucune réponse humaine)", "1", "0"] in rows
+    assert ["première action", "définition", fa["definition"], ""] in rows
 
 
 def test_the_dashboard_agrees_with_the_raw_trace(client, world, runtime, november):
