@@ -5,10 +5,15 @@ from __future__ import annotations
 import csv
 import io
 
+from backend.kpis.service import Period, days
 
-def rows(figures: dict) -> list[tuple[str, str, object, object]]:
+
+def rows(figures: dict, tz: str) -> list[tuple[str, str, object, object]]:
     calls, fa, rep = figures["calls"], figures["first_action"], figures["reports"]
+    first, last = days(Period(figures["period"]["start"], figures["period"]["end"]), tz)
     out = [
+        ("période", "du", f"{first:%d/%m/%Y}", ""),
+        ("période", "au (inclus)", f"{last:%d/%m/%Y}", ""),
         ("appels", "appels reçus", calls["total"], ""),
         ("appels", "appels décrochés", calls["answered"], ""),
         ("appels", "taux de décroché", calls["pickup_rate"], calls["target"]),
@@ -34,11 +39,11 @@ def rows(figures: dict) -> list[tuple[str, str, object, object]]:
     return out
 
 
-def to_csv(figures: dict) -> str:
+def to_csv(figures: dict, tz: str) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
     writer.writerow(["rubrique", "indicateur", "valeur", "objectif"])
-    for section, name, value, target in rows(figures):
+    for section, name, value, target in rows(figures, tz):
         writer.writerow([section, name, _fr(value), _fr(target)])
     return "\ufeff" + buffer.getvalue()
 

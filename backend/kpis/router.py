@@ -1,4 +1,4 @@
-"""The dashboard over HTTP: JSON for the console, CSV for a spreadsheet, HTML (with SVG charts) to project."""
+"""The dashboard over HTTP: JSON for the console (which draws the charts and projects them), CSV for a spreadsheet."""
 
 from __future__ import annotations
 
@@ -7,13 +7,13 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import Response
 from pydantic import AwareDatetime
 
 from backend.db import utcnow
 from backend.deps import SessionDep, Staff
 from backend.errors import Unprocessable
-from backend.kpis import charts, export
+from backend.kpis import export
 from backend.kpis import service as kpi_service
 from backend.orgs import service as org_service
 from backend.orgs.schemas import Id
@@ -23,24 +23,19 @@ router = APIRouter(route_class=OneHopRoute, prefix="/api/v1", tags=["dashboard"]
 
 
 @router.get("/dashboard", summary="The convention's figures for a period and a commune (or all)",
-            responses={200: {"content": {"application/json": {}, "text/csv": {}, "text/html": {}}}})
+            responses={200: {"content": {"application/json": {}, "text/csv": {}}}})
 def dashboard(db: SessionDep, principal: Staff, organization_id: Id | None = None,
               start: AwareDatetime | None = None, end: AwareDatetime | None = None,
-              format: Literal["json", "csv", "html"] = "json"):
+              format: Literal["json", "csv"] = "json"):
     if organization_id is not None:
-        organization = org_service.get(db_session=db, organization_id=organization_id, org_ids=principal.org_ids)
-        name = organization.name
-    else:
-        name = "toutes les communes"
+        org_service.get(db_session=db, organization_id=organization_id, org_ids=principal.org_ids)
     communes, tz = kpi_service.scope(db_session=db, org_ids=principal.org_ids, organization_id=organization_id)
     start, end = _period(start, end, tz)
     figures = kpi_service.compute(db_session=db, org_ids=communes, period=kpi_service.Period(start, end), tz=tz)
     if format == "csv":
-        filename = f"indicateurs-{start.astimezone(ZoneInfo(tz)):%Y%m%d}-{end.astimezone(ZoneInfo(tz)):%Y%m%d}.csv"
-        return Response(export.to_csv(figures), media_type="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": f'attachment; filename="{filename}"'})
-    if format == "html":
-        return HTMLResponse(charts.page(figures, title=f"Indicateurs de la convention — {name}", tz=tz))
+        first, last = kpi_service.days(kpi_service.Period(start, end), tz)
+        return Response(export.to_csv(figures, tz), media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="indicateurs-{first:%Y%m%d}-{last:%Y%m%d}.csv"'})
     return figures
 
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -47,6 +47,12 @@ FIRST_ACTION_DEFINITION = ("Première action : la première réponse humaine à 
 class Period:
     start: datetime
     end: datetime
+
+
+def days(period: Period, tz: str) -> tuple[date, date]:
+    """The first and the last day a period covers, in `tz`: its end is exclusive (midnight after the last day)."""
+    zone = ZoneInfo(tz)
+    return period.start.astimezone(zone).date(), (period.end - timedelta(microseconds=1)).astimezone(zone).date()
 
 
 def _rate(part: int, whole: int) -> float | None:

@@ -1,5 +1,5 @@
 """The console's side of issue 6 in a real Chromium (1440×900): the call log in one click and an event opened
-from a call, the « Indicateurs » screen (figures against their targets, charts, the page to project, the CSV export,
+from a call, the « Indicateurs » screen (figures against their targets, charts, projected full screen, the CSV export,
 alerts that bypassed the PC, the main courante's export), and the event's reports (version 1 at closure,
 PDF download, a new version on demand)."""
 
@@ -248,24 +248,24 @@ def test_dashboard_figures_charts_csv_bypassed_alerts_and_archive(live, desk, pa
     name, body = downloaded(page, lambda: view.get_by_role("button", name="JSON", exact=True).click())
     assert name.endswith(".json") and event["number"] in body.decode()
 
-    # « Projeter »: full screen (the server's page for the meeting, or this screen's figures without it).
+    # « Projeter »: this screen's figures and charts, full screen.
     view.get_by_role("button", name="Projeter").click()
-    page.wait_for_function("['db-frame', 'db-projection'].includes(document.fullscreenElement?.id)")
+    page.wait_for_function("document.fullscreenElement?.id === 'db-projection'")
     page.evaluate("document.exitFullscreen()")
     page.wait_for_function("!document.fullscreenElement")
 
-    # Longvic (a missed call, no event): the page made for the meeting, full screen.
+    # Longvic (a missed call, no event): projected full screen, with its name and the same eight charts.
     view.locator("#db-org").select_option(str(world.other_commune_id))
     expect(pickup).to_contain_text("0 %")
     expect(pickup).to_contain_text("0 décroché sur 1 appel")
     expect(view.locator("figure[data-chart='Événements par mois']")).to_contain_text("Aucune donnée sur la période")
-    frame = page.frame_locator("[data-testid=dashboard-frame]")
-    expect(frame.locator("h1")).to_contain_text("Ville de Longvic")
     view.get_by_role("button", name="Projeter").click()
-    page.wait_for_function("document.fullscreenElement?.id === 'db-frame'")
-    expect(frame.locator(".tiles")).to_contain_text("Taux de décroché")
-    expect(frame.locator("figure svg")).to_have_count(4)
-    assert page.locator("[data-testid=dashboard-frame]").bounding_box()["width"] == 1440
+    page.wait_for_function("document.fullscreenElement?.id === 'db-projection'")
+    projected = page.locator("[data-testid=dashboard-projection]")
+    expect(projected.locator("#db-projection-title")).to_contain_text("Ville de Longvic")
+    expect(projected.locator(".tiles")).to_contain_text("Taux de décroché")
+    expect(projected.locator("figure.chart")).to_have_count(8)
+    assert projected.bounding_box()["width"] == 1440
     page.evaluate("document.exitFullscreen()")
     page.wait_for_function("!document.fullscreenElement")
 

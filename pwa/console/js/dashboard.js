@@ -1,15 +1,15 @@
 // « Indicateurs » (#/indicateurs): the figures of the commune's convention for a period and a commune (or
-// all), against their targets, and their charts (drawn here from GET /dashboard's JSON); « Projeter » shows
-// the page made for the follow-up meeting (GET /dashboard as HTML, in a sandboxed frame, full screen), or
-// this screen's figures and charts when that page cannot be had; the CSV export; the alerts that did not go
-// through the PC (recorded here); the export of the main courante for the archives.
+// all), against their targets, and their charts (drawn here from GET /dashboard's JSON); « Projeter » puts
+// these same figures and charts full screen for the follow-up meeting (one rendering: what is projected is
+// what the screen shows); the CSV export; the alerts that did not go through the PC (recorded here); the
+// export of the main courante for the archives.
 
-import { api, download, fetchFile } from "./api.js";
+import { api, download } from "./api.js";
 import { barChart, verdictColour } from "./charts.js";
 import { communes, currentCommune, percent, PICKUP_TARGET, rememberCommune, tile, zoneOf } from "./calls.js";
 import { orgName } from "./store.js";
 import { toast } from "./toast.js";
-import { durationWords, esc, frameShowing, parseDate } from "./util.js";
+import { durationWords, esc, parseDate } from "./util.js";
 import { SEVERITY } from "./labels.js";
 import { addDays, dayOf, dayStart, fmt, frDay, frInput, parseFrDateTime, parseFrDay } from "./zone.js";
 
@@ -36,7 +36,7 @@ const plural = (n, one, many = `${one}s`) => `${n} ${n > 1 ? many : one}`;
 export function mountDashboard(root) {
   const list = communes();
   const saved = currentCommune();
-  const state = { orgId: null, quick: "two", from: null, to: null, figures: null, html: "", bypassed: null,
+  const state = { orgId: null, quick: "two", from: null, to: null, figures: null, bypassed: null,
                   error: "", seq: 0 };
   const tz = () => zoneOf(state.orgId);
   [state.from, state.to] = quickPeriod("two", tz());
@@ -66,14 +66,13 @@ export function mountDashboard(root) {
         </form>
       </div>
       <p class="form-error" id="db-error" role="alert" hidden></p>
-      <p class="muted small" id="db-frame-note" hidden></p>
-      <div class="db-projection" id="db-projection">
-        <div class="db-projection-head"><p class="db-projection-title" id="db-projection-title"></p><p class="muted" id="db-projection-period"></p></div>
+      <div class="db-projection" id="db-projection" data-testid="dashboard-projection">
+        <div class="db-projection-head"><div><p class="db-projection-title" id="db-projection-title"></p><p class="muted" id="db-projection-period"></p></div>
+          <button type="button" id="db-unproject" class="ghost">Quitter la projection (Échap)</button></div>
         <div class="tiles" id="db-tiles" data-testid="dashboard-tiles"><p class="muted">Chargement…</p></div>
+        <p class="muted small db-definition" id="db-definition" data-testid="first-action-definition"></p>
         <section class="db-charts" id="db-charts" data-testid="dashboard-charts"></section>
       </div>
-      <iframe id="db-frame" class="db-frame" sandbox="allow-same-origin" title="Indicateurs : page à projeter"
-        data-testid="dashboard-frame" tabindex="-1" aria-hidden="true"></iframe>
       <section class="panel db-bypassed" id="db-bypassed">
         <h2>Alertes hors PC <span class="muted small">— traitées par la commune sans passer par le PC</span></h2>
         <div class="db-bypassed-grid">
@@ -99,7 +98,6 @@ export function mountDashboard(root) {
       </section>
     </div>`;
   const $ = (selector) => root.querySelector(selector);
-  let frame = $("#db-frame");
   const periodForm = $("#db-period");
   const bypassedForm = $("#bypassed-form");
   $("#db-org").value = "";
@@ -125,9 +123,6 @@ export function mountDashboard(root) {
     const { start, end } = range();
     const bypassedParams = new URLSearchParams({ since: start, until: end });
     if (state.orgId) bypassedParams.set("organization_id", String(state.orgId));
-    // The page to project comes on its own: without it, the figures and charts are still shown here.
-    const page = fetchFile(`/api/v1/dashboard?${query({ format: "html" })}`).then((file) => file.blob.text(),
-                                                                                   () => "");
     try {
       const [figures, bypassed] = await Promise.all([
         api.get(`/api/v1/dashboard?${query({ format: "json" })}`),
@@ -135,13 +130,6 @@ export function mountDashboard(root) {
       ]);
       if (seq !== state.seq) return;
       Object.assign(state, { figures, bypassed, error: "" });
-      page.then((html) => {
-        if (seq !== state.seq) return;
-        state.html = html;
-        frame = frameShowing(frame, html);
-        $("#db-frame-note").hidden = Boolean(html);
-        $("#db-frame-note").textContent = html ? "" : "Le serveur n'a pas pu préparer la page de projection : « Projeter » affiche cet écran en plein écran.";
-      });
     } catch (error) {
       if (seq !== state.seq) return;
       state.error = error.french;
@@ -179,10 +167,10 @@ export function mountDashboard(root) {
            calls.total ? `objectif ≥ 85 % · ${calls.answered} décroché${calls.answered > 1 ? "s" : ""} sur ${plural(calls.total, "appel")}`
              : "objectif ≥ 85 % · aucun appel", verdict(calls.pickup_rate, calls.target ?? PICKUP_TARGET), "pickup"),
       tile("Première action dans l'heure", percent(fa.within_hour_rate),
-           f.events ? `objectif 100 % · ${fa.within_hour} sur ${events}` : "objectif 100 % · aucun événement",
-           verdict(fa.within_hour_rate, fa.target), "within-hour"),
+           f.events ? `objectif 100 % · ${fa.within_hour} sur ${events}${fa.without_action ? ` · ${fa.without_action} sans action` : ""}`
+             : "objectif 100 % · aucun événement", verdict(fa.within_hour_rate, fa.target), "within-hour"),
       tile("Première action dans le délai cible", percent(fa.within_target_rate),
-           f.events ? `objectif 100 % · délai selon la gravité${fa.without_action ? ` · ${fa.without_action} sans action` : ""}`
+           f.events ? `objectif 100 % · ${fa.within_target} sur ${events}, délai selon la gravité`
              : "objectif 100 % · aucun événement", verdict(fa.within_target_rate, fa.target), "within-target"),
       tile("Rapports par événement", decimal(reports.per_event),
            f.events ? `objectif ≥ 1 · ${plural(reports.sent, "rapport envoyé", "rapports envoyés")}${
@@ -192,6 +180,7 @@ export function mountDashboard(root) {
         ? `${plural(Object.keys(f.by_category).length, "catégorie")}` : "sur la période", null, "events"),
       tile("Alertes hors PC", String(f.bypassed.total), "à suivre (convention)", null, "bypassed"),
     ].join("");
+    $("#db-definition").textContent = fa.definition || "";
     $("#db-charts").innerHTML = chartsHtml(f);
     renderBypassed();
   }
@@ -213,7 +202,8 @@ export function mountDashboard(root) {
       barChart("Première action dans le délai cible, par gravité", Object.entries(fa).map(([level, x]) => {
         const rate = x.events ? x.within_target / x.events : 0;
         return [`${SEVERITY[level] || level} (${durationWords(x.target_s)})`, 100 * rate, verdictColour(rate, 1)];
-      }), { percent: true, note: "Objectif : 100 % des événements, délai selon la gravité." }),
+      }), { percent: true, note: `Objectif : 100 % des événements, délai selon la gravité.${
+        f.first_action.without_action ? ` ${plural(f.first_action.without_action, "événement")} sans action.` : ""}` }),
       barChart("Délai d'acquittement par groupe (médiane, en minutes)", Object.entries(f.ack_by_group).map(([group, x]) =>
         [group, x.median_s / 60]), { horizontal: true }),
       barChart("Profondeur d'escalade (personnes sollicitées par sollicitation)", Object.entries(depth.distribution)
@@ -314,19 +304,22 @@ export function mountDashboard(root) {
     () => download(`/api/v1/archive?${query({ format: "csv" })}`, "main-courante.csv")));
   $("#db-archive-json").addEventListener("click", run($("#db-archive-json"),
     () => download(`/api/v1/archive?${query({ format: "json" })}`, "main-courante.json")));
+  const projection = $("#db-projection");
+  const unproject = () => {
+    projection.classList.remove("projecting");
+    if (document.fullscreenElement === projection) document.exitFullscreen().catch(() => {});
+  };
   $("#db-project").addEventListener("click", async () => {
-    // The server's page made for the meeting; without it, this screen's figures and charts.
-    const target = state.html ? frame : $("#db-projection");
     try {
-      await target.requestFullscreen();
+      await projection.requestFullscreen();
     } catch (error) {
-      if (!state.html) return toast("Le plein écran est refusé par le navigateur : utilisez F11.", "error");
-      // No full screen here (a browser setting): the page in a tab of its own, F11 does the rest.
-      const url = URL.createObjectURL(new Blob([state.html], { type: "text/html" }));
-      window.open(url, "_blank", "noopener");
-      setTimeout(() => URL.revokeObjectURL(url), 60_000);
+      // Full screen refused (a browser setting): the same block over the whole window, F11 does the rest.
+      projection.classList.add("projecting");
     }
   });
+  $("#db-unproject").addEventListener("click", unproject);
+  const onKey = (key) => { if (key.key === "Escape" && projection.classList.contains("projecting")) unproject(); };
+  document.addEventListener("keydown", onKey);
 
   root.querySelector(".db-filters").addEventListener("click", (click) => {
     const quick = click.target.closest("[data-quick]");
@@ -361,6 +354,7 @@ export function mountDashboard(root) {
   return {
     unmount() {
       state.seq += 1;
+      document.removeEventListener("keydown", onKey);
       if (document.fullscreenElement) document.exitFullscreen().catch(() => {});
     },
   };
