@@ -18,15 +18,18 @@ from backend.payroll.items import fr
 if TYPE_CHECKING:
     from backend.payroll.service import Computation
 
-COLUMNS = ("période", "collectivité", "matricule", "code_rubrique", "libellé", "quantité", "taux", "montant",
-           "référence")
+# Who, then what. The name follows the matricule so that a row without one can still be attributed.
+COLUMNS = ("période", "collectivité", "matricule", "nom", "prénom", "code_rubrique", "libellé", "quantité", "taux",
+           "montant", "référence")
+NUMBERS = tuple(COLUMNS.index(name) for name in ("quantité", "taux", "montant"))
 MONEY = "#,##0.00"
 
 
 def rows(c: Computation) -> list[tuple]:
     """One row per item, agents in name order, items in time order (Decimals kept)."""
-    return [(c.month, c.collectivite, agent.employee_number or "", item.code, item.label, item.quantity, item.rate,
-             item.amount, item.reference) for agent in c.agents for item in agent.items]
+    return [(c.month, c.collectivite, agent.employee_number or "", agent.last_name, agent.first_name, item.code,
+             item.label, item.quantity, item.rate, item.amount, item.reference)
+            for agent in c.agents for item in agent.items]
 
 
 def to_csv(c: Computation) -> str:
@@ -34,7 +37,7 @@ def to_csv(c: Computation) -> str:
     writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
     writer.writerow(COLUMNS)
     for row in rows(c):
-        writer.writerow([*row[:5], fr(row[5]), fr(row[6]), fr(row[7]), row[8]])
+        writer.writerow([fr(value) if index in NUMBERS else value for index, value in enumerate(row)])
     return "\ufeff" + buffer.getvalue()
 
 
@@ -46,8 +49,8 @@ def to_xlsx(c: Computation, *, version: int, now: datetime) -> bytes:
     _add(items, list(COLUMNS))
     for row in rows(c):
         _add(items, list(row))
-        for column in (7, 8):
-            items.cell(items.max_row, column).number_format = MONEY
+        for name in ("taux", "montant"):
+            items.cell(items.max_row, COLUMNS.index(name) + 1).number_format = MONEY
     summary = book.create_sheet("Synthèse")
     _add(summary, ["matricule", "agent", "régime", "astreintes", "majorations", "interventions", "total",
                     "repos compensateur (h)", "alertes"])
@@ -77,7 +80,7 @@ def to_xlsx(c: Computation, *, version: int, now: datetime) -> bytes:
             _add(alerts, [agent.employee_number or "", agent.name, message])
     for person in c.excluded:
         _add(alerts, ["", person["person"], f"Non payé : {person['reason']}."])
-    for sheet, widths in ((items, (9, 12, 12, 14, 50, 10, 10, 10, 90)), (summary, (12, 24, 60, 12, 12, 14, 12, 14, 8)),
+    for sheet, widths in ((items, (9, 12, 12, 18, 16, 14, 50, 10, 10, 10, 90)), (summary, (12, 24, 60, 12, 12, 14, 12, 14, 8)),
                           (alerts, (12, 24, 120))):
         for index, width in enumerate(widths, start=1):
             sheet.column_dimensions[get_column_letter(index)].width = width

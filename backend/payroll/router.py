@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from sqlalchemy import select
 
 from backend.db import db_now
-from backend.deps import SessionDep, Staff
+from backend.deps import SessionDep, SettingsDep, Staff
 from backend.orgs import service as org_service
 from backend.orgs.schemas import Id
 from backend.payroll import rules as pay
@@ -94,10 +94,12 @@ def export_out(row: PayrollExport, *, status: str, detail: bool = False) -> dict
 @router.post("/organizations/{organization_id}/payroll-exports", status_code=201,
              response_model=schemas.ExportDetailOut,
              summary="Compute the month's payroll items now: a new version, earlier ones kept as they were")
-def create_export(organization_id: Id, body: schemas.ExportIn, db: SessionDep, principal: Staff):
+def create_export(organization_id: Id, body: schemas.ExportIn, db: SessionDep, principal: Staff,
+                  settings: SettingsDep):
     organization = org_service.get(db_session=db, organization_id=organization_id, org_ids=principal.org_ids)
     row = payroll_service.create_export(db_session=db, organization=organization, month=body.month,
-                                        created_by=principal.user.full_name, now=db_now(db))
+                                        created_by=principal.user.full_name, now=db_now(db),
+                                        public_url=settings.public_url)
     return export_out(row, status="draft", detail=True)
 
 

@@ -198,6 +198,8 @@ class AgentPay:
     name: str
     employee_number: str | None
     intervention_mode: str
+    last_name: str = ""
+    first_name: str = ""
     regimes: list[str] = field(default_factory=list)
     items: list[Item] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
@@ -236,8 +238,10 @@ def month_bounds(month: str, tz: str) -> tuple[int, int, datetime, datetime]:
     return year, number, start, end
 
 
-def compute(*, db_session: Session, organization: Organization, month: str, now: datetime) -> Computation:
-    """Every agent's items for the month, with the warnings payroll and the manager must read."""
+def compute(*, db_session: Session, organization: Organization, month: str, now: datetime,
+            public_url: str = "") -> Computation:
+    """Every agent's items for the month, with the warnings payroll and the manager must read (a missing
+    matricule points to the person's page in the console at `public_url`)."""
     tz = organization.timezone or "Europe/Paris"
     year, number, start, end = month_bounds(month, tz)
     conf = conf_of(settings_of(db_session=db_session, organization=organization), organization)
@@ -291,8 +295,10 @@ def compute(*, db_session: Session, organization: Organization, month: str, now:
         if reason:
             excluded.setdefault(person_id, reason)
             continue
+        assert person is not None  # a person of no commune of ours is excluded above
         agent = AgentPay(person_id, person.display_name, person.employee_number,
-                         rule.intervention_mode if rule else "paid")
+                         rule.intervention_mode if rule else "paid", last_name=person.last_name,
+                         first_name=person.first_name)
         mine = periods.get(person_id, {})
         for (regime_id, variant), found in mine.items():
             regime = pay.load_regime(regime_id)
@@ -340,7 +346,8 @@ def compute(*, db_session: Session, organization: Organization, month: str, now:
             continue
         if not person.employee_number:
             agent.warnings.insert(0, f"{person.display_name} n'a pas de matricule : ses lignes sont exportées avec un "
-                                     "matricule vide ; renseigner le matricule dans l'annuaire puis recalculer le mois.")
+                                     "matricule vide (à son nom) ; renseigner le matricule sur sa fiche, "
+                                     f"{public_url.rstrip('/')}/console/#/personne/{person_id}, puis recalculer le mois.")
         agent.items.sort(key=lambda i: (i.start, _SECTIONS.index(i.section)))  # stable: slots stay in order
         agents.append(agent)
 
@@ -486,10 +493,11 @@ def _interventions(db_session: Session, organization: Organization, start: datet
 
 # --- exports ----------------------------------------------------------------------------------------
 def create_export(*, db_session: Session, organization: Organization, month: str, created_by: str,
-                  now: datetime) -> PayrollExport:
+                  now: datetime, public_url: str = "") -> PayrollExport:
     """A new version of the month's export; earlier versions stay as they were."""
     db_session.scalar(select(Organization.id).where(Organization.id == organization.id).with_for_update(key_share=True))
-    computation = compute(db_session=db_session, organization=organization, month=month, now=now)
+    computation = compute(db_session=db_session, organization=organization, month=month, now=now,
+                          public_url=public_url)
     version = (db_session.scalar(select(func.max(PayrollExport.version)).where(
         PayrollExport.organization_id == organization.id, PayrollExport.month == month)) or 0) + 1
     csv_text = payroll_export.to_csv(computation)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import zipfile
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -38,8 +39,10 @@ from backend.trace.service import Actor
 
 API = "/api/v1"
 PARIS = ZoneInfo("Europe/Paris")
-COLUMNS = ["période", "collectivité", "matricule", "code_rubrique", "libellé", "quantité", "taux", "montant",
-           "référence"]
+# The order payroll imports (README, « Payroll export »): who first (matricule, then the name for a row
+# without one), then what.
+COLUMNS = ["période", "collectivité", "matricule", "nom", "prénom", "code_rubrique", "libellé", "quantité", "taux",
+           "montant", "référence"]
 
 
 def paris(*args) -> datetime:
@@ -209,25 +212,30 @@ def test_a_month_of_turns_replacements_and_interventions_against_figures_done_by
     assert len(lines) == len(UN) + 2 + 11  # Deux: a night and a weekend; Trois: ten nights and a Saturday
     assert {tuple(r[:2]) for r in lines} == {("2026-11", "CHENOVE")}
     mine = [r for r in lines if r[2] == "T001"]
-    assert [(r[8].split(" au ")[0].split("du ")[-1], r[3], r[5], r[6], r[7]) for r in mine] == UN
-    assert sum(d(r[7]) for r in mine) == UN_TOTAL
-    assert sum(d(r[7]) for r in lines) == TOTAL
+    assert [(r[10].split(" au ")[0].split("du ")[-1], r[5], r[7], r[8], r[9]) for r in mine] == UN
+    assert sum(d(r[9]) for r in mine) == UN_TOTAL
+    assert sum(d(r[9]) for r in lines) == TOTAL
     # The reference leads payroll back to the planning or the trace.
-    by_code = {r[3]: r for r in mine}
-    assert by_code["ASTWE"][8] == (f"Astreinte technique, du 06/11/2026 17:30 au 09/11/2026 08:30, "
+    by_code = {r[5]: r for r in mine}
+    assert by_code["ASTWE"][10] == (f"Astreinte technique, du 06/11/2026 17:30 au 09/11/2026 08:30, "
                                    f"remplacement n° {november['overrides']['weekend']}")
-    assert f"rotation n° {november['rotations'][0]}" in by_code["ASTSEM"][8]
-    assert by_code["INTDIM"][8] == "Événement 2026-0001, intervention du 10/11/2026 21:30 au 11/11/2026 01:15"
-    assert by_code["ASTMAJ"][8].endswith(f"remplacement n° {november['overrides']['short']}")
-    assert by_code["ASTSEM"][4] == "Astreinte — semaine complète"
-    deux_lines = [(r[3], r[7]) for r in lines if r[2] == "T002"]
+    assert f"rotation n° {november['rotations'][0]}" in by_code["ASTSEM"][10]
+    assert by_code["INTDIM"][10] == "Événement 2026-0001, intervention du 10/11/2026 21:30 au 11/11/2026 01:15"
+    assert by_code["ASTMAJ"][10].endswith(f"remplacement n° {november['overrides']['short']}")
+    assert by_code["ASTSEM"][6] == "Astreinte — semaine complète"
+    deux_lines = [(r[5], r[9]) for r in lines if r[2] == "T002"]
     assert deux_lines == [("ASTNUIT", "10,75"), ("ASTWE", "116,20")]
     trois_lines = [r for r in lines if r[2] == ""]  # no matricule: exported empty, and said so
-    assert len(trois_lines) == 11 and sum(d(r[7]) for r in trois_lines) == TROIS_TOTAL
-    assert [r[3] for r in trois_lines].count("ASTSAM") == 1
+    assert {(r[3], r[4]) for r in trois_lines} == {("Trois", "Tech")}  # but the name says whose they are
+    assert {(r[3], r[4]) for r in mine} == {("Un", "Tech")}
+    assert len(trois_lines) == 11 and sum(d(r[9]) for r in trois_lines) == TROIS_TOTAL
+    assert [r[5] for r in trois_lines].count("ASTSAM") == 1
 
     warnings = {a["person_id"]: a["warnings"] for a in body["agents"]}
     assert warnings[trois][0].startswith("Tech Trois n'a pas de matricule")
+    # Where to fill it in: the person's page in the console, not a vague « annuaire ».
+    assert re.search(rf"sur sa fiche, https?://[^ ]+/console/#/personne/{trois}, puis recalculer", warnings[trois][0])
+    assert "annuaire" not in warnings[trois][0]
     assert warnings[deux] == []
     # The 16 November call-out leaves 02:10 → 08:30 before Tuesday's work: 6 h 20 of rest.
     assert warnings[un] == [
@@ -247,7 +255,9 @@ def test_the_workbook_and_the_statements_carry_the_same_figures(client, world, h
     assert book.sheetnames == ["Éléments variables", "Synthèse", "Alertes"]
     items = list(book["Éléments variables"].iter_rows(values_only=True))
     assert list(items[0]) == COLUMNS and len(items) == 1 + 28
-    assert round(sum(Decimal(str(r[7])) for r in items[1:]), 2) == TOTAL
+    assert {(r[2], r[3], r[4]) for r in items[1:]} == {("T001", "Un", "Tech"), ("T002", "Deux", "Tech"),
+                                                       (None, "Trois", "Tech")}
+    assert round(sum(Decimal(str(r[9])) for r in items[1:]), 2) == TOTAL
     summary = list(book["Synthèse"].iter_rows(values_only=True))
     assert [r[1] for r in summary[1:4]] == ["Tech Deux", "Tech Trois", "Tech Un"]
     assert Decimal(str(summary[3][6])) == UN_TOTAL
@@ -311,10 +321,10 @@ def test_settings_codes_and_time_off_change_the_next_export(client, world, h, no
     body = export(client, h, world)
     rows = [r for r in csv_rows(client, h, body["id"])[1:] if r[2] == "T001"]
     assert {r[1] for r in rows} == {"21166"}
-    assert [(r[3], r[4]) for r in rows if r[6] == "159,20"] == [("0452", "Astreinte semaine")] * 2
+    assert [(r[5], r[6]) for r in rows if r[8] == "159,20"] == [("0452", "Astreinte semaine")] * 2
     # Technical time off: weekday +0 %, night +50 %, holiday +100 %. Event 2026-0001: 30 min → 30, 120 → 180,
     # 75 → 150, so 0.50 h + 3.00 h + 2.50 h; event 2026-0002: 150 → 225, 3.75 h. 9.75 h, and no amount.
-    repos = [(r[3], r[5], r[6], r[7]) for r in rows if r[3].startswith("RC")]
+    repos = [(r[5], r[7], r[8], r[9]) for r in rows if r[5].startswith("RC")]
     assert repos == [("RCSEM", "0,50", "", ""), ("RCNUIT", "3,00", "", ""), ("RCDIM", "2,50", "", ""),
                      ("RCNUIT", "3,75", "", "")]
     agent = next(a for a in body["agents"] if a["person_id"] == un)
@@ -361,11 +371,11 @@ def test_a_rotation_edit_keeps_the_notice_of_turns_it_does_not_change(client, wo
         s.get(Rotation, response.json()["id"]).created_at = utc(paris(2026, 11, 20, 9))
     body = export(client, h, world)
     assert Decimal(body["totals"]["amount"]) == TOTAL
-    majorations = [r for r in csv_rows(client, h, body["id"])[1:] if r[3] == "ASTMAJ"]
-    assert [r[7] for r in majorations] == ["23,28", "5,38"]  # only the Sunday agreed on the 25th
+    majorations = [r for r in csv_rows(client, h, body["id"])[1:] if r[5] == "ASTMAJ"]
+    assert [r[9] for r in majorations] == ["23,28", "5,38"]  # only the Sunday agreed on the 25th
     # Deux's Thursday night, 19 → 20 November, now draws on both versions, and says so.
-    night = next(r for r in csv_rows(client, h, body["id"])[1:] if r[2] == "T002" and r[3] == "ASTNUIT")
-    assert night[8].endswith(f"tour 4 de la rotation n° {november['rotations'][0]} + "
+    night = next(r for r in csv_rows(client, h, body["id"])[1:] if r[2] == "T002" and r[5] == "ASTNUIT")
+    assert night[10].endswith(f"tour 4 de la rotation n° {november['rotations'][0]} + "
                                f"tour 4 de la rotation n° {response.json()['id']}")
 
 
@@ -419,15 +429,15 @@ def test_a_regime_can_have_its_own_payroll_codes(client, world, h, november):
     assert changed.json()["codes"]["technique-2015/intervention.night"]["code"] == "0611"
 
     rows = [r for r in csv_rows(client, h, export(client, h, world)["id"])[1:] if r[2] == "T001"]
-    codes = {r[3] for r in rows}
+    codes = {r[5] for r in rows}
     # Tech Un's night hours are technical: the technical code; the other slots keep the item's own code.
     assert "0611" in codes and "0612" not in codes and "INTNUIT" not in codes and "INTSEM" in codes
-    assert {r[4] for r in rows if r[3] == "0611"} == {"Intervention de nuit (filière technique)"}
+    assert {r[6] for r in rows if r[5] == "0611"} == {"Intervention de nuit (filière technique)"}
 
     reset = client.patch(url, headers=h("referent"), json={"codes": {"technique-2015/intervention.night": None}})
     assert "technique-2015/intervention.night" not in reset.json()["codes"]
     rows = [r for r in csv_rows(client, h, export(client, h, world)["id"])[1:] if r[2] == "T001"]
-    assert "INTNUIT" in {r[3] for r in rows} and "0611" not in {r[3] for r in rows}
+    assert "INTNUIT" in {r[5] for r in rows} and "0611" not in {r[5] for r in rows}
 
 
 def test_figures_not_read_in_the_official_text_are_flagged_for_hr(client, world, h, november):

@@ -30,7 +30,7 @@ from tests.smoke.harness import login
 
 API = "/api/v1"
 MONTH = "2026-11"
-CSV_HEADER = "période;collectivité;matricule;code_rubrique;libellé;quantité;taux;montant;référence"
+CSV_HEADER = "période;collectivité;matricule;nom;prénom;code_rubrique;libellé;quantité;taux;montant;référence"
 NOT_EDITOR = "La validation revient au référent de la commune ou à un administrateur."
 
 
@@ -189,11 +189,15 @@ def test_the_month_computed_downloaded_validated_then_computed_again(live, desk,
     expect(row_un).to_contain_text("payées")
     expect(row_un).to_contain_text("Filière technique — barème 2015 — Astreinte d'exploitation")
     expect(row_un).to_contain_text("2 alertes")
-    expect(detail.locator(f"tr[data-person-id='{trois}'] .py-no-number")).to_have_text("sans matricule")
+    no_number = detail.locator(f"tr[data-person-id='{trois}'] .py-no-number")
+    expect(no_number).to_have_text("sans matricule")
+    expect(no_number).to_have_attribute("href", f"#/personne/{trois}")  # where to fill it in
     expect(detail.locator("[data-testid=detail-total]")).to_have_text(euros(amount))
     warnings = detail.locator("[data-testid=payroll-warnings]")
     expect(warnings).to_contain_text("Repos quotidien de 6 h 20 seulement (minimum 11 h)")
     expect(warnings).to_contain_text("Tech Trois n'a pas de matricule")
+    expect(warnings).to_contain_text(f"/console/#/personne/{trois}")
+    expect(warnings.get_by_role("link", name="Tech Trois")).to_have_attribute("href", f"#/personne/{trois}")
     excluded = detail.locator("[data-testid=payroll-excluded]")
     expect(excluded).to_contain_text("Elu Un")
     expect(excluded).to_contain_text("élu : jamais payé d'astreinte")
@@ -217,6 +221,7 @@ def test_the_month_computed_downloaded_validated_then_computed_again(live, desk,
     lines = body.decode("utf-8-sig").splitlines()
     assert lines[0] == CSV_HEADER
     assert len(lines) == 1 + listed["totals"]["lines"]
+    assert sum(1 for line in lines if line.startswith("2026-11;CHENOVE;;Trois;Tech;")) == 11  # attributable by name
     name, body = downloaded(page, lambda: first.get_by_role("button", name="XLSX").click())
     assert name == "paie-astreintes-2026-11-v1.xlsx" and body[:2] == b"PK"
     name, body = downloaded(page, lambda: row_un.get_by_role("button", name="PDF").click())

@@ -258,7 +258,7 @@ export function mountPayroll(root) {
         <tbody>${agents.map((a) => `<tr data-person-id="${a.person_id}">
           <td class="py-person">${esc(a.person)}</td>
           <td>${a.employee_number ? `<span class="nowrap">${esc(a.employee_number)}</span>`
-            : `<span class="py-no-number" title="La paie ne peut pas prendre ses lignes : renseigner le matricule dans l'annuaire puis recalculer le mois.">sans matricule</span>`}</td>
+            : `<a class="py-no-number" href="#/personne/${a.person_id}" title="Ses lignes sont exportées à son nom, sans matricule : le renseigner sur sa fiche puis recalculer le mois.">sans matricule</a>`}</td>
           <td class="py-regimes">${a.regimes.map((r) => `<div title="${esc(r)}">${esc(shortRegime(r))}</div>`).join("") || "—"}</td>
           <td class="num">${esc(money(a.astreinte_amount))}</td>
           <td class="num">${esc(money(a.majoration_amount))}</td>
@@ -281,7 +281,7 @@ export function mountPayroll(root) {
       <div class="py-checks">
         <section id="py-warnings" data-testid="payroll-warnings"><h3>À vérifier avant la paie <span class="count">${(d.warnings || []).length || ""}</span></h3>${
           byPerson.size ? `<ul class="py-warnings">${[...byPerson.entries()].map(([id, w]) => `<li data-person-id="${id || ""}">
-            <strong>${esc(w.person || "Tout l'export")}</strong><ul>${w.messages.map((m) => `<li>${esc(m)}</li>`).join("")}</ul></li>`).join("")}</ul>`
+            <strong>${id ? `<a href="#/personne/${id}">${esc(w.person)}</a>` : "Tout l'export"}</strong><ul>${w.messages.map((m) => `<li>${esc(m)}</li>`).join("")}</ul></li>`).join("")}</ul>`
           : `<p class="muted">Aucune alerte.</p>`}</section>
         <section data-testid="payroll-excluded"><h3>Non payés <span class="count">${(d.excluded || []).length || ""}</span></h3>${
           (d.excluded || []).length ? `<ul class="py-excluded">${d.excluded.map((x) => `<li data-person-id="${x.person_id}">
