@@ -3,6 +3,7 @@ rounding, the period said with its last day included — and the CSV says that s
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -57,6 +58,17 @@ def test_the_projection_shows_the_screens_figures_and_the_last_day_included(live
     screenshot(page, "console-dashboard-projected")
     page.evaluate("document.exitFullscreen()")
     page.wait_for_function("!document.fullscreenElement")
+
+    # A browser that refuses full screen: the same block over the whole window, Échap gives the screen back.
+    page.evaluate("() => { Element.prototype.requestFullscreen = () => Promise.reject(new TypeError('refusé')); }")
+    view.get_by_role("button", name="Projeter").click()
+    expect(projected).to_have_class(re.compile(r"\bprojecting\b"))
+    expect(projected.locator("#db-projection-period")).to_be_visible()
+    assert projected.bounding_box()["width"] == 1440
+    assert projected.locator("#db-tiles").inner_text() == on_screen
+    page.keyboard.press("Escape")
+    expect(projected).not_to_have_class(re.compile(r"\bprojecting\b"))
+    expect(projected.locator("#db-projection-period")).to_be_hidden()
 
     # The CSV of that period names the same last day.
     name, body = downloaded(page, lambda: view.get_by_role("button", name="Exporter CSV").click())
