@@ -7,6 +7,7 @@ import csv
 import io
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -20,6 +21,7 @@ from backend.events.models import Event
 from backend.events.schemas import EventCreate
 from backend.responses import service as response_service
 from backend.trace import service as trace_service
+from backend.trace.kinds import HUMAN_ACTIONS
 from backend.trace.models import TraceEntry
 from backend.trace.service import Actor
 from tests.factories import login
@@ -198,3 +200,11 @@ def test_the_dashboard_is_scoped(client, world, november):
                       params=NOVEMBER).status_code == 403
     bad = client.get(f"{API}/dashboard", headers=foreign, params={**NOVEMBER, "end": NOVEMBER["start"]})
     assert bad.status_code == 422
+
+
+def test_the_readme_names_every_kind_of_entry_that_is_a_first_action():
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    paragraph = readme[readme.index("The **first action** is"):].split("\n- ")[0]
+    for kind in HUMAN_ACTIONS:
+        assert f"`{kind}`" in paragraph or (kind.startswith("response.") and "`response.*`" in paragraph), kind
+    assert "`page.notify`" not in paragraph  # the automatic paging is no action
