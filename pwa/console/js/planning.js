@@ -93,7 +93,12 @@ export function mountPlanning(root) {
   const dialog = $("#pl-dialog");
   if (state.orgId != null) orgSelect.value = String(state.orgId);
   if (!communes.length) {
-    $("#pl-grid").innerHTML = `<p class="empty">Aucune commune dans votre périmètre.</p>`;
+    // Nothing to load: say so, and where a commune is made (an admin), instead of waiting forever.
+    $("#pl-grid").innerHTML = `<p class="empty" data-testid="planning-empty">Aucune commune dans votre périmètre.${
+      store.me.role === "admin" ? ` <a href="#/admin/communes/nouvelle" class="button primary">Créer une commune</a>` : ""}</p>`;
+    $("#pl-gaps").innerHTML = `<h2>Trous dans les 7 prochains jours</h2><p class="muted">Aucune commune : rien à planifier.</p>`;
+    orgSelect.innerHTML = `<option value="">aucune commune</option>`;
+    orgSelect.disabled = true;
   }
 
   function weekBounds() {
