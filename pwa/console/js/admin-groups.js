@@ -9,7 +9,7 @@ import {
 import { store } from "./store.js";
 import { toast } from "./toast.js";
 import { esc } from "./util.js";
-import { dayOf, fmt, frDay, isoDay, pad, parseFrDay, parseFrTime } from "./zone.js";
+import { addDays, fmt, frDay, isoDay, pad, parseFrDay, parseFrTime, partsIn } from "./zone.js";
 
 export const KINDS = [["technique", "Techniciens"], ["cadre", "Cadres"], ["elu", "Élus"], ["prestataire", "Prestataires"]];
 const KIND_LABEL = Object.fromEntries(KINDS);
@@ -151,8 +151,7 @@ export function mountGroups(root) {
   }
 
   function renderRotation(box, group, rotation) {
-    const today = dayOf(new Date(), tz());
-    const anchor = rotation?.anchor_local || `${isoDay(today)}T08:30:00`;
+    const anchor = rotation?.anchor_local || `${isoDay(lastHandover())}T08:30:00`;
     box.dataset.rotation = rotation ? "1" : "";
     const anchorDay = frDay({ y: Number(anchor.slice(0, 4)), mo: Number(anchor.slice(5, 7)), d: Number(anchor.slice(8, 10)) });
     box.innerHTML = `<h2>Rotation</h2>
@@ -206,6 +205,13 @@ export function mountGroups(root) {
       }
     });
     if (rotation) loadTurns(box.querySelector("#adm-turns"), group, rotation);
+  }
+
+  /** A new rotation's first hand-over: the last 08:30 (today's, or yesterday's before it), so someone holds now. */
+  function lastHandover() {
+    const now = partsIn(new Date(), tz());
+    const today = { y: now.y, mo: now.mo, d: now.d };
+    return now.h * 60 + now.mi >= 8 * 60 + 30 ? today : addDays(today, -1);
   }
 
   /** The next turns as the server plans them (replacements included): the planning of this group alone. */

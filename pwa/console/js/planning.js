@@ -99,6 +99,7 @@ export function mountPlanning(root) {
     $("#pl-gaps").innerHTML = `<h2>Trous dans les 7 prochains jours</h2><p class="muted">Aucune commune : rien à planifier.</p>`;
     orgSelect.innerHTML = `<option value="">aucune commune</option>`;
     orgSelect.disabled = true;
+    root.querySelector(".pl-weeknav").hidden = true;
   }
 
   function weekBounds() {
