@@ -13,6 +13,7 @@ from backend.db import transaction
 from backend.orgs.models import Organization
 from tests.browser.conftest import screenshot
 from tests.browser.test_console import console_login, pages  # noqa: F401  (fixture)
+from tests.browser.test_csp import ENFORCED, watch_violations
 from tests.factories import PASSWORD
 from tests.smoke.harness import login
 
@@ -259,3 +260,23 @@ def test_a_new_metropole_with_no_commune_is_shown_where_to_start(live, desk, pag
     expect(page.locator(".adm-item.active")).to_contain_text("Ville de Départ")
     expect(page.locator("#cb-org option")).to_have_text(["Ville de Départ"])
     expect(page.locator("#cb-answered")).to_be_enabled()
+
+
+def test_the_administration_runs_under_the_console_policy(playwright_browser, live):
+    context = playwright_browser.new_context(base_url=live.url, **ENFORCED)
+    try:
+        page = context.new_page()
+        violations = watch_violations(page)
+        console_login(page, live.world.users["admin"])
+        page.click("#nav-admin")
+        expect(page.get_by_test_id("coverage").locator("tbody tr").first).to_be_visible()
+        page.get_by_role("link", name="Groupes et rotations").click()
+        expect(page.get_by_test_id("rotation")).to_contain_text("Première relève")
+        page.get_by_test_id("roster").get_by_role("button", name="Descendre").first.click()
+        page.get_by_role("link", name="Listes de diffusion").click()
+        expect(page.get_by_test_id("list-detail")).to_contain_text("Destinataires")
+        page.get_by_role("link", name="Utilisateurs").click()
+        expect(page.locator("tr", has_text="referent@example.org")).to_be_visible()
+        assert violations == []
+    finally:
+        context.close()
