@@ -175,6 +175,21 @@ def test_an_admin_sets_up_a_commune_from_the_console(live, desk, pages):  # noqa
     expect(page.locator("#adm-users .form-error")).to_contain_text("appartient à la métropole")
     expect(row.get_by_label("Rôle de Rémi Référent")).to_have_value("referent")
 
+    # Rémi forgot his password: a new one, too short first (refused, kept), then saved with Enter.
+    row.get_by_role("button", name="Nouveau mot de passe").click()
+    new_password = page.get_by_label("Nouveau mot de passe de Rémi Référent")
+    expect(new_password).to_be_focused()
+    new_password.fill("oublie")
+    page.get_by_role("button", name="Enregistrer le mot de passe").click()
+    expect(page.locator("#adm-users .form-error")).to_contain_text("au moins 10 caractères")
+    expect(new_password).to_have_value("oublie")
+    new_password.fill("retrouve-2026!")
+    new_password.press("Enter")
+    expect(page.locator(".toast", has_text="Mot de passe enregistré")).to_be_visible()
+    assert "retrouve" not in page.url
+    assert login(live.client(), "remi@marsannay.example.org", "retrouve-2026!")
+    expect(page.locator("tr", has_text="admin@example.org").get_by_label("Rôle de Admin")).to_be_disabled()
+
     operator = page.locator("tr", has_text="operator@example.org")
     operator.get_by_role("button", name="Désactiver").click()
     expect(operator).to_contain_text("Désactivé")
@@ -184,7 +199,6 @@ def test_an_admin_sets_up_a_commune_from_the_console(live, desk, pages):  # noqa
     assert users["operator@example.org"]["is_active"] is False
     refused = live.client().post("/api/v1/auth/token", data={"username": "operator@example.org", "password": PASSWORD})
     assert refused.status_code == 401
-    assert login(live.client(), "remi@marsannay.example.org", "marsannay-2026!")
 
     # The new commune is in the other screens without a reload.
     page.click("a[data-nav=planning]")

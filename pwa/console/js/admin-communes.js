@@ -96,8 +96,8 @@ export function mountCommunes(root, { action }) {
   function identityFields(org) {
     const readOnly = isAdmin() ? "" : " readonly";
     return `<div class="grid2">
-        <label>Nom <span class="req">*</span><input name="name" required maxlength="200" value="${esc(org.name)}"${readOnly}></label>
-        <label>Code (utilisé dans les SMS) <span class="req">*</span><input name="code" required maxlength="20"
+        <label><span>Nom <span class="req">*</span></span><input name="name" required maxlength="200" value="${esc(org.name)}"${readOnly}></label>
+        <label><span>Code (utilisé dans les SMS) <span class="req">*</span></span><input name="code" required maxlength="20"
           value="${esc(org.code)}" placeholder="CHENOVE" autocapitalize="characters"${readOnly}></label>
         <label>Fuseau horaire<input name="timezone" value="${esc(org.timezone)}"${readOnly}></label>
         <label>Téléphone du PC pour cette commune<input name="pc_phone" type="tel" value="${esc(org.pc_phone)}"${readOnly}></label>

@@ -15,6 +15,8 @@ const REFUSALS = {
   group_in_use: "Des procédures utilisent ce groupe : modifiez-les d'abord.",
   list_in_use: "Des procédures envoient leurs rapports à cette liste : modifiez-les d'abord.",
   email_taken: "Un utilisateur a déjà cette adresse e-mail.",
+  invalid_email: "Cette adresse e-mail n'est pas valide.",
+  password_not_used: "Un compte d'astreinte se connecte depuis l'application, sans mot de passe.",
   own_account: "Vous ne pouvez ni changer le rôle de votre propre compte ni le désactiver.",
   role_not_allowed_here: "Un opérateur ou un administrateur appartient à la métropole (le PC), pas à une commune.",
   password_required: "Ce rôle se connecte avec un mot de passe d'au moins 10 caractères.",

@@ -11,6 +11,7 @@ export const ROLES = [["operator", "Opérateur du PC"], ["admin", "Administrateu
                       ["referent", "Référent de commune"], ["oncall", "Astreinte (application)"]];
 const ROLE_LABEL = Object.fromEntries(ROLES);
 const PC_ROLES = ["operator", "admin"];
+const PASSWORD_ROLES = ["operator", "admin", "referent"];
 const roleOptions = (selected) => ROLES.map(([v, l]) => `<option value="${v}"${v === selected ? " selected" : ""}>${l}</option>`).join("");
 
 export function mountUsers(root) {
@@ -30,7 +31,7 @@ export function mountUsers(root) {
           <label data-for-role="oncall" hidden>Personne de l'annuaire<select name="person_id"></select></label>
           <label data-for-role="password">Mot de passe initial (10 caractères au moins)<input name="password" type="password"
             minlength="10" maxlength="1024" autocomplete="new-password"></label>
-          <p class="hint muted small">À transmettre à la personne, qui le changera.</p>
+          <p class="hint muted small">À transmettre à la personne ; « Nouveau mot de passe » en donne un autre.</p>
           ${errorBox()}
           <button type="submit" class="primary">Créer l'utilisateur</button>
         </form>
@@ -59,9 +60,12 @@ export function mountUsers(root) {
         <th>Nom</th><th>E-mail</th><th>Rattachement</th><th>Rôle</th><th>État</th><th></th></tr></thead>
       <tbody>${state.users.map((u) => `<tr data-user-id="${u.id}" class="${u.is_active ? "" : "inactive"}">
         <td>${esc(u.full_name)}</td><td>${esc(u.email)}</td><td>${esc(orgName(u.organization_id))}</td>
-        <td><select data-role aria-label="Rôle de ${esc(u.full_name)}">${roleOptions(u.role)}</select></td>
+        <td><select data-role aria-label="Rôle de ${esc(u.full_name)}"${u.id === store.me.id
+          ? ' disabled title="Un autre administrateur change le rôle de votre compte."' : ""}>${roleOptions(u.role)}</select></td>
         <td>${u.is_active ? "Actif" : "<span class=\"muted\">Désactivé</span>"}</td>
-        <td class="adm-row-actions">${u.id === store.me.id ? `<span class="muted small">vous</span>`
+        <td class="adm-row-actions">${PASSWORD_ROLES.includes(u.role)
+          ? `<button type="button" class="small" data-password aria-expanded="false">Nouveau mot de passe</button>` : ""}
+          ${u.id === store.me.id ? `<span class="muted small">vous</span>`
           : `<button type="button" class="small" data-active="${u.is_active ? "0" : "1"}">${u.is_active ? "Désactiver" : "Réactiver"}</button>`}</td>
       </tr>`).join("")}</tbody></table>`;
   }
@@ -81,7 +85,43 @@ export function mountUsers(root) {
     const userId = Number(change.target.closest("tr").dataset.userId);
     patch(userId, { role: change.target.value }, `Rôle changé : ${ROLE_LABEL[change.target.value]}.`);
   });
+  // A forgotten password replaced: typed under the account's row, its other sessions end.
+  function togglePassword(row) {
+    const next = row.nextElementSibling;
+    if (next?.matches(".adm-password-row")) {
+      next.remove();
+      row.querySelector("[data-password]").setAttribute("aria-expanded", "false");
+      return;
+    }
+    const user = state.users.find((u) => u.id === Number(row.dataset.userId));
+    row.insertAdjacentHTML("afterend", `<tr class="adm-password-row"><td colspan="6"><div class="adm-actions">
+        <label class="inline">Nouveau mot de passe de ${esc(user.full_name)} (10 caractères au moins)
+          <input type="password" name="password" minlength="10" maxlength="1024" autocomplete="new-password"></label>
+        <button type="button" class="small primary" data-set-password="${user.id}">Enregistrer le mot de passe</button>
+        <span class="muted small">Ses sessions ouvertes sont fermées.</span></div></td></tr>`);
+    row.querySelector("[data-password]").setAttribute("aria-expanded", "true");
+    row.nextElementSibling.querySelector("input").focus();
+  }
+
+  async function setPassword(userId, input) {
+    const result = await submitFrom(table, "PATCH", `/api/v1/users/${userId}`, { password: input.value });
+    if (!state.alive || !result.ok) return; // refused: what was typed stays, the alert says why
+    toast("Mot de passe enregistré : à transmettre à la personne.");
+    renderTable();
+  }
+
+  // Enter in the password field saves it (never a browser submission: the password would go into the URL).
+  table.addEventListener("submit", (submit) => {
+    submit.preventDefault();
+    const input = table.querySelector(".adm-password-row input");
+    const save = table.querySelector("[data-set-password]");
+    if (input && save && document.activeElement === input) setPassword(Number(save.dataset.setPassword), input);
+  });
   table.addEventListener("click", (click) => {
+    const toggle = click.target.closest("[data-password]");
+    if (toggle) return togglePassword(toggle.closest("tr"));
+    const save = click.target.closest("[data-set-password]");
+    if (save) return setPassword(Number(save.dataset.setPassword), save.closest("tr").querySelector("input"));
     const button = click.target.closest("[data-active]");
     if (!button) return;
     const row = button.closest("tr");

@@ -147,6 +147,7 @@ export function mountPlanning(root) {
       : "Consultation seule : seuls un administrateur ou le référent de la commune modifient le planning.";
     if (state.error) {
       $("#pl-grid").innerHTML = `<p class="form-error">Planning indisponible : ${esc(state.error)}</p>`;
+      if (!state.gaps) $("#pl-gaps").innerHTML = `<h2>Trous dans les 7 prochains jours</h2><p class="muted">Indisponibles pour l'instant.</p>`;
       return;
     }
     if (!state.data) return;
