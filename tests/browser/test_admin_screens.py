@@ -294,3 +294,27 @@ def test_the_administration_runs_under_the_console_policy(playwright_browser, li
         assert violations == []
     finally:
         context.close()
+
+
+def test_an_oncall_account_is_a_person_of_the_directory(live, desk, pages):  # noqa: F811
+    page = pages(desk)
+    console_login(page, live.world.users["admin"])
+    page.goto("/console/#/admin/utilisateurs")
+    form = page.locator("#adm-new-user")
+    expect(form.get_by_label("Rattachement")).to_have_value(str(live.world.metropole_id))
+    form.get_by_label("Rôle").select_option("oncall")
+    # An on-call account belongs to a commune and logs in from the app: a person, no password.
+    expect(form.get_by_label("Rattachement")).not_to_have_value(str(live.world.metropole_id))
+    form.get_by_label("Rattachement").select_option(label="Ville de Chenôve")
+    expect(form.get_by_label("Mot de passe initial")).to_be_hidden()
+    form.get_by_label("Nom complet").fill("Tech Trois")
+    form.get_by_label("E-mail (identifiant)").fill("tech3@example.org")
+    form.get_by_role("button", name="Créer l'utilisateur").click()
+    expect(form.locator(".form-error")).to_have_text("Un compte d'astreinte est une personne de l'annuaire : choisissez-la.")
+    form.get_by_label("Personne de l'annuaire").select_option(label="Tech Trois")
+    form.get_by_role("button", name="Créer l'utilisateur").click()
+    row = page.locator("tr", has_text="tech3@example.org")
+    expect(row.get_by_label("Rôle de Tech Trois")).to_have_value("oncall")
+    expect(row.get_by_role("button", name="Nouveau mot de passe")).to_have_count(0)
+    created = next(u for u in api_as(live, "admin").get("/api/v1/users").json() if u["email"] == "tech3@example.org")
+    assert (created["person_id"], created["organization_id"]) == (live.world.techs[2], live.world.commune_id)
