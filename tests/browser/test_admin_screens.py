@@ -79,6 +79,8 @@ def test_an_admin_sets_up_a_commune_from_the_console(live, desk, pages):  # noqa
     coverage.get_by_label("Un événement hors de ces heures").select_option("inform_referent")
     coverage.get_by_role("button", name="Enregistrer les horaires").click()
     expect(coverage.locator(".form-error")).to_contain_text("HH:MM")
+    expect(coverage.locator("[aria-invalid]")).to_have_count(1)  # the second row's end, no other
+    expect(coverage.locator("tbody tr").nth(1).locator("[name=end]")).to_have_attribute("aria-invalid", "")
     expect(coverage.locator("tbody tr").nth(0).locator("[name=start]")).to_have_value("18:00")
     coverage.locator("tbody tr").nth(1).locator("[name=end]").fill("24:00")
     coverage.get_by_role("button", name="Enregistrer les horaires").click()

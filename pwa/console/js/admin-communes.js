@@ -164,7 +164,7 @@ export function mountCommunes(root, { action }) {
         ${esc(String(coverage.weekly_hours).replace(".", ","))} h par semaine hors jours fériés.</p>
       <form id="adm-coverage" class="form" novalidate>
         <table class="data-table adm-windows"><thead><tr><th>Jour</th><th>Début</th><th>Fin (24:00 = minuit)</th><th></th></tr></thead>
-          <tbody>${weekly.map(windowRow).join("")}</tbody></table>
+          <tbody data-list="weekly">${weekly.map(windowRow).join("")}</tbody></table>
         <div class="adm-actions"><button type="button" class="small" id="adm-add-window">Ajouter une plage</button>
           <button type="button" class="small" id="adm-all-week">Toute la semaine, jour et nuit</button></div>
         <div class="grid2">

@@ -67,10 +67,19 @@ export function refusal(error) {
   return REFUSALS[error.code] || error.french;
 }
 
-/** The names of the fields the API found invalid. */
-function faultyFields(error) {
+/** The inputs the API found invalid: `name`, or in a list of rows (`data-list`), the row's `name`. */
+function faultyInputs(form, error) {
   if (error.code !== "invalid_input" || !Array.isArray(error.details)) return [];
-  return error.details.flatMap((d) => (d.loc || []).filter((part) => typeof part === "string" && part !== "body"));
+  return error.details.flatMap((d) => {
+    const loc = (d.loc || []).filter((part) => part !== "body");
+    const [first, index, field] = loc;
+    const rows = form.querySelector(`[data-list="${first}"]`);
+    if (rows && Number.isInteger(index)) {
+      const row = rows.children[index];
+      return row ? [...row.querySelectorAll(field ? `[name="${field}"]` : "[name]")] : [];
+    }
+    return typeof first === "string" ? [...form.querySelectorAll(`[name="${first}"]`)] : [];
+  });
 }
 
 /** Says the refusal in the form's alert and marks the faulty inputs; nothing typed is touched. */
@@ -80,10 +89,8 @@ export function showRefusal(form, error) {
     alert.textContent = refusal(error);
     alert.hidden = false;
   }
-  const faulty = new Set(faultyFields(error));
-  for (const input of form.querySelectorAll("[name]")) {
-    input.toggleAttribute("aria-invalid", faulty.has(input.name));
-  }
+  const faulty = new Set(faultyInputs(form, error));
+  for (const input of form.querySelectorAll("[name]")) input.toggleAttribute("aria-invalid", faulty.has(input));
 }
 
 export function clearRefusal(form) {
