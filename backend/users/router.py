@@ -33,4 +33,5 @@ def create_user(body: schemas.UserCreate, db: SessionDep, principal: Staff):
 def update_user(user_id: Id, body: schemas.UserUpdate, db: SessionDep, principal: Staff):
     user = user_service.get(db_session=db, user_id=user_id, org_ids=principal.org_ids)
     org_service.ensure_admin(principal=principal)
-    return user_service.update(db_session=db, user=user, patch=body, acting_user=principal.user)
+    return user_service.update(db_session=db, user=user, patch=body, acting_user=principal.user,
+                               keep_token_id=principal.token.id if principal.token else None)

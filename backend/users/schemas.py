@@ -29,6 +29,9 @@ class UserUpdate(Patch):
     full_name: str | None = Field(default=None, min_length=1, max_length=200)
     role: Role | None = None
     is_active: bool | None = None
+    password: str | None = Field(default=None, min_length=10, max_length=1024,
+                                 description="a new password (admin, operator, referent: a forgotten one replaced); "
+                                             "the account's other open sessions end")
 
 
 class UserOut(BaseModel):

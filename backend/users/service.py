@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy import update as update_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from backend.auth import service as auth_service
-from backend.auth.models import User
+from backend.auth.models import ApiToken, User
+from backend.auth.security import hash_password
+from backend.db import db_now
 from backend.errors import Conflict, NotFound, Unprocessable
 from backend.orgs.models import Organization
 from backend.people import service as people_service
@@ -44,21 +47,38 @@ def create(*, db_session: Session, organization: Organization, draft: UserCreate
         raise Conflict("a user with this e-mail already exists", code="email_taken") from exc
 
 
-def update(*, db_session: Session, user: User, patch: UserUpdate, acting_user: User) -> User:
+def update(*, db_session: Session, user: User, patch: UserUpdate, acting_user: User,
+           keep_token_id: int | None = None) -> User:
+    """`keep_token_id`: the session making the change, kept when its own password is changed."""
     changes = patch.changes()
+    password = changes.pop("password", None)
     role = changes.get("role", user.role)
     if user.id == acting_user.id and (role != user.role or changes.get("is_active") is False):
         raise Conflict("you cannot demote or deactivate your own account", code="own_account")
+    if password is not None and role not in PASSWORD_ROLES:
+        raise Unprocessable(f"a {role} logs in from the app, without a password", code="password_not_used")
     if role != user.role:
         organization = db_session.get(Organization, user.organization_id)
-        _check_role(organization, role, has_password=user.password_hash is not None, person_id=user.person_id)
+        _check_role(organization, role, has_password=user.password_hash is not None or password is not None,
+                    person_id=user.person_id)
     rescoped = changes.get("is_active") is False or role != user.role
     for name, value in changes.items():
         setattr(user, name, value)
+    if password is not None:
+        user.password_hash = hash_password(password)
+        _end_sessions(db_session=db_session, user=user, keep_token_id=keep_token_id)
+        rescoped = True
     if rescoped:
         auth_service.access_changed(db_session)  # their open live sockets re-check now
     db_session.flush()
     return user
+
+
+def _end_sessions(*, db_session: Session, user: User, keep_token_id: int | None) -> None:
+    """Whoever logged in with the old password is out (a phone's device token is not a session)."""
+    db_session.execute(update_(ApiToken).where(
+        ApiToken.user_id == user.id, ApiToken.kind == "session", ApiToken.revoked_at.is_(None),
+        ApiToken.id != (keep_token_id or 0)).values(revoked_at=db_now(db_session)))
 
 
 def _check_role(organization: Organization, role: str, *, has_password: bool, person_id: int | None) -> None:

@@ -54,10 +54,15 @@ const categoryOptions = () => CALLER_CATEGORIES.map(([value, label]) =>
 
 // ---- the strip ---------------------------------------------------------------------------------
 
+/** The strip's choice of commune; « aucune commune » rather than an empty choice. */
+function communeOptions(list) {
+  return list.length ? list.map((o) => `<option value="${o.id}">${esc(o.name)}</option>`).join("")
+    : `<option value="">aucune commune</option>`;
+}
+
 export function mountCallbar(box) {
   const list = communes();
-  box.innerHTML = `<select id="cb-org" aria-label="Commune appelée" title="Commune appelée">${list.map((o) =>
-      `<option value="${o.id}">${esc(o.name)}</option>`).join("")}</select>
+  box.innerHTML = `<select id="cb-org" aria-label="Commune appelée" title="Commune appelée">${communeOptions(list)}</select>
     <select id="cb-category" aria-label="Qui appelle" title="Qui appelle">${categoryOptions()}</select>
     <button type="button" class="call-answered" data-answered="1" id="cb-answered">Appel décroché</button>
     <button type="button" class="call-missed" data-answered="0" id="cb-missed">Appel manqué</button>
@@ -71,6 +76,20 @@ export function mountCallbar(box) {
   let busy = false;
   let alive = true; // a reply after logout finds the strip gone
   if (currentCommune() != null) orgSelect.value = String(currentCommune());
+  const allowLogging = () => {
+    for (const button of box.querySelectorAll("[data-answered]")) button.disabled = !Number(orgSelect.value);
+  };
+  allowLogging();
+  // A commune created or renamed in Administration (admin-forms.js): offered at once, the choice kept.
+  const onOrgs = () => {
+    const chosen = orgSelect.value;
+    orgSelect.innerHTML = communeOptions(communes());
+    if (chosen && [...orgSelect.options].some((o) => o.value === chosen)) orgSelect.value = chosen;
+    else if (currentCommune() != null) orgSelect.value = String(currentCommune());
+    allowLogging();
+    refreshDay();
+  };
+  window.addEventListener("vigie:orgs", onOrgs);
 
   async function refreshDay() {
     const orgId = Number(orgSelect.value);
@@ -159,6 +178,7 @@ export function mountCallbar(box) {
       alive = false;
       clearInterval(timer);
       window.removeEventListener(CALLS_CHANGED, onChange);
+      window.removeEventListener("vigie:orgs", onOrgs);
       box.innerHTML = "";
       box.hidden = true;
     },

@@ -1,6 +1,7 @@
 // The console's entry point: login, header, the call strip, routing (#/, #/nouvel-evenement[?appel={id}],
-// #/evenement/{id}, #/appels, #/planning, #/indicateurs, #/paie, #/personnes, #/personne/{id}).
+// #/evenement/{id}, #/appels, #/planning, #/indicateurs, #/paie, #/personnes, #/personne/{id}, #/admin[/{section}]).
 
+import { mayAdminister, mountAdmin } from "./admin.js";
 import { api, token, whenUnauthorized } from "./api.js";
 import { mountBoard } from "./board.js";
 import { canLogCalls, mountCallbar, mountCalls } from "./calls.js";
@@ -55,6 +56,7 @@ async function start() {
   $("#user-name").textContent = store.me.full_name;
   $("#user-name").title = store.me.full_name; // a long name is cut on a narrow screen
   $("#nav-new").hidden = !["operator", "admin"].includes(store.me.role);
+  $("#nav-admin").hidden = !mayAdminister();
   callbar?.unmount();
   callbar = canLogCalls() ? mountCallbar($("#callbar")) : null;
   $("#shell").classList.toggle("with-callbar", Boolean(callbar));
@@ -74,6 +76,7 @@ function route() {
   const eventMatch = hash.match(/^#\/evenement\/(\d+)$/);
   const newMatch = hash.match(/^#\/nouvel-evenement(?:\?appel=(\d+))?$/);
   const personMatch = hash.match(/^#\/personne\/(\d+)$/);
+  const adminMatch = hash.match(/^#\/admin(?:\/([a-z-]+(?:\/[a-z-]+)?))?$/);
   let nav = "board";
   if (eventMatch) {
     current = mountEvent(view, Number(eventMatch[1]));
@@ -99,6 +102,9 @@ function route() {
   } else if (personMatch) {
     current = mountPerson(view, Number(personMatch[1]));
     nav = "people";
+  } else if (adminMatch && mayAdminister()) {
+    current = mountAdmin(view, adminMatch[1]);
+    nav = "admin";
   } else {
     current = mountBoard(view);
   }

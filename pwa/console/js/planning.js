@@ -93,7 +93,13 @@ export function mountPlanning(root) {
   const dialog = $("#pl-dialog");
   if (state.orgId != null) orgSelect.value = String(state.orgId);
   if (!communes.length) {
-    $("#pl-grid").innerHTML = `<p class="empty">Aucune commune dans votre périmètre.</p>`;
+    // Nothing to load: say so, and where a commune is made (an admin), instead of waiting forever.
+    $("#pl-grid").innerHTML = `<p class="empty" data-testid="planning-empty">Aucune commune dans votre périmètre.${
+      store.me.role === "admin" ? ` <a href="#/admin/communes/nouvelle" class="button primary">Créer une commune</a>` : ""}</p>`;
+    $("#pl-gaps").innerHTML = `<h2>Trous dans les 7 prochains jours</h2><p class="muted">Aucune commune : rien à planifier.</p>`;
+    orgSelect.innerHTML = `<option value="">aucune commune</option>`;
+    orgSelect.disabled = true;
+    root.querySelector(".pl-weeknav").hidden = true;
   }
 
   function weekBounds() {
@@ -141,6 +147,7 @@ export function mountPlanning(root) {
       : "Consultation seule : seuls un administrateur ou le référent de la commune modifient le planning.";
     if (state.error) {
       $("#pl-grid").innerHTML = `<p class="form-error">Planning indisponible : ${esc(state.error)}</p>`;
+      if (!state.gaps) $("#pl-gaps").innerHTML = `<h2>Trous dans les 7 prochains jours</h2><p class="muted">Indisponibles pour l'instant.</p>`;
       return;
     }
     if (!state.data) return;
