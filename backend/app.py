@@ -25,6 +25,7 @@ from backend.config import Settings, get_settings
 from backend.coverage.router import router as coverage_router
 from backend.db import transaction
 from backend.devices.router import router as devices_router
+from backend.directory.router import router as directory_router
 from backend.enrolment.router import router as enrolment_router
 from backend.errors import ERROR_RESPONSES
 from backend.events.router import router as events_router
@@ -59,6 +60,7 @@ ROUTERS = (
     people_router, groups_router, procedures_router, users_router, devices_router, enrolment_router,
     inbound_router, links_router, schedule_router, coverage_router, watch_router, calendars_router,
     calls_router, kpis_router, reports_router, archive_router, payroll_router, privacy_router,
+    directory_router,
 )
 
 
