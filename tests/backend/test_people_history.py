@@ -62,3 +62,21 @@ def test_the_history_stays_in_the_commune(client, world, h):
     assert client.get(f"{API}/people/{world.foreign_person_id}/history", headers=h("admin")).status_code == 404
     assert client.get(f"{API}/people/{world.techs[0]}/history", headers=h("operator")).status_code == 403
     assert client.get(f"{API}/people/{world.techs[0]}/history", headers=h("foreign_operator")).status_code == 403
+
+
+def test_joining_or_leaving_a_group_is_in_the_history_of_those_who_moved_only(client, world, h):
+    roster = [world.techs[0], world.techs[2], world.cadres[0]]  # Tech Deux leaves, Cadre Un joins
+    assert client.put(f"{API}/groups/{world.tech_group_id}/roster", headers=h("referent"),
+                      json={"person_ids": roster}).status_code == 200
+    listed = client.get(f"{API}/distribution-lists?organization_id={world.commune_id}", headers=h("admin")).json()
+    assert client.put(f"{API}/distribution-lists/{listed[0]['id']}/members", headers=h("admin"),
+                      json={"person_ids": [world.cadres[0], world.elus[0]]}).status_code == 200
+
+    def history(person_id):
+        return [(e["action"], e["what"]) for e in client.get(f"{API}/people/{person_id}/history",
+                                                              headers=h("admin")).json()]
+
+    assert history(world.techs[1]) == [("change", "groups")]
+    assert history(world.cadres[0]) == [("change", "groups")]  # joined the roster; already on the list
+    assert history(world.elus[0]) == [("change", "groups")]
+    assert history(world.techs[0]) == [] and history(world.techs[2]) == []
