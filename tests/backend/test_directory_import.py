@@ -172,3 +172,27 @@ def test_a_row_matching_two_people_by_a_shared_address_asks_for_the_matricule(cl
                    csv_bytes([HEADER, "Tech;Quelqu'un;;;;astreinte@example.org;"])).json()
     assert [(e["row"], e["column"]) for e in body["errors"]] == [(2, "E-mail")]
     assert "ajoutez leur matricule" in body["errors"][0]["message"]
+
+
+def test_a_failure_half_way_through_the_import_leaves_the_directory_as_it_was(client, world, runtime, h, monkeypatch):
+    from backend.directory import service
+
+    before = people_count(runtime, world.commune_id)
+    calls = []
+
+    def failing_record(**kwargs):
+        calls.append(kwargs["person"])
+        if len(calls) == 2:
+            raise RuntimeError("the disk is full")
+
+    monkeypatch.setattr(service.privacy, "record", failing_record)
+    rows = [HEADER, "Premier;Agent;P-1;;;;", "Second;Agent;P-2;;;;"]
+    try:
+        reply = apply(client, h("referent"), world.commune_id, csv_bytes(rows))
+        assert reply.status_code == 500
+    except RuntimeError:
+        pass  # the test client re-raises what the app did not catch
+    assert len(calls) == 2
+    assert people_count(runtime, world.commune_id) == before  # the first row went too
+    monkeypatch.undo()
+    assert client.get(f"{API}/organizations/{world.commune_id}/directory-imports", headers=h("referent")).json() == []
