@@ -134,6 +134,9 @@ def test_a_file_missing_the_name_columns_or_too_big_is_refused_as_a_whole(client
     assert "nom" in missing.json()["error"]["message"]
     big = preview(client, h("admin"), world.commune_id, b"Nom;Pr\xc3\xa9nom\n" + b"a;b\n" * (csv_file.MAX_BYTES // 4))
     assert big.status_code == 422 and big.json()["error"]["code"] == "import_too_large"
+    huge = preview(client, h("admin"), world.commune_id, b"Nom;Pr\xc3\xa9nom\n" + b"a;b\n" * csv_file.MAX_BYTES)
+    assert huge.status_code == 413 and huge.json()["error"]["code"] == "import_too_large"  # refused unread
+    assert "Ko" in huge.json()["error"]["message"]
     monkeypatch.setattr(csv_file, "MAX_ROWS", 3)
     many = preview(client, h("admin"), world.commune_id, csv_bytes(["Nom;Prénom"] + [f"N{i};P{i}" for i in range(4)]))
     assert many.status_code == 422 and many.json()["error"]["code"] == "import_too_many_rows"
