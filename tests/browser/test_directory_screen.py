@@ -106,6 +106,7 @@ def test_the_referent_creates_a_person_then_edits_them(live, desk, pages):  # no
     expect(history).to_contain_text("a créé la fiche")
     expect(history).to_contain_text("a modifié : matricule, fonction")
     expect(history).to_contain_text("a modifié : coordonnées")
+    expect(history).to_contain_text("a modifié : groupes")
     screenshot(page, "console-person-edit")
 
     # The number has had its SMS for this quarter hour: the link waits, and the console says until when.
