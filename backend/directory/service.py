@@ -219,7 +219,8 @@ def apply(*, db_session: Session, principal: Principal, plan: Plan, filename: st
             if person.id in {m.person_id for m in group.members}:
                 continue
             if isinstance(group, OnCallGroup):
-                group.members.append(GroupMember(person_id=person.id, position=len(group.members)))
+                last = max((m.position for m in group.members), default=-1)
+                group.members.append(GroupMember(person_id=person.id, position=last + 1))
             else:
                 group.members.append(DistributionMember(person_id=person.id))
         privacy.record(db_session=db_session, principal=principal, person=person,
