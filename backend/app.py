@@ -25,6 +25,8 @@ from backend.config import Settings, get_settings
 from backend.coverage.router import router as coverage_router
 from backend.db import transaction
 from backend.devices.router import router as devices_router
+from backend.directory.router import router as directory_router
+from backend.directory.upload_limit import DirectoryUploadLimit
 from backend.enrolment.router import router as enrolment_router
 from backend.errors import ERROR_RESPONSES
 from backend.events.router import router as events_router
@@ -59,6 +61,7 @@ ROUTERS = (
     people_router, groups_router, procedures_router, users_router, devices_router, enrolment_router,
     inbound_router, links_router, schedule_router, coverage_router, watch_router, calendars_router,
     calls_router, kpis_router, reports_router, archive_router, payroll_router, privacy_router,
+    directory_router,
 )
 
 
@@ -104,6 +107,7 @@ def create_app(settings: Settings | None = None, *, channels: ChannelRegistry | 
         app.include_router(router, responses=ERROR_RESPONSES)
     app.add_middleware(GZipMiddleware, minimum_size=512)
     app.add_middleware(PendingLimit, limit=settings.max_pending_requests)
+    app.add_middleware(DirectoryUploadLimit)
     # Outermost: the 503s of back-pressure carry the headers too.
     app.add_middleware(SecurityHeaders, hsts=settings.public_url.startswith("https://"))
 

@@ -6,6 +6,7 @@ from backend.calendars.models import CalendarFeed  # noqa: F401
 from backend.calls.models import BypassedAlert, Call  # noqa: F401
 from backend.coverage.models import CoverageException, CoverageSettings  # noqa: F401
 from backend.db import Base  # noqa: F401
+from backend.directory.models import DirectoryImport  # noqa: F401
 from backend.enrolment.models import Enrolment  # noqa: F401
 from backend.events.models import Event, EventCounter  # noqa: F401
 from backend.groups.models import DistributionList, DistributionMember, GroupMember, OnCallGroup  # noqa: F401

@@ -29,6 +29,9 @@ class EnrolmentOut(BaseModel):
     person_id: int
     channel: str
     expires_at: datetime
+    deferred_until: datetime | None = Field(
+        default=None, description="set when the SMS waits for the number's flood limit (SMS per quarter hour): "
+                                  "the link leaves then, not now")
 
 
 class EnrolIn(BaseModel):
@@ -56,8 +59,10 @@ class DeviceOut(BaseModel):
 def send_enrolment(person_id: Id, body: EnrolmentCreate, db: SessionDep, principal: Staff,
                    settings: SettingsDep):
     person = people_service.get(db_session=db, person_id=person_id, org_ids=principal.org_ids)
-    return service.send_link(db_session=db, person=person, channel=body.channel, public_url=settings.public_url,
+    sent = service.send_link(db_session=db, person=person, channel=body.channel, public_url=settings.public_url,
                              by_user_id=principal.user.id, now=db_now(db))
+    return EnrolmentOut(id=sent.enrolment.id, person_id=person.id, channel=sent.enrolment.channel,
+                        expires_at=sent.enrolment.expires_at, deferred_until=sent.deferred_until)
 
 
 @router.post("/enrol", response_model=EnrolledOut, summary="Exchange a single-use enrolment code for a device token")

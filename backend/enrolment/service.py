@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
@@ -14,6 +15,7 @@ from backend.auth.security import token_digest
 from backend.db import db_now
 from backend.enrolment.models import Enrolment
 from backend.errors import Gone, NotFound, Unprocessable
+from backend.outbox import flood
 from backend.outbox import service as outbox_service
 from backend.people.models import Person
 from notifications import notice as notices
@@ -21,8 +23,14 @@ from notifications import notice as notices
 ENROLMENT_TTL = timedelta(hours=72)
 
 
+@dataclass(frozen=True)
+class SentLink:
+    enrolment: Enrolment
+    deferred_until: datetime | None  # the number had its quarter hour's SMS: the link waits until then
+
+
 def send_link(*, db_session: Session, person: Person, channel: str, public_url: str, by_user_id: int | None,
-              now: datetime) -> Enrolment:
+              now: datetime) -> SentLink:
     contact = next((c for c in person.contact_methods if c.enabled and c.kind == channel), None)
     if contact is None:
         raise Unprocessable(f"this person has no {channel} contact to receive the link", code="no_contact")
@@ -32,10 +40,16 @@ def send_link(*, db_session: Session, person: Person, channel: str, public_url: 
     db_session.add(enrolment)
     url = f"{public_url.rstrip('/')}/app/#/enrol/{code}"
     subject, text = notices.install_link(channel=channel, person_name=person.display_name, url=url)
-    outbox_service.enqueue_written(db_session=db_session, organization_id=person.organization_id, person_id=person.id,
-                                   contact=contact, purpose="enrol", subject=subject, text=text, html=None,
-                                   data={"purpose": "enrol"}, now=now)
-    return enrolment
+    row = outbox_service.enqueue_written(db_session=db_session, organization_id=person.organization_id,
+                                         person_id=person.id, contact=contact, purpose="enrol", subject=subject,
+                                         text=text, html=None, data={"purpose": "enrol"}, now=now)
+    deferred_until = None
+    if channel == "sms":
+        limit = outbox_service.policy_of(db_session).sms_flood_limit
+        deferred_until = flood.next_free_slot(db_session=db_session, address=contact.address, now=now, limit=limit)
+        if deferred_until is not None:
+            row.due_at = deferred_until
+    return SentLink(enrolment=enrolment, deferred_until=deferred_until)
 
 
 def enrol(*, db_session: Session, code: str, label: str, now: datetime,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from backend.auth.service import Principal
 from backend.deps import SessionDep, Staff
 from backend.groups import schemas
 from backend.groups import service as group_service
@@ -11,9 +12,17 @@ from backend.groups.dependencies import editable_group, editable_list
 from backend.groups.models import DistributionList, OnCallGroup
 from backend.orgs import service as org_service
 from backend.orgs.schemas import Id
+from backend.people import service as people_service
+from backend.privacy import service as privacy
 from backend.routing import OneHopRoute
 
 router = APIRouter(route_class=OneHopRoute, prefix="/api/v1", tags=["groups"])
+
+
+def record_membership(db, principal: Principal, before: set[int], after: set[int]) -> None:
+    """Joining or leaving a group is in each person's change history."""
+    for person in people_service.people_by_id(db_session=db, person_ids=before ^ after).values():
+        privacy.record(db_session=db, principal=principal, person=person, action="change", what="groups")
 
 
 def group_out(db, group: OnCallGroup) -> dict:
@@ -59,7 +68,10 @@ def delete_group(group_id: Id, db: SessionDep, principal: Staff):
 @router.put("/groups/{group_id}/roster", response_model=schemas.GroupOut, summary="Replace the ordered roster")
 def set_roster(group_id: Id, body: schemas.PersonIdsIn, db: SessionDep, principal: Staff):
     group = editable_group(db, principal, group_id)
-    return group_out(db, group_service.set_roster(db_session=db, group=group, person_ids=body.person_ids))
+    before = {m.person_id for m in group.members}
+    group = group_service.set_roster(db_session=db, group=group, person_ids=body.person_ids)
+    record_membership(db, principal, before, set(body.person_ids))
+    return group_out(db, group)
 
 
 @router.get("/distribution-lists", response_model=list[schemas.DistributionListOut])
@@ -98,4 +110,7 @@ def delete_distribution_list(list_id: Id, db: SessionDep, principal: Staff):
             summary="Replace the members")
 def set_distribution_list_members(list_id: Id, body: schemas.PersonIdsIn, db: SessionDep, principal: Staff):
     dlist = editable_list(db, principal, list_id)
-    return list_out(db, group_service.set_list_members(db_session=db, dlist=dlist, person_ids=body.person_ids))
+    before = {m.person_id for m in dlist.members}
+    dlist = group_service.set_list_members(db_session=db, dlist=dlist, person_ids=body.person_ids)
+    record_membership(db, principal, before, set(body.person_ids))
+    return list_out(db, dlist)

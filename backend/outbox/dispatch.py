@@ -26,6 +26,7 @@ log = logging.getLogger("vigie.dispatch")
 
 BACKOFF_BASE_S = 5.0
 BACKOFF_MAX_S = 300.0
+FLOOD_RECHECK = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -114,7 +115,8 @@ def backoff(attempts: int, retry_after: float | None) -> float:
 
 
 def record_results(*, db_session: Session, worker_id: str, attempts: list[Attempt], results: list[SendResult],
-                   now: datetime, max_attempts: int, ages_s: list[float] | None = None) -> list[float]:
+                   now: datetime, max_attempts: int, ages_s: list[float] | None = None,
+                   sms_flood_limit: int = 8) -> list[float]:
     """Store each outcome and trace it; return the hand-off latencies (seconds) for metrics.
 
     `ages_s`: how long ago each provider answered (the recording comes a little later): the
@@ -138,6 +140,11 @@ def record_results(*, db_session: Session, worker_id: str, attempts: list[Attemp
             if row is None or row.claimed_by != worker_id:
                 continue  # our lease expired and another worker owns it now
             row.claimed_by, row.claim_until = None, None
+            if attempt.over_budget and row.purpose in flood.WAIT_NOT_MERGE:
+                row.due_at = flood.next_free_slot(db_session=db_session, address=row.address, now=now,
+                                                  limit=sms_flood_limit) or now + FLOOD_RECHECK
+                log.info("notification %s waits for its number's SMS budget until %s", row.id, row.due_at)
+                continue
             if attempt.over_budget:
                 digest = flood.merge_into_digest(db_session=db_session, row=row,
                                                  number=event.number if event else "Vigie", now=now)

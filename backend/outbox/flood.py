@@ -16,6 +16,8 @@ from notifications import notice as notices
 
 WINDOW = timedelta(minutes=15)
 PRIORITY = {"solicit": 0, "unreached": 1, "confirm": 2, "closing": 3, "inform": 4}
+# A digest names its messages, it does not carry them: an install link merged into one would be lost.
+WAIT_NOT_MERGE = frozenset({"enrol"})
 
 
 def split(*, db_session: Session, rows: list[Notification], now: datetime, limit: int) -> set[int]:
@@ -42,6 +44,17 @@ def split(*, db_session: Session, rows: list[Notification], now: datetime, limit
         group.sort(key=lambda r: (PRIORITY.get(r.purpose, 9), r.id))
         over.update(r.id for r in group[allowed:])
     return over
+
+
+def next_free_slot(*, db_session: Session, address: str, now: datetime, limit: int) -> datetime | None:
+    """When one more SMS to `address` fits in its budget: None when it fits now."""
+    latest = [at for at in db_session.scalars(
+        select(Notification.handed_off_at).where(Notification.address == address, Notification.channel == "sms",
+                                                 Notification.handed_off_at >= now - WINDOW)
+        .order_by(Notification.handed_off_at.desc()).limit(limit)) if at is not None]
+    if len(latest) < limit:
+        return None
+    return min(latest) + WINDOW
 
 
 def _at_most(limit: int, *conditions):

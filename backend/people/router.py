@@ -43,7 +43,9 @@ def list_people(db: SessionDep, principal: Staff, organization_id: Id | None = N
 @router.post("/people", status_code=201, response_model=schemas.PersonDetail)
 def create_person(body: schemas.PersonCreate, db: SessionDep, principal: Staff):
     organization = org_service.get_editable(db_session=db, principal=principal, organization_id=body.organization_id)
-    return people_service.create(db_session=db, organization_id=organization.id, draft=body)
+    person = people_service.create(db_session=db, organization_id=organization.id, draft=body)
+    privacy.record(db_session=db, principal=principal, person=person, action="create")
+    return person
 
 
 # Reading one person's details (their numbers and addresses) is logged, as every change is.

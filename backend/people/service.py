@@ -149,10 +149,13 @@ def sms_number(text: str) -> str:
         number = None
     e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164) if number else ""
     fiction = e164.startswith(FICTION_MOBILE_PREFIX) and len(e164) == 12
+    text = _shown(text)
     if not fiction and (number is None or not phonenumbers.is_valid_number(number)):
-        raise Unprocessable(f"{text!r} is not a valid phone number", code="invalid_phone")
+        raise Unprocessable(f"« {text} » n'est pas un numéro de téléphone valide (ex. : 06 12 34 56 78 ou "
+                            "+32 470 12 34 56)", code="invalid_phone", details={"value": text})
     if phonenumbers.number_type(number) in NOT_FOR_SMS:
-        raise Unprocessable(f"{text!r} cannot receive SMS (landline or special number)", code="not_a_mobile_number")
+        raise Unprocessable(f"« {text} » ne peut pas recevoir de SMS (numéro fixe ou spécial) : indiquez un mobile",
+                            code="not_a_mobile_number", details={"value": text})
     return e164
 
 
@@ -160,7 +163,14 @@ def normalize_email(text: str) -> str:
     try:
         return validate_email(text, check_deliverability=False).normalized
     except EmailNotValidError as exc:
-        raise Unprocessable(f"{text!r} is not a valid e-mail address: {exc}", code="invalid_email") from None
+        text = _shown(text)
+        raise Unprocessable(f"« {text} » n'est pas une adresse e-mail valide", code="invalid_email",
+                            details={"value": text, "reason": str(exc)}) from None
+
+
+def _shown(text: str) -> str:
+    """A refused value as the message repeats it: short enough to read."""
+    return text if len(text) <= 60 else text[:57] + "…"
 
 
 def _push_subscription(value: str | dict) -> str:

@@ -19,5 +19,6 @@ class PersonalDataAccess(Base):
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     user_label: Mapped[str] = mapped_column(String(200), default="")
-    action: Mapped[str] = mapped_column(String(20))  # read | change | deactivate | export | pseudonymise
+    action: Mapped[str] = mapped_column(String(20))  # create | read | change | deactivate | export | pseudonymise
     what: Mapped[str] = mapped_column(String(100), default="")  # e.g. "contacts", "devices"
+    import_id: Mapped[int | None] = mapped_column(ForeignKey("directory_imports.id"), index=True)

@@ -27,6 +27,7 @@ class AccessOut(BaseModel):
     user: str
     action: str
     what: str
+    import_id: int | None = None
 
 
 def _person(db, principal, person_id: int):
@@ -40,6 +41,13 @@ def _person(db, principal, person_id: int):
 def read_access_log(person_id: Id, db: SessionDep, principal: DirectoryEditor):
     person = _person(db, principal, person_id)
     return [service.access_json(a) for a in service.access_log(db_session=db, person_id=person.id)]
+
+
+@router.get("/people/{person_id}/history", response_model=list[AccessOut],
+            summary="Who made, changed or deactivated this person, by hand or by an import (latest first)")
+def read_change_history(person_id: Id, db: SessionDep, principal: DirectoryEditor):
+    person = _person(db, principal, person_id)
+    return [service.access_json(a) for a in service.change_history(db_session=db, person_id=person.id)]
 
 
 @router.get("/people/{person_id}/export", summary="Everything Vigie holds on this person (RGPD right of access)")

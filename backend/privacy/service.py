@@ -17,15 +17,24 @@ from backend.privacy.models import PersonalDataAccess
 from backend.responses.models import Response
 from backend.trace.models import TraceEntry
 
-ACTIONS = ("read", "change", "deactivate", "export", "pseudonymise")
+ACTIONS = ("create", "read", "change", "deactivate", "export", "pseudonymise")
+CHANGES = ("create", "change", "deactivate", "pseudonymise")  # the directory's change history
 
 
-def record(*, db_session: Session, principal: Principal, person: Person, action: str, what: str = "") -> None:
+def record(*, db_session: Session, principal: Principal, person: Person, action: str, what: str = "",
+           import_id: int | None = None) -> None:
     assert action in ACTIONS, action
     db_session.add(PersonalDataAccess(at=db_now(db_session), organization_id=person.organization_id,
                                       person_id=person.id, user_id=principal.user.id,
                                       user_label=f"{principal.user.full_name} ({principal.role})",
-                                      action=action, what=what))
+                                      action=action, what=what[:100], import_id=import_id))
+
+
+def change_history(*, db_session: Session, person_id: int, limit: int = 500) -> list[PersonalDataAccess]:
+    """Who made, changed, deactivated this person (latest first), reads and exports left out."""
+    return list(db_session.scalars(select(PersonalDataAccess).where(
+        PersonalDataAccess.person_id == person_id, PersonalDataAccess.action.in_(CHANGES))
+        .order_by(PersonalDataAccess.id.desc()).limit(limit)))
 
 
 def access_log(*, db_session: Session, person_id: int, limit: int = 500) -> list[PersonalDataAccess]:
@@ -75,4 +84,4 @@ def export(*, db_session: Session, person: Person) -> dict:
 
 def access_json(access: PersonalDataAccess) -> dict:
     return {"at": access.at, "user_id": access.user_id, "user": access.user_label, "action": access.action,
-            "what": access.what}
+            "what": access.what, "import_id": access.import_id}

@@ -223,7 +223,8 @@ class Dispatcher:
                     now = db_now(session)  # read after the ages: a hand-off is never stamped early
                     latencies = dispatch.record_results(db_session=session, worker_id=self.worker_id,
                                                         attempts=attempts, results=results, now=now,
-                                                        max_attempts=self.max_attempts, ages_s=ages)
+                                                        max_attempts=self.max_attempts, ages_s=ages,
+                                                        sms_flood_limit=self.sms_flood_limit)
                 break
             except OperationalError:  # e.g. a deadlock victim on PostgreSQL: the results are still here
                 if retry == 2:

@@ -10,6 +10,7 @@ import { mountEvent } from "./eventview.js";
 import { mountNewEvent } from "./newevent.js";
 import { mountPayroll } from "./payroll.js";
 import { mountPeople, mountPerson } from "./people.js";
+import { mountDirectoryImport } from "./directory_import.js";
 import { mountPlanning } from "./planning.js";
 import { soundStats, unlockAudio } from "./sound.js";
 import { live, loadReference, resetStore, store, subscribe } from "./store.js";
@@ -77,6 +78,7 @@ function route() {
   const newMatch = hash.match(/^#\/nouvel-evenement(?:\?appel=(\d+))?$/);
   const personMatch = hash.match(/^#\/personne\/(\d+)$/);
   const adminMatch = hash.match(/^#\/admin(?:\/([a-z-]+(?:\/[a-z-]+)?))?$/);
+  const importMatch = hash.match(/^#\/personnes\/import(?:\?id=(\d+))?$/);
   let nav = "board";
   if (eventMatch) {
     current = mountEvent(view, Number(eventMatch[1]));
@@ -98,6 +100,9 @@ function route() {
     nav = "payroll";
   } else if (hash === "#/personnes") {
     current = mountPeople(view);
+    nav = "people";
+  } else if (importMatch) {
+    current = mountDirectoryImport(view, importMatch[1] ? Number(importMatch[1]) : null);
     nav = "people";
   } else if (personMatch) {
     current = mountPerson(view, Number(personMatch[1]));

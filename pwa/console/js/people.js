@@ -5,11 +5,14 @@
 // which still verifies). Opening a person's page is itself written in their access log.
 
 import { ApiError, api, download, request } from "./api.js";
+import {
+  contactsEditor, deferralText, directoryError, editPanel, groupsPanel, historyPanel, newPersonForm, wireNewPerson, wirePersonEditing,
+} from "./person_edit.js";
 import { orgName, store } from "./store.js";
 import { toast } from "./toast.js";
 import { dayTimeOf, esc } from "./util.js";
 
-const ACTIONS = { read: "a consulté", change: "a modifié", deactivate: "a désactivé", export: "a exporté",
+const ACTIONS = { create: "a créé", read: "a consulté", change: "a modifié", deactivate: "a désactivé", export: "a exporté",
                   pseudonymise: "a pseudonymisé" };
 const WHAT = { contacts: "les coordonnées" };
 const KINDS = { sms: "Mobile (SMS)", email: "E-mail", push: "Notification web", fcm: "Notification Android" };
@@ -40,7 +43,9 @@ export function mountPeople(root) {
       <div class="cl-head"><h1>Personnes</h1>
         <label class="inline">Rechercher <input id="pp-q" type="search" placeholder="nom, fonction, matricule"></label>
         <label class="inline"><input id="pp-inactive" type="checkbox"> avec les personnes désactivées</label>
+        ${mayManage() ? '<a class="button" href="#/personnes/import">Importer un annuaire (CSV)</a>' : ""}
       </div>
+      ${mayManage() ? newPersonForm() : ""}
       <section class="panel"><div id="pp-table"><p class="muted">Chargement…</p></div></section>
     </div>`;
   const $ = (selector) => root.querySelector(selector);
@@ -78,6 +83,10 @@ export function mountPeople(root) {
     timer = setTimeout(load, 250);
   });
   $("#pp-inactive").addEventListener("change", load);
+  wireNewPerson(root, (person) => {
+    toast(`${person.display_name} est dans l'annuaire.`);
+    location.hash = `#/personne/${person.id}`;
+  });
   load();
   return { unmount() { clearTimeout(timer); seq += 1; } };
 }
@@ -88,30 +97,47 @@ export function mountPerson(root, personId) {
   root.innerHTML = `<div class="person-view" data-testid="person-view"><p class="muted">Chargement…</p></div>`;
   const view = root.firstElementChild;
   let gone = false;
+  let lastDeferral = null;
 
   async function load() {
     try {
       const person = await api.get(`/api/v1/people/${personId}`);
-      const [devices, accesses] = mayManage() ? await Promise.all([
+      const org = person.organization_id;
+      const [devices, accesses, history, groups, lists] = mayManage() ? await Promise.all([
         api.get(`/api/v1/people/${personId}/devices`), api.get(`/api/v1/people/${personId}/access-log`),
-      ]) : [null, null];
-      if (!gone) render(person, devices, accesses);
+        api.get(`/api/v1/people/${personId}/history`), api.get(`/api/v1/groups?organization_id=${org}`),
+        api.get(`/api/v1/distribution-lists?organization_id=${org}`),
+      ]) : [null, null, null, null, null];
+      if (!gone) render(person, devices, accesses, { history, groups, lists });
     } catch (error) {
       if (!gone) view.innerHTML = `<p class="form-error">${esc(error.french)}</p>`;
     }
   }
 
-  function render(person, devices, accesses) {
+  function render(person, devices, accesses, editing) {
+    // A card reloaded after a change keeps the forms the user had open.
+    const open = new Set([...view.querySelectorAll("details[open]")].map((d) => d.dataset.testid));
     view.innerHTML = `<p><a class="back" href="#/personnes">‹ Personnes</a></p>
       <h1>${esc(person.display_name)} ${person.active ? "" : '<span class="tag">désactivée</span>'}</h1>
       <p class="muted">${esc(orgName(person.organization_id))}${person.job_title ? ` · ${esc(person.job_title)}` : ""}
         ${person.employee_number ? ` · matricule ${esc(person.employee_number)}` : ""}</p>
       <section class="panel"><h2>Coordonnées</h2>
         ${person.contact_methods.length ? `<ul>${person.contact_methods.map(contactLine).join("")}</ul>`
-          : '<p class="muted">Aucune coordonnée.</p>'}</section>
+          : '<p class="muted">Aucune coordonnée.</p>'}
+        ${mayManage() ? contactsEditor(person) : ""}</section>
+      ${mayManage() ? editPanel(person) : ""}
+      ${editing.groups ? groupsPanel(person, editing.groups, editing.lists) : ""}
       ${devices ? devicesPanel(person, devices) : ""}
+      ${editing.history ? historyPanel(editing.history) : ""}
       ${accesses ? privacyPanel(person, accesses) : ""}`;
+    for (const details of view.querySelectorAll("details")) details.open = open.has(details.dataset.testid);
     wire(person);
+    if (mayManage()) {
+      wirePersonEditing(view, person, { groups: editing.groups, lists: editing.lists, done: (message, kind) => {
+        toast(message, kind);
+        load();
+      } });
+    }
   }
 
   function devicesPanel(person, devices) {
@@ -125,7 +151,8 @@ export function mountPerson(root, personId) {
         </tr></thead><tbody>${rows}</tbody></table>` : '<p class="muted">Aucun téléphone inscrit.</p>'}
       ${person.active ? `<p>Envoyer le lien d'installation :
         <button type="button" data-enrol="sms">par SMS</button>
-        <button type="button" data-enrol="email">par e-mail</button></p>` : ""}
+        <button type="button" data-enrol="email">par e-mail</button></p>
+        ${lastDeferral ? `<p class="dir-deferred" data-testid="enrol-deferred">Lien d'installation : ${esc(lastDeferral)}</p>` : ""}` : ""}
       <p class="muted small">Un téléphone perdu : révoquez-le, puis envoyez un nouveau lien. L'accès d'un téléphone
         se prolonge à chaque jour d'utilisation.</p></section>`;
   }
@@ -162,8 +189,18 @@ export function mountPerson(root, personId) {
       });
     }
     for (const button of view.querySelectorAll("[data-enrol]")) {
-      button.addEventListener("click", () => act(() => api.post(`/api/v1/people/${personId}/enrolments`,
-        { channel: button.dataset.enrol }), `Lien d'installation envoyé ${button.dataset.enrol === "sms" ? "par SMS" : "par e-mail"}.`));
+      button.addEventListener("click", async () => {
+        const road = button.dataset.enrol === "sms" ? "par SMS" : "par e-mail";
+        try {
+          // Over the number's SMS limit the link waits: say until when, rather than "envoyé".
+          lastDeferral = deferralText(await api.post(`/api/v1/people/${personId}/enrolments`, { channel: button.dataset.enrol }));
+          toast(lastDeferral ? `Lien d'installation ${road} : ${lastDeferral}.` : `Lien d'installation envoyé ${road}.`,
+                lastDeferral ? "warn" : "ok");
+        } catch (error) {
+          toast(error instanceof ApiError ? directoryError(error) : String(error), "error");
+        }
+        load();
+      });
     }
     view.querySelector("#pp-export")?.addEventListener("click", () =>
       act(() => download(`/api/v1/people/${personId}/export`, `vigie-personne-${personId}.json`), "Export téléchargé."));
