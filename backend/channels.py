@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from backend.config import Settings
+from backend.inbound.twilio import STATUS_PATH as TWILIO_STATUS_PATH
 from notifications.base import ChannelKind
 from notifications.console import ConsoleChannel
 from notifications.registry import ChannelRegistry
@@ -31,7 +32,8 @@ def build_registry(settings: Settings) -> ChannelRegistry:
     if settings.sms_providers:
         from notifications.sms import SmsChannel
 
-        registry.register(SmsChannel(settings.sms_providers, deadline_s=settings.send_deadline_s))
+        registry.register(SmsChannel(settings.sms_providers, deadline_s=settings.send_deadline_s,
+                                     status_callback=settings.public_url.rstrip("/") + TWILIO_STATUS_PATH))
     if settings.smtp_url:
         from notifications.email import EmailChannel
 

@@ -48,14 +48,16 @@ class SendResult:
     provider_ref: str | None = None
     retry_after: float | None = None
     gone: bool = False
+    provider_message_id: str | None = None  # the provider's id of the message, named by its delivery receipt
 
     @classmethod
     def delivered(cls, detail: str = "", provider_ref: str | None = None) -> SendResult:
         return cls(Outcome.DELIVERED, detail, provider_ref)
 
     @classmethod
-    def sent(cls, detail: str = "", provider_ref: str | None = None) -> SendResult:
-        return cls(Outcome.SENT, detail, provider_ref)
+    def sent(cls, detail: str = "", provider_ref: str | None = None,
+             provider_message_id: str | None = None) -> SendResult:
+        return cls(Outcome.SENT, detail, provider_ref, provider_message_id=provider_message_id)
 
     @classmethod
     def retry(cls, detail: str, retry_after: float | None = None) -> SendResult:

@@ -10,7 +10,9 @@ message itself; nothing else in the template is substituted. Examples:
   a field, `+Header=value` adds an HTTP header, `-name=value` a query parameter:
   `jsons://sms.example.org/api/send?:to={to}&:message=text&:version=&:title=&:attachments=&:type=&+X-Api-Key=SECRET`
   (`form://` is the same with a form-encoded body);
-- a provider plugin with the number in the path: `twilio://SID:TOKEN@%2B33100000000/{to}`.
+- a provider plugin with the number in the path, e.g. Apprise's `bulksms://`, `clicksend://`…;
+- Twilio, `twilio://SID:TOKEN@%2B33100000000/{to}` (Apprise's form), is spoken directly by
+  `notifications/sms_twilio.py`: it keeps the message's SID, which Twilio's delivery receipt names.
 
 One Apprise object holds one URL (one provider, one recipient): Apprise reports per URL, so
 this is what tells us who got the message, and the failure of one provider is seen before the
@@ -34,6 +36,7 @@ from urllib.parse import quote, urlsplit
 import apprise
 
 from notifications.base import ChannelKind, OutboundMessage, SendResult
+from notifications.sms_twilio import TwilioSender, account_of
 
 log = logging.getLogger("vigie.sms")
 
@@ -186,7 +189,8 @@ class SmsChannel:
     kind = ChannelKind.SMS
 
     def __init__(self, provider_urls: list[str], timeout_s: float = 8.0, *, deadline_s: float = 20.0,
-                 cooldown_s: float = 60.0, threads: int = 32, clock=time.monotonic) -> None:
+                 cooldown_s: float = 60.0, threads: int = 32, clock=time.monotonic,
+                 status_callback: str | None = None) -> None:
         if isinstance(provider_urls, str):
             provider_urls = [provider_urls]
         if not provider_urls:
@@ -203,9 +207,17 @@ class SmsChannel:
         self._cooling_until: dict[int, float] = {}
         self._probing: set[int] = set()  # cooled-down providers being tried again by one message
         self._templates: list[str] = []
+        self._twilio: dict[int, TwilioSender] = {}  # provider index -> its own client (delivery receipts)
         self.provider_names: list[str] = []
         for index, template in enumerate(provider_urls, start=1):
             name = provider_name(index, template)
+            account = account_of(template)
+            if account is not None:
+                self._twilio[index - 1] = TwilioSender(account, status_callback=status_callback,
+                                                       timeout_s=self.timeout_s)
+                self._templates.append(template)
+                self.provider_names.append(name)
+                continue
             if PLACEHOLDER not in template:
                 raise ValueError(f"SMS provider {name}: the URL needs a {PLACEHOLDER} placeholder "
                                  f"for the recipient: {redact(template)}")
@@ -240,15 +252,23 @@ class SmsChannel:
                 healthy.append(index)
         return healthy + [i for i in range(len(self._templates)) if i not in healthy]
 
-    async def _attempt(self, url: str, text: str, budget: float) -> tuple[bool, str]:
+    def _call(self, index: int, number: str, text: str, budget: float) -> tuple[bool, str, str | None]:
+        """Blocking, on our threads: (accepted, reason when not, the provider's message id if it gives one)."""
+        twilio = self._twilio.get(index)
+        if twilio is not None:
+            return twilio.send(number, text, budget)
+        ok, reason = notify_one(self._pool, self._expand(self._templates[index], number), body=text)
+        return ok, reason, None
+
+    async def _attempt(self, index: int, number: str, text: str, budget: float) -> tuple[bool, str, str | None]:
         loop = asyncio.get_running_loop()
         try:
             return await asyncio.wait_for(loop.run_in_executor(
-                self._threads, functools.partial(notify_one, self._pool, url, body=text)), budget)
+                self._threads, functools.partial(self._call, index, number, text, budget)), budget)
         except TimeoutError:
-            return False, f"no answer within {budget:.1f} s"
+            return False, f"no answer within {budget:.1f} s", None
         except Exception as exc:  # noqa: BLE001 - a channel never raises for a delivery problem
-            return False, f"{type(exc).__name__}: {exc}"[:300]
+            return False, f"{type(exc).__name__}: {exc}"[:300], None
 
     async def send(self, message: OutboundMessage) -> SendResult:
         number = message.address.strip()
@@ -266,7 +286,7 @@ class SmsChannel:
                 failures.append(f"no time left for provider {name}")
                 break
             budget = min(self.timeout_s, remaining / (len(order) - position))
-            ok, reason = await self._attempt(self._expand(self._templates[index], number), message.text, budget)
+            ok, reason, message_id = await self._attempt(index, number, message.text, budget)
             self._probing.discard(index)
             if ok:
                 self._cooling_until.pop(index, None)
@@ -274,7 +294,7 @@ class SmsChannel:
                 if failures:
                     detail += " after " + "; ".join(failures)
                 log.info("notification %s: %s", message.notification_id, detail)
-                return SendResult.sent(detail[:1000], provider_ref=name)
+                return SendResult.sent(detail[:1000], provider_ref=name, provider_message_id=message_id)
             self._cooling_until[index] = self._clock() + self.cooldown_s
             failure = f"provider {name} failed ({reason})"
             log.warning("notification %s: SMS %s", message.notification_id, failure)

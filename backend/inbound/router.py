@@ -16,14 +16,12 @@ import time
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request
-from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
-from backend.db import db_now, transaction
 from backend.deps import SettingsDep
-from backend.errors import BadRequest, Unauthorized, Unprocessable, VigieError
+from backend.errors import BadRequest, Unauthorized, Unprocessable
 from backend.inbound import service
-from backend.inbound.models import InboundReceipt
+from backend.inbound.dependencies import MAX_TEXT, NotConfigured, bounded_body, take_once
 from backend.ratelimit import INBOUND_PER_ADDRESS, client_address
 from backend.routing import OneHopRoute
 
@@ -33,20 +31,6 @@ router = APIRouter(route_class=OneHopRoute, prefix="/api/v1/sms", tags=["sms"])
 
 SENDER_FIELDS = ("from", "sender", "msisdn", "originator", "From")
 TEXT_FIELDS = ("text", "message", "body", "Body", "content")
-
-
-MAX_TEXT = 1600  # ten concatenated SMS: more is not a reply typed on a phone
-MAX_BODY = 16_384
-
-
-class PayloadTooLarge(VigieError):
-    status_code = 413
-    code = "body_too_large"
-
-
-class NotConfigured(VigieError):
-    status_code = 503
-    code = "inbound_sms_not_configured"
 
 
 ID_FIELDS = ("message_id", "messageId", "MessageSid", "msgid", "id")
@@ -93,7 +77,7 @@ async def inbound_sms(request: Request, settings: SettingsDep):
     if not settings.sms_inbound_secret:
         raise NotConfigured("inbound SMS is not configured (VIGIE_SMS_INBOUND_SECRET)")
     request.app.state.runtime.rate_limits.take(INBOUND_PER_ADDRESS, client_address(request))
-    body = await _bounded_body(request)
+    body = await bounded_body(request)
     signature = _check_signature(request, settings.sms_inbound_secret, settings.sms_inbound_tolerance_s, body)
     fields = _fields(request, body)
     provider_id = next((fields[k] for k in ID_FIELDS if fields.get(k)), None)
@@ -105,35 +89,8 @@ async def inbound_sms(request: Request, settings: SettingsDep):
     if not sender or text is None:
         raise BadRequest("sender and text are required", code="invalid_body",
                          details={"sender_fields": SENDER_FIELDS, "text_fields": TEXT_FIELDS})
-    await run_in_threadpool(_handle, request.app.state.runtime.session_factory, receipt, sender, text)
+    await run_in_threadpool(take_once, request.app.state.runtime.session_factory, receipt,
+                            lambda session, now: service.handle_sms(db_session=session, sender=sender, text=text,
+                                                                    now=now))
     # The same answer whatever happened: the caller learns nothing about who is on call.
     return {"status": "received"}
-
-
-async def _bounded_body(request: Request) -> bytes:
-    """The body, read no further than MAX_BODY: a huge upload costs nothing before it is refused."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY:
-        raise PayloadTooLarge(f"the body is over {MAX_BODY} bytes", code="body_too_large")
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY:
-            raise PayloadTooLarge(f"the body is over {MAX_BODY} bytes", code="body_too_large")
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def _handle(factory, receipt: str, sender: str, text: str) -> None:
-    # One hop: the write turn is taken, used and given back here.
-    try:
-        with transaction(factory) as session:
-            if session.get(InboundReceipt, receipt) is not None:
-                log.info("inbound SMS callback %s already taken", receipt[:16])
-                return
-            # First: a copy arriving at the same moment waits on this key, then fails, and does nothing.
-            session.add(InboundReceipt(key=receipt, received_at=db_now(session)))
-            session.flush()
-            service.handle_sms(db_session=session, sender=sender, text=text, now=db_now(session))
-    except IntegrityError:
-        log.info("inbound SMS callback %s taken by a concurrent copy", receipt[:16])

@@ -157,13 +157,10 @@ def record_results(*, db_session: Session, worker_id: str, attempts: list[Attemp
             if row.handed_off_at is None and result.outcome in (Outcome.SENT, Outcome.DELIVERED):
                 row.handed_off_at = max(handed_at[row.id], attempt.created_at)
                 latencies.append((row.handed_off_at - attempt.created_at).total_seconds())
-            _trace(db_session, event, kind=kind, at=now, data={
-                "notification_id": row.id, "page_id": row.page_id, "person_id": row.person_id,
-                "channel": row.channel, "purpose": row.purpose, "attempt": row.attempts,
-                "detail": result.detail, "next_attempt_at": row.due_at,
-            })
+            trace_delivery(db_session, event, row, kind=kind, at=now, detail=result.detail)
             if kind == TraceKind.NOTIFICATION_FAILED:
-                _after_failure(db_session=db_session, event=event, row=row, result=result, now=now)
+                after_failure(db_session=db_session, event=event, row=row, now=now, gone=result.gone,
+                              reason=result.detail)
     return latencies
 
 
@@ -174,17 +171,25 @@ def _trace(db_session: Session, event: Event | None, *, kind: TraceKind, at: dat
     trace_service.append(db_session=db_session, event=event, kind=kind, at=at, data=data)
 
 
-def _after_failure(*, db_session: Session, event: Event | None, row: Notification, result: SendResult,
-                   now: datetime) -> None:
+def trace_delivery(db_session: Session, event: Event | None, row: Notification, *, kind: TraceKind, at: datetime,
+                   detail: str) -> None:
+    """What became of one message, in its event's trace."""
+    _trace(db_session, event, kind=kind, at=at, data={
+        "notification_id": row.id, "page_id": row.page_id, "person_id": row.person_id, "channel": row.channel,
+        "purpose": row.purpose, "attempt": row.attempts, "detail": detail, "next_attempt_at": row.due_at})
+
+
+def after_failure(*, db_session: Session, event: Event | None, row: Notification, now: datetime, gone: bool,
+                  reason: str) -> None:
     """A dead address is forgotten; the message takes the next road. Both are traced."""
-    if result.gone and row.contact_method_id is not None:
+    if gone and row.contact_method_id is not None:
         contact = db_session.get(ContactMethod, row.contact_method_id)
         if contact is not None:
             db_session.delete(contact)
             db_session.flush()
             _trace(db_session, event, kind=TraceKind.CONTACT_REMOVED, at=now, data={
                 "person_id": row.person_id, "contact_method_id": row.contact_method_id, "channel": row.channel,
-                "reason": result.detail})
+                "reason": reason})
     page_active = row.page_id is None or db_session.scalar(select(Page.status).where(Page.id == row.page_id)) == PageStatus.ACTIVE
     if row.purpose == "solicit" and not page_active:
         return
@@ -201,6 +206,7 @@ def _apply_outcome(row: Notification, result: SendResult, now: datetime, max_att
         return TraceKind.NOTIFICATION_DELIVERED
     if result.outcome is Outcome.SENT:
         row.status, row.due_at, row.provider_ref = NotificationStatus.SENT, None, result.provider_ref
+        row.provider_message_id = result.provider_message_id
         return TraceKind.NOTIFICATION_SENT
     row.last_error = result.detail
     if result.outcome is Outcome.RETRY and row.attempts < max_attempts:

@@ -55,3 +55,5 @@ class Notification(Base):
     handed_off_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
     provider_ref: Mapped[str | None] = mapped_column(String(200))
+    # The provider's own id of the message (Twilio's SID): its delivery receipt names it.
+    provider_message_id: Mapped[str | None] = mapped_column(String(100), index=True)

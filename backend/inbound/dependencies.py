@@ -1,0 +1,62 @@
+"""What the SMS callbacks share: bounded bodies, a callback taken once, and their refusals."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from fastapi import Request
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from backend.db import db_now, transaction
+from backend.errors import VigieError
+from backend.inbound.models import InboundReceipt
+
+log = logging.getLogger("vigie.inbound")
+
+MAX_TEXT = 1600  # ten concatenated SMS: more is not a reply typed on a phone
+MAX_BODY = 16_384
+
+
+class PayloadTooLarge(VigieError):
+    status_code = 413
+    code = "body_too_large"
+
+
+class NotConfigured(VigieError):
+    status_code = 503
+    code = "inbound_sms_not_configured"
+
+
+async def bounded_body(request: Request) -> bytes:
+    """The body, read no further than MAX_BODY: a huge upload costs nothing before it is refused."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY:
+        raise PayloadTooLarge(f"the body is over {MAX_BODY} bytes", code="body_too_large")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise PayloadTooLarge(f"the body is over {MAX_BODY} bytes", code="body_too_large")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def take_once(factory, receipt: str, action: Callable[[Session, datetime], object]) -> None:
+    """`action(session, now)` in one transaction, unless a callback with this receipt key was taken before.
+
+    One hop: the write turn is taken, used and given back here.
+    """
+    try:
+        with transaction(factory) as session:
+            if session.get(InboundReceipt, receipt) is not None:
+                log.info("inbound SMS callback %s already taken", receipt[:16])
+                return
+            # First: a copy arriving at the same moment waits on this key, then fails, and does nothing.
+            session.add(InboundReceipt(key=receipt, received_at=db_now(session)))
+            session.flush()
+            action(session, db_now(session))
+    except IntegrityError:
+        log.info("inbound SMS callback %s taken by a concurrent copy", receipt[:16])
