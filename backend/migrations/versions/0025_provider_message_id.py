@@ -1,13 +1,13 @@
 """the provider's own id of a message, so its delivery receipt finds it
 
 Revision ID: 0025
-Revises: 0019
+Revises: 0020
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0025'
-down_revision = '0019'
+down_revision = '0020'
 branch_labels = None
 depends_on = None
 
