@@ -416,7 +416,8 @@ function actionsHtml(p) {
     chips.push(`<li class="chip wait">${what} — ${q.hold_until > Date.now() ? 'annulable quelques secondes' : 'en attente d\'envoi'}</li>`);
   }
   if (chips.length) html += `<h2 class="h2">Mes réponses</h2><ul class="chips">${chips.join('')}</ul>`;
-  return html + smsHtml(p, pend, kinds, mine);
+  const sms = smsHtml(p, pend, kinds, mine);
+  return pend.length ? sms + html : html + sms;  // an answer stuck in the phone: its SMS comes first
 }
 
 /* No way to the server (offline, or it does not answer): the same answer by SMS, code included, so that
