@@ -19,7 +19,7 @@ from backend.outbox.models import Notification
 from backend.people.models import ContactMethod, Person
 from notifications import notice as notices
 
-PURPOSE = "test_alert"
+PURPOSE = notices.TEST_ALERT
 # Generous bound on the rows of one test (every push device, one SMS, one e-mail).
 MAX_ROADS = 50
 

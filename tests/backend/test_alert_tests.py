@@ -136,3 +136,24 @@ def test_my_pages_tell_where_an_sms_reply_goes(client, runtime, world, settings)
     phone = enrol(client, runtime, world)
     pages = client.get("/api/v1/me/pages", headers=phone).json()
     assert pages[0]["sms_number"] == "+33639989998" and re.fullmatch(r"\d{4,6}", pages[0]["reply_code"])
+
+
+def test_tests_do_not_use_up_the_sms_budget_of_a_real_alert(make_client, settings, recording_channels):
+    settings.sms_flood_limit = 2
+    client = make_client(worker=True)
+    runtime = client.app.state.runtime
+    world = build_world(runtime.session_factory)
+    phone = enrol(client, runtime, world)
+    for _ in range(2):
+        assert client.post("/api/v1/me/test-alert", headers=phone).status_code == 201
+    tests = lambda: [m for m in recording_channels.get(ChannelKind.SMS).sent  # noqa: E731
+                     if m.address == "+33639980101" and "Test de vos alertes" in m.text]
+    wait_until(lambda: len(tests()) == 2, what="both test SMS handed off")
+    operator = login(client, world.users["operator"])
+    client.post("/api/v1/events", headers=operator, json={
+        "organization_id": world.commune_id, "procedure_id": world.procedure_id, "severity": 3,
+        "title": "Chute d'arbre", "place": "rue Jean Moulin"})
+    alert = wait_until(lambda: [m for m in recording_channels.get(ChannelKind.SMS).sent
+                                if m.address == "+33639980101" and m.data.get("purpose") == "solicit"],
+                       what="the solicitation SMS, within budget")
+    assert "Chute d'arbre" in alert[0].text
