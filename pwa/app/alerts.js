@@ -95,10 +95,14 @@ export function alertsModule({ main, toast, esc, frenchError, lost }) {
 
   async function poll() {
     clearTimeout(polling);
+    if (!test) {  // the app was closed since: the last test is read again (the push may have come meanwhile)
+      const id = await self.Vigie.kv.get('test-alert');
+      if (id) test = { id, created_at: new Date().toISOString(), roads: [] };
+    }
     if (!test || !main.querySelector('#test-result')) return;
     const r = await api(`/api/v1/me/test-alert/${test.id}`);
     if (r.status === 401) return lost();
-    if (r.ok) { test = r.data; drawTest(); }
+    if (r.ok) { test = r.data; drawTest(); } else if (!test.roads.length) { test = null; return; }
     const started = Date.parse(test.created_at.endsWith('Z') ? test.created_at : `${test.created_at}Z`);
     const waiting = test.roads.some((x) => !DONE.has(x.status) && !(x.channel !== 'push' && x.status === 'sent'));
     if (waiting && Date.now() - started < 3 * 60000) polling = setTimeout(poll, 2000);
@@ -125,6 +129,7 @@ export function alertsModule({ main, toast, esc, frenchError, lost }) {
     if (r.code === 'no_contact') return toast('Aucun moyen de vous joindre n\'est enregistré : voyez le PC', 'err');
     if (!r.ok) return toast(`Essai impossible : ${frenchError(r)}`, 'err');
     test = r.data;
+    await self.Vigie.kv.set('test-alert', test.id);
     drawTest();
     toast('Essai envoyé', 'ok');
     poll();

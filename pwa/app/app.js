@@ -1,6 +1,6 @@
 /* Vigie astreinte — the on-call phone app: no framework, no build, French UI. */
 import { oncallModule } from './astreinte.js';
-import { alertsModule, mustInstallFirst } from './alerts.js';
+import { alertsModule, mustInstallFirst, platform } from './alerts.js';
 
 const { kv, outbox, api, enqueue, flush } = self.Vigie;
 const $ = (sel, root = document) => root.querySelector(sel);
@@ -627,24 +627,41 @@ async function enrolView(code, here = false) {
   await kv.set('label', label);
   $('#menu').hidden = false;
   step('enrol', 'ok', `Téléphone inscrit au nom de ${r.data.person_name}.`);
-  step('perm', 'run', 'En cours…');
-  const perm = await askPermission();
-  step('perm', perm === 'granted' ? 'ok' : 'ko', perm === 'granted' ? 'Autorisées.'
-    : 'Refusées : autorisez les notifications dans les réglages du téléphone.');
+  // The iPhone asks for notifications only from a tap: the app waits for one rather than be refused.
+  const ask = platform().ios && 'Notification' in window && Notification.permission === 'default';
   let push = false;
-  if (perm === 'granted') {
-    step('push', 'run', 'En cours…');
-    try { await subscribePush(); push = true; } catch (e) { push = false; }
+  if (ask) {
+    step('perm', 'run', 'Touchez « Activer les notifications » ci-dessous.');
+  } else {
+    step('perm', 'run', 'En cours…');
+    const perm = await askPermission();
+    if (perm === 'granted') {
+      step('push', 'run', 'En cours…');
+      push = await subscribePush().then(() => true, () => false);
+    }
+    pushSteps(perm, push);
   }
-  step('push', push ? 'ok' : 'ko', push ? 'Activées : vous recevrez les alertes sur ce téléphone.'
-    : 'Notifications push indisponibles, vous recevrez les SMS.');
   $('#enrol-end').innerHTML = `<h2 class="h2">Mes appareils</h2><ul id="enrol-devices" class="devices"></ul>
-    ${push ? '' : '<button class="btn" data-act="push">Réessayer les notifications push</button>'}
+    ${ask ? '<button class="btn big" data-act="push">Activer les notifications</button>'
+      : push ? '' : '<button class="btn" data-act="push">Réessayer les notifications push</button>'}
     <a class="btn" href="#/devices/test">Tester mes alertes</a>
     ${alerts.installHint()}
     <a class="btn big ok" href="#/">Voir mes sollicitations</a>`;
   await drawDevices('#enrol-devices');
   refresh();
+}
+
+function pushSteps(perm, push) {
+  const step = (id, status, text) => {
+    const li = $(`#step-${id}`);
+    if (!li) return;
+    li.className = `step ${status}`;
+    li.querySelector('span').textContent = text;
+  };
+  step('perm', perm === 'granted' ? 'ok' : 'ko', perm === 'granted' ? 'Autorisées.'
+    : 'Refusées : autorisez les notifications dans les réglages du téléphone.');
+  step('push', push ? 'ok' : 'ko', push ? 'Activées : vous recevrez les alertes sur ce téléphone.'
+    : 'Notifications push indisponibles, vous recevrez les SMS.');
 }
 
 /* ---------- events ---------- */
@@ -721,6 +738,7 @@ main.addEventListener('click', async (ev) => {
       el.disabled = true;
       const r = await enablePush();
       el.disabled = false;
+      pushSteps(r.perm, r.push);
       toast(r.push ? 'Notifications push activées' : 'Notifications push indisponibles, vous recevrez les SMS',
         r.push ? 'ok' : 'warn');
       return drawDevices($('#enrol-devices') ? '#enrol-devices' : '#devices');

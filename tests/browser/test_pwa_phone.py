@@ -98,12 +98,17 @@ def test_safari_on_an_iphone_shows_how_to_install_and_keeps_the_link_for_the_hom
     # The same link, opened in the app started from the home screen, enrols it.
     home = playwright_browser.new_context(base_url=live.url, user_agent=IPHONE_SAFARI, **PHONE)
     home.add_init_script(HOME_SCREEN)
-    home.grant_permissions(["notifications"], origin=live.url)
     try:
         app = home.new_page()
         app.goto(url)
         expect(app.locator("#step-enrol")).to_contain_text("Téléphone inscrit au nom de Tech Un")
         expect(app.get_by_text("Ajoutez Vigie à l'écran d'accueil")).to_have_count(0)
+        # An iPhone asks for notifications only from a tap: the app waits for it.
+        expect(app.locator("#step-perm")).to_contain_text("Touchez « Activer les notifications » ci-dessous.")
+        home.grant_permissions(["notifications"], origin=live.url)
+        app.get_by_role("button", name="Activer les notifications").click()
+        expect(app.locator("#step-perm")).to_contain_text("Autorisées.", timeout=20000)
+        expect(app.locator("#step-push")).to_have_class(re.compile(r"\b(ok|ko)\b"), timeout=20000)
     finally:
         home.close()
 
