@@ -34,6 +34,8 @@ from tests.smoke.harness import LiveServer, wait_until
 
 IPHONE_SAFARI = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 "
                  "(KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1")
+ANDROID_CHROME = ("Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+                  "Chrome/124.0.0.0 Mobile Safari/537.36")
 HOME_SCREEN = "Object.defineProperty(Navigator.prototype, 'standalone', { get: () => true });"
 PC_SMS = "+33639989998"
 CONSOLE_CSS = Path(__file__).resolve().parents[2] / "pwa" / "console" / "console.css"
@@ -122,6 +124,21 @@ def test_an_iphone_user_who_cannot_install_may_still_enrol_safari(live, playwrig
         expect(page.locator("#step-enrol")).to_contain_text("Téléphone inscrit au nom de Tech Un")
     finally:
         safari.close()
+
+
+def test_android_enrols_in_the_browser_and_is_told_how_to_install(live, playwright_browser):
+    chrome = playwright_browser.new_context(base_url=live.url, user_agent=ANDROID_CHROME, **PHONE)
+    chrome.grant_permissions(["notifications"], origin=live.url)
+    try:
+        page = enrol(live, chrome)  # Chrome's installed app shares the browser's storage: enrol at once
+        expect(page.locator("#enrol-end")).to_contain_text("« Installer l'application »")
+        page.goto("/app/#/devices/dnd")
+        android, iphone = page.locator("details.panel").all()
+        expect(android).to_have_attribute("open", "")
+        expect(android.locator("summary")).to_have_text("Android")
+        expect(iphone).not_to_have_attribute("open", "")
+    finally:
+        chrome.close()
 
 
 # ---------- « Tester mes alertes » and Do Not Disturb ----------
