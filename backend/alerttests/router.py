@@ -15,7 +15,7 @@ from backend.deps import CurrentPrincipal, SessionDep, SettingsDep
 from backend.errors import Forbidden, NotFound, Unprocessable
 from backend.orgs.models import Organization
 from backend.orgs.schemas import Id
-from backend.outbox.models import Notification
+from backend.outbox.models import Notification, NotificationStatus
 from backend.people.models import ContactMethod, Person
 from backend.ratelimit import TEST_ALERTS_PER_PERSON
 from backend.routing import OneHopRoute
@@ -61,7 +61,7 @@ def _out(db, rows: list[Notification]) -> TestAlertOut:
                  else "notification push" if row.channel in ("push", "fcm") else row.address)
         roads.append(RoadOut(notification_id=row.id, channel=row.channel, label=label,
                              status=service.road_status(row),
-                             error=row.last_error if row.status == "failed" else None))
+                             error=row.last_error if row.status == NotificationStatus.FAILED else None))
     return TestAlertOut(id=rows[0].id, created_at=rows[0].created_at, roads=roads)
 
 
