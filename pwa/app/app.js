@@ -223,11 +223,17 @@ async function answer(ev, page, kind, text = '') {
 let undoTimer = null;
 function offerUndo(item) {
   const bar = $('#undo');
-  bar.innerHTML = `<span>« ${esc(KIND[item.body.kind])} » part dans ${UNDO_MS / 1000} s</span>
+  bar.innerHTML = `<span>« ${esc(KIND[item.body.kind])} » part dans <b data-left>${UNDO_MS / 1000}</b> s</span>
     <button class="btn small" data-undo="${esc(item.client_id)}">Annuler</button>`;
   bar.hidden = false;
   clearTimeout(undoTimer);
-  undoTimer = setTimeout(() => { bar.hidden = true; sendQueue(); }, UNDO_MS + 50);
+  const left = () => {
+    const ms = item.hold_until - Date.now();
+    if (ms <= 0) { bar.hidden = true; sendQueue(); return; }
+    bar.querySelector('[data-left]').textContent = Math.ceil(ms / 1000);
+    undoTimer = setTimeout(left, Math.min(ms, 1000 - (ms % 1000) || 1000) + 20);
+  };
+  left();
 }
 
 async function undo(clientId) {
