@@ -14,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.gzip import GZipMiddleware
 
 from backend import exception_handlers, log_redaction
+from backend.alerttests.router import router as alerttests_router
 from backend.archive.router import router as archive_router
 from backend.attachments.router import router as attachments_router
 from backend.auth import service as auth_service
@@ -62,7 +63,7 @@ ROUTERS = (
     people_router, groups_router, procedures_router, users_router, devices_router, enrolment_router,
     inbound_router, twilio_router, links_router, schedule_router, coverage_router, watch_router, calendars_router,
     calls_router, kpis_router, reports_router, archive_router, payroll_router, privacy_router,
-    directory_router,
+    directory_router, alerttests_router,
 )
 
 

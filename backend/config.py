@@ -60,6 +60,7 @@ class Settings(BaseSettings):
 
     # Channels. Nothing configured: every kind prints on the console (`make run` works offline).
     sms_providers: list[str] = []  # Apprise URLs with a {to} placeholder, tried in order (failover)
+    sms_sender_number: str | None = None  # the number the PC's SMS come from (replies go to it)
     sms_inbound_secret: str | None = None  # HMAC-SHA256 key shared with the SMS provider's callback
     sms_inbound_tolerance_s: int = 300  # a signed callback older (or further ahead) than this is refused
     smtp_url: str | None = None  # Apprise mailto:// or mailtos:// URL without recipient

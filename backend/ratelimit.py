@@ -36,6 +36,7 @@ LOGIN_FAILURES_PER_ADDRESS = Rule.of("login-address", "20/minute;200/hour")
 INBOUND_PER_ADDRESS = Rule.of("inbound-address", "600/minute")
 LINKS_PER_ADDRESS = Rule.of("links-address", "60/minute;600/hour")
 ENROL_PER_ADDRESS = Rule.of("enrol-address", "20/minute;100/hour")
+TEST_ALERTS_PER_PERSON = Rule.of("test-alert-person", "3 per 10 minutes")
 
 
 class RateLimits:

@@ -127,6 +127,17 @@ def out_of_coverage(*, org_code: str, number: str, title: str, place: str, categ
         sms=f"Hors horaires PC {number} : {title}{where}.", data={"number": number})
 
 
+TEST_ALERT = "test_alert"
+
+
+def test_alert(*, org_code: str) -> Notice:
+    """The message a person sends themselves from the app to check that alerts reach them (no event)."""
+    return Notice(
+        kind=TEST_ALERT, org_code=org_code, title="Test de vos alertes Vigie",
+        body="Ceci est un test demandé depuis l'application : aucune intervention n'est attendue.",
+        sms="Test de vos alertes Vigie : ce SMS vous est bien parvenu. Aucune intervention attendue.")
+
+
 def install_link(*, channel: ChannelKind | str, person_name: str, url: str) -> tuple[str, str]:
     """(subject, text) of the message that carries a phone's enrolment link (valid 72 h, once)."""
     subject = "Vigie : installez l'application d'astreinte"
@@ -137,7 +148,7 @@ def install_link(*, channel: ChannelKind | str, person_name: str, url: str) -> t
 
 
 DIGEST_WORDS = {"solicit": "alerte", "closing": "pris en charge", "confirm": "reponse", "inform": "info",
-                "unreached": "non joint"}
+                "unreached": "non joint", TEST_ALERT: "test"}
 
 
 def digest_sms(merged: list[dict]) -> str:

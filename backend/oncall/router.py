@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from backend.db import db_now
-from backend.deps import CurrentPrincipal, Operator, SessionDep
+from backend.deps import CurrentPrincipal, Operator, SessionDep, SettingsDep
 from backend.errors import Unprocessable
 from backend.oncall import service
 from backend.orgs.schemas import Id
@@ -47,6 +47,7 @@ class MyPage(BaseModel):
     page_id: int
     status: str
     reply_code: str | None
+    sms_number: str | None = Field(description="where an SMS reply goes (`1 CODE` takes it): the app offers it offline")
     severity: int
     due_at: datetime | None
     asking_me: bool
@@ -58,10 +59,11 @@ class MyPage(BaseModel):
 
 
 @router.get("/me/pages", response_model=list[MyPage], summary="Mes sollicitations")
-def my_pages(db: SessionDep, principal: CurrentPrincipal):
+def my_pages(db: SessionDep, principal: CurrentPrincipal, settings: SettingsDep):
     if principal.person_id is None:
         raise Unprocessable("this account is not linked to a person on call", code="no_person")
-    return service.my_pages(db_session=db, person_id=principal.person_id, now=db_now(db))
+    pages = service.my_pages(db_session=db, person_id=principal.person_id, now=db_now(db))
+    return [{**page, "sms_number": settings.sms_sender_number} for page in pages]
 
 
 @router.post("/events/preview", summary="Who would be solicited, in which order, before confirming")

@@ -32,13 +32,15 @@ def split(*, db_session: Session, rows: list[Notification], now: datetime, limit
         # Handed off in the window, or being handed off now by this or another worker. Each count
         # stops at the limit and reads an index (a number's every SMS was read, under the write
         # lock, at every hand-off: a long storm night slowed the outbox down as it went).
+        # A person's own tests (« Tester mes alertes ») never use up the budget of a real alert.
         handed = _at_most(limit, Notification.address == address, Notification.channel == "sms",
-                          Notification.handed_off_at >= now - WINDOW)
+                          Notification.handed_off_at >= now - WINDOW, Notification.purpose != notices.TEST_ALERT)
         # (A leased row was due when leased: `due_at <= now` reads the few queued rows, through
         # the outbox's own index, rather than the number's whole history.)
         in_flight = _at_most(limit, Notification.status == NotificationStatus.QUEUED, Notification.due_at <= now,
                              Notification.claim_until > now, Notification.address == address,
-                             Notification.channel == "sms", Notification.id.not_in(batch))
+                             Notification.channel == "sms", Notification.id.not_in(batch),
+                             Notification.purpose != notices.TEST_ALERT)
         recent = db_session.scalar(select(handed + in_flight))
         allowed = max(limit - recent, 0)
         group.sort(key=lambda r: (PRIORITY.get(r.purpose, 9), r.id))

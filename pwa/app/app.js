@@ -1,5 +1,6 @@
 /* Vigie astreinte — the on-call phone app: no framework, no build, French UI. */
 import { oncallModule } from './astreinte.js';
+import { alertsModule, mustInstallFirst, platform } from './alerts.js';
 
 const { kv, outbox, api, enqueue, flush } = self.Vigie;
 const $ = (sel, root = document) => root.querySelector(sel);
@@ -10,6 +11,10 @@ const KIND = { ack: 'Je prends', decline: 'Indisponible', en_route: 'En route', 
   need_help: 'Renfort demandé', note: 'Note', photo: 'Photo' };
 const REPORTS = [['en_route', 'En route'], ['on_site', 'Sur place'], ['done', 'Terminé'], ['need_help', 'Renfort']];
 const REASONS = ['Malade', 'Hors secteur', 'Déjà en intervention'];
+// What an SMS reply says for each answer (notifications/sms_reply.py): `1 4821` takes page 4821.
+const SMS_WORD = { ack: '1', decline: '2', on_site: '3', done: '4' };
+// « Terminé » ends the intervention for the PC: a mis-tap can be taken back for this long.
+const UNDO_MS = 5000;
 const CHANNEL = { sms: 'SMS', email: 'e-mail', push: 'notification push', fcm: 'notification' };
 const VIA = { push: 'depuis la notification', sms: 'par SMS', email: 'par e-mail', operator: 'saisi par le PC',
   api: 'par l\'API', link: 'par lien' };
@@ -46,6 +51,8 @@ function since(t) {
 
 function countdown(t) {
   const s = Math.round((t - Date.now()) / 1000);
+  // Past the deadline, the last data read said « still asking me »: the app reads again at once (tick),
+  // and the line goes as soon as the data says the page moved on.
   if (s <= 0) return 'Escalade imminente';
   const m = Math.floor(s / 60);
   return `Escalade dans ${m ? `${m} min ${String(s % 60).padStart(2, '0')}` : s} s`;
@@ -192,17 +199,65 @@ async function sendQueue() {
 function onSent(item, outcome, r) {
   const what = item.photo ? 'Photo' : KIND[item.body.kind];
   if (outcome === 'sent') toast(`Envoyé : ${what}${item.number ? ` (${item.number})` : ''}`, 'ok');
-  else if (outcome === 'taken') toast(`${item.number || 'Événement'} : ${frenchError(r)}`, 'warn');
+  else if (outcome === 'taken' && state.me && (r.message || '').endsWith(`by ${state.me.person_name}`)) {
+    toast(`${item.number || 'Événement'} : déjà pris en charge par vous (par SMS ?)`, 'ok');
+  } else if (outcome === 'taken') toast(`${item.number || 'Événement'} : ${frenchError(r)}`, 'warn');
   else toast(`Refusé : ${what} — ${frenchError(r)}`, 'err');
 }
 
 async function answer(ev, page, kind, text = '') {
-  await enqueue({ event_id: ev.id, number: ev.number, title: ev.title,
-    body: { kind, page_id: page ? page.page_id : null, text, via: 'app' } });
+  const held = kind === 'done';
+  const item = await enqueue({ event_id: ev.id, number: ev.number, title: ev.title,
+    body: { kind, page_id: page ? page.page_id : null, text, via: 'app' }, hold_until: held ? Date.now() + UNDO_MS : 0 });
   await loadQueue();
   state.view.update();
-  if (!navigator.onLine) toast('Hors ligne : réponse en attente d\'envoi', 'warn');
+  if (held) offerUndo(item);
+  else if (!navigator.onLine) toast('Hors ligne : réponse en attente d\'envoi', 'warn');
   sendQueue();
+}
+
+/* Undo: the answer waits in the outbox itself (IndexedDB), marked `hold_until`, and flush() leaves it
+   there until then. Held in the outbox rather than in a timer, it cannot be lost: leaving the app
+   releases it at once (releaseHeld), and a killed app sends it from the outbox on its next start or
+   from the service worker's background sync. */
+let undoTimer = null;
+function offerUndo(item) {
+  const bar = $('#undo');
+  bar.innerHTML = `<span>« ${esc(KIND[item.body.kind])} » part dans <b data-left>${UNDO_MS / 1000}</b> s</span>
+    <button class="btn small" data-undo="${esc(item.client_id)}">Annuler</button>`;
+  bar.hidden = false;
+  clearTimeout(undoTimer);
+  const left = () => {
+    const ms = item.hold_until - Date.now();
+    if (ms <= 0) { bar.hidden = true; sendQueue(); return; }
+    bar.querySelector('[data-left]').textContent = Math.ceil(ms / 1000);
+    undoTimer = setTimeout(left, Math.min(ms, 1000 - (ms % 1000) || 1000) + 20);
+  };
+  left();
+}
+
+async function undo(clientId) {
+  clearTimeout(undoTimer);
+  $('#undo').hidden = true;
+  const item = ((await outbox.all()) || []).find((q) => q.client_id === clientId);
+  if (item && item.hold_until > Date.now()) {
+    await outbox.remove(item.seq);
+    toast(`« ${KIND[item.body.kind]} » annulé`, 'ok');
+  } else {
+    toast('Trop tard : la réponse est partie', 'warn');
+  }
+  await loadQueue();
+  state.view.update();
+}
+
+async function releaseHeld() {
+  const held = ((await outbox.all()) || []).filter((q) => q.hold_until);
+  if (!held.length) return;
+  for (const q of held) { q.hold_until = 0; await outbox.put(q); }
+  clearTimeout(undoTimer);
+  $('#undo').hidden = true;
+  sendQueue();
+  navigator.serviceWorker?.ready.then((reg) => reg.sync && reg.sync.register('vigie-outbox')).catch(() => null);
 }
 
 async function shrink(file) {
@@ -257,6 +312,7 @@ async function enablePush() {
 
 /* ---------- views ---------- */
 const oncall = oncallModule({ main, toast, setHtml, esc, frenchError, state, lost, ts, hhmm, day });
+const alerts = alertsModule({ main, toast, esc, frenchError, lost });
 
 function stateLine(p) {
   if (p.status === 'active') {
@@ -360,12 +416,39 @@ function actionsHtml(p) {
     html += `<div class="grid">${REPORTS.map(([k, label]) =>
       `<button class="btn big${kinds.has(k) ? ' did' : ''}" data-kind="${k}">${label}</button>`).join('')}</div>`;
   }
-  const chips = p.my_responses.map((k) => `<li class="chip">${esc(KIND[k] || k)}</li>`);
+  const chips = p.my_responses.map((k) => `<li class="chip${k === 'decline' ? ' no' : ''}">${esc(KIND[k] || k)}</li>`);
   for (const q of pend) {
-    chips.push(`<li class="chip wait">${esc(q.photo ? 'Photo' : KIND[q.body.kind])} — en attente d'envoi</li>`);
+    const what = esc(q.photo ? 'Photo' : KIND[q.body.kind]);
+    chips.push(`<li class="chip wait">${what} — ${q.hold_until > Date.now() ? 'annulable quelques secondes' : 'en attente d\'envoi'}</li>`);
   }
   if (chips.length) html += `<h2 class="h2">Mes réponses</h2><ul class="chips">${chips.join('')}</ul>`;
-  return html;
+  const sms = smsHtml(p, pend, kinds, mine);
+  return pend.length ? sms + html : html + sms;  // an answer stuck in the phone: its SMS comes first
+}
+
+/* No way to the server (offline, or it does not answer): the same answer by SMS, code included, so that
+   the PC hears it now. The app's copy still leaves when the network returns; the server takes it as the
+   same answer (a second « Je prends » from the taker changes nothing). */
+function smsHtml(p, pend, kinds, mine) {
+  const e = p.event;
+  const unreachable = !navigator.onLine || !state.fresh;
+  if (!unreachable || !p.sms_number || !p.reply_code || e.status === 'closed') return '';
+  const now = Date.now();
+  let wanted = pend.filter((q) => q.body && SMS_WORD[q.body.kind] && !(q.hold_until > now))
+    .map((q) => [q.body.kind, q.body.text]);
+  if (!wanted.length) {
+    if (p.status === 'active' && !kinds.has('ack')) wanted = [['ack', ''], ['decline', '']];
+    else if (mine) wanted = [['on_site', ''], ['done', '']].filter(([k]) => !kinds.has(k));
+  }
+  if (!wanted.length) return '';
+  const to = p.sms_number.replace(/[^\d+]/g, '');
+  const links = wanted.map(([kind, text]) => {
+    const body = `${SMS_WORD[kind]} ${p.reply_code}${text ? ` ${text}` : ''}`;
+    // `?&body=` is read by both iOS and Android messaging apps.
+    return `<a class="btn" href="sms:${esc(to)}?&body=${esc(encodeURIComponent(body))}">« ${esc(KIND[kind])} » par SMS (${esc(body)})</a>`;
+  });
+  return `<section class="panel smsalt"><b>Pas de connexion ? Répondez par SMS au PC</b>
+    <div class="stack">${links.join('')}</div></section>`;
 }
 
 function describe(en) {
@@ -399,7 +482,8 @@ function describe(en) {
     default:
       if (en.kind.startsWith('response.')) {
         const k = en.kind.slice(9);
-        return [`${KIND[k] || k} — ${who}`, [VIA[d.via], d.on_behalf ? d.reason : '', d.text].filter(Boolean).join(' · '), 'resp'];
+        return [`${KIND[k] || k} — ${who}`, [VIA[d.via], d.on_behalf ? d.reason : '', d.text].filter(Boolean).join(' · '),
+          k === 'decline' ? 'resp no' : 'resp'];
       }
       return [en.kind, ''];
   }
@@ -468,6 +552,10 @@ async function devicesView() {
     <ul id="devices" class="devices"><li class="muted">Chargement…</li></ul>
     <h2 class="h2">Notifications push</h2><p id="push-state" class="muted">…</p>
     <button class="btn" data-act="push">Activer les notifications push</button>
+    <h2 class="h2">Alertes</h2><div class="stack">
+      <a class="btn" href="#/devices/test">Tester mes alertes</a>
+      <a class="btn" href="#/devices/dnd">Laisser passer les alertes (Ne pas déranger)</a></div>
+    ${alerts.installHint()}
     <h2 class="h2">Affichage</h2><div class="seg" role="group" aria-label="Thème">
       ${[['auto', 'Auto'], ['day', 'Jour'], ['night', 'Nuit']].map(([v, l]) =>
         `<button class="btn${(localStorage.getItem('vigie-theme') || 'auto') === v ? ' did' : ''}" data-theme="${v}">${l}</button>`).join('')}</div>
@@ -499,11 +587,12 @@ async function drawDevices(target = '#devices') {
 
 function welcomeView() {
   state.view = { update() {} };
-  main.innerHTML = `<section class="panel"><h1>Vigie astreinte</h1>
+  main.innerHTML = `${mustInstallFirst() ? alerts.installHint() : ''}<section class="panel"><h1>Vigie astreinte</h1>
     <p>Ce téléphone n'est pas encore inscrit.</p>
     <p>Ouvrez le lien d'inscription reçu par SMS ou par e-mail. Pas de lien ? Demandez-le au PC.</p>
     <form id="code-form"><label for="code">Ou collez ici le lien reçu</label>
       <input id="code" autocomplete="off" autocapitalize="off" spellcheck="false" placeholder="https://…/app/#/enrol/…">
+      ${navigator.clipboard && navigator.clipboard.readText ? '<button class="btn" type="button" data-act="paste">Coller le lien copié</button>' : ''}
       <button class="btn" type="submit">Inscrire ce téléphone</button></form></section>`;
   $('#code-form').addEventListener('submit', (ev) => {
     ev.preventDefault();
@@ -514,9 +603,12 @@ function welcomeView() {
   });
 }
 
-async function enrolView(code) {
+let enrolCode = '';
+async function enrolView(code, here = false) {
   history.replaceState(null, '', '#/enrol');  // the code is single-use: keep it out of the address bar
   state.view = { update() {} };
+  enrolCode = code;
+  if (!here && mustInstallFirst()) return alerts.installView(code);
   const step = (id, status, text) => {
     const li = $(`#step-${id}`);
     li.className = `step ${status}`;
@@ -541,22 +633,41 @@ async function enrolView(code) {
   await kv.set('label', label);
   $('#menu').hidden = false;
   step('enrol', 'ok', `Téléphone inscrit au nom de ${r.data.person_name}.`);
-  step('perm', 'run', 'En cours…');
-  const perm = await askPermission();
-  step('perm', perm === 'granted' ? 'ok' : 'ko', perm === 'granted' ? 'Autorisées.'
-    : 'Refusées : autorisez les notifications dans les réglages du téléphone.');
+  // The iPhone asks for notifications only from a tap: the app waits for one rather than be refused.
+  const ask = platform().ios && 'Notification' in window && Notification.permission === 'default';
   let push = false;
-  if (perm === 'granted') {
-    step('push', 'run', 'En cours…');
-    try { await subscribePush(); push = true; } catch (e) { push = false; }
+  if (ask) {
+    step('perm', 'run', 'Touchez « Activer les notifications » ci-dessous.');
+  } else {
+    step('perm', 'run', 'En cours…');
+    const perm = await askPermission();
+    if (perm === 'granted') {
+      step('push', 'run', 'En cours…');
+      push = await subscribePush().then(() => true, () => false);
+    }
+    pushSteps(perm, push);
   }
-  step('push', push ? 'ok' : 'ko', push ? 'Activées : vous recevrez les alertes sur ce téléphone.'
-    : 'Notifications push indisponibles, vous recevrez les SMS.');
   $('#enrol-end').innerHTML = `<h2 class="h2">Mes appareils</h2><ul id="enrol-devices" class="devices"></ul>
-    ${push ? '' : '<button class="btn" data-act="push">Réessayer les notifications push</button>'}
+    ${ask ? '<button class="btn big" data-act="push">Activer les notifications</button>'
+      : push ? '' : '<button class="btn" data-act="push">Réessayer les notifications push</button>'}
+    <a class="btn" href="#/devices/test">Tester mes alertes</a>
+    ${alerts.installHint()}
     <a class="btn big ok" href="#/">Voir mes sollicitations</a>`;
   await drawDevices('#enrol-devices');
   refresh();
+}
+
+function pushSteps(perm, push) {
+  const step = (id, status, text) => {
+    const li = $(`#step-${id}`);
+    if (!li) return;
+    li.className = `step ${status}`;
+    li.querySelector('span').textContent = text;
+  };
+  step('perm', perm === 'granted' ? 'ok' : 'ko', perm === 'granted' ? 'Autorisées.'
+    : 'Refusées : autorisez les notifications dans les réglages du téléphone.');
+  step('push', push ? 'ok' : 'ko', push ? 'Activées : vous recevrez les alertes sur ce téléphone.'
+    : 'Notifications push indisponibles, vous recevrez les SMS.');
 }
 
 /* ---------- events ---------- */
@@ -572,6 +683,8 @@ function route() {
   for (const a of document.querySelectorAll('#menu a')) {
     if (a.dataset.tab === tab) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current');
   }
+  if (hash.startsWith('/devices/test')) { state.view = { update() {} }; return alerts.testView(); }
+  if (hash.startsWith('/devices/dnd')) { state.view = { update() {} }; return alerts.dndView(); }
   if (tab === 'devices') return devicesView();
   if (tab === 'oncall') oncall.view(hash.slice('/astreinte'.length));
   else if ((m = /^\/event\/(\d+)(\/decline)?/.exec(hash))) eventView(Number(m[1]), Boolean(m[2]));
@@ -583,6 +696,12 @@ main.addEventListener('click', async (ev) => {
   const el = ev.target.closest('button');
   if (!el || el.disabled) return;
   if (await oncall.click(el)) return;
+  if (await alerts.click(el)) return;
+  if (el.dataset.act === 'enrol-here') return enrolView(enrolCode, true);
+  if (el.dataset.act === 'paste') {
+    try { $('#code').value = (await navigator.clipboard.readText()).trim(); } catch (e) { toast('Collage refusé : collez le lien à la main', 'warn'); }
+    return;
+  }
   const id = state.view.event;
   const p = id ? pageFor(id) : null;
   if (el.dataset.kind && p) return answer(p.event, p, el.dataset.kind);
@@ -625,6 +744,7 @@ main.addEventListener('click', async (ev) => {
       el.disabled = true;
       const r = await enablePush();
       el.disabled = false;
+      pushSteps(r.perm, r.push);
       toast(r.push ? 'Notifications push activées' : 'Notifications push indisponibles, vous recevrez les SMS',
         r.push ? 'ok' : 'warn');
       return drawDevices($('#enrol-devices') ? '#enrol-devices' : '#devices');
@@ -646,8 +766,14 @@ main.addEventListener('change', async (ev) => {
   sendQueue();
 });
 
+let overdueRead = 0;
 function tick() {
-  for (const el of document.querySelectorAll('[data-due]')) el.textContent = countdown(Number(el.dataset.due));
+  let overdue = false;
+  for (const el of document.querySelectorAll('[data-due]')) {
+    el.textContent = countdown(Number(el.dataset.due));
+    overdue = overdue || Number(el.dataset.due) <= Date.now();
+  }
+  if (overdue && Date.now() - overdueRead > 2000) { overdueRead = Date.now(); refresh(); }
   for (const el of document.querySelectorAll('[data-since]')) el.textContent = since(Number(el.dataset.since));
 }
 
@@ -659,6 +785,7 @@ async function start() {
       const m = ev.data || {};
       if (m.type === 'navigate') location.hash = `#${m.hash}`;
       else if (m.type === 'push' || m.type === 'answered') {
+        if (m.type === 'push') alerts.heard(m.data);
         if (m.watch_id || /^(watch|swap|gap)_/.test((m.data && m.data.purpose) || '')) oncall.load().then(() => state.view.update());
         loadQueue();
         refresh();
@@ -673,7 +800,12 @@ async function start() {
   addEventListener('hashchange', route);
   addEventListener('online', () => { loadQueue(); sendQueue(); });
   addEventListener('offline', () => { loadQueue(); state.fresh = false; state.view.update(); });
-  document.addEventListener('visibilitychange', () => { if (!document.hidden) { applyTheme(); refresh(); sendQueue(); } });
+  document.addEventListener('visibilitychange', () => {
+    if (document.hidden) releaseHeld();  // leaving the app confirms a held « Terminé »
+    else { applyTheme(); refresh(); sendQueue(); }
+  });
+  addEventListener('pagehide', releaseHeld);
+  $('#undo').addEventListener('click', (ev) => { const b = ev.target.closest('[data-undo]'); if (b) undo(b.dataset.undo); });
   setInterval(tick, 1000);
   setInterval(applyTheme, 60000);
   setInterval(() => { if (!document.hidden) refresh(); }, 20000);

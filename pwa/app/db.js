@@ -76,7 +76,8 @@
     }, function () { return { ok: false, status: 0, data: null, code: 'network', message: '' }; });
   }
 
-  /* Queue an answer: {event_id, number, body: {kind, page_id, text, via}} or a photo {event_id, photo: Blob, caption}. */
+  /* Queue an answer: {event_id, number, body: {kind, page_id, text, via}, hold_until?} or a photo {event_id, photo: Blob, caption}.
+     `hold_until` (ms): the answer does not leave before then, and can be taken back until then. */
   function enqueue(item) {
     item.client_id = item.client_id || uid();
     item.created_at = Date.now();
@@ -127,6 +128,7 @@
         var item = items.shift();
         if (!item) return true;
         if (g.navigator && g.navigator.onLine === false) return false;
+        if (item.hold_until && item.hold_until > Date.now()) return false;  // still undoable (app.js offerUndo)
         return alreadyThere(item).then(function (there) {
           if (there) return { ok: true, status: 200, data: null, code: 'replayed' };
           item.tried_at = Date.now();

@@ -3,8 +3,8 @@
 'use strict';
 importScripts('db.js');
 
-const VERSION = 'vigie-app-v4';
-const SHELL = ['./', 'index.html', 'app.css', 'app.js', 'astreinte.js', 'db.js', 'manifest.webmanifest',
+const VERSION = 'vigie-app-v5';
+const SHELL = ['./', 'index.html', 'app.css', 'app.js', 'astreinte.js', 'alerts.js', 'db.js', 'manifest.webmanifest',
   'icons/icon.svg', 'icons/icon-192.png', 'icons/icon-512.png'];
 const SCOPE = new URL('./', self.location).pathname;  // "/app/"
 const { kv, api, enqueue, flush } = self.Vigie;
@@ -46,6 +46,7 @@ const PLANNING = ['watch_ask', 'watch_missed', 'swap_request', 'swap_info', 'gap
 const planning = (d) => PLANNING.includes(d.purpose);
 
 function tagOf(d) {
+  if (d.purpose === 'test_alert') return 'test-' + (d.test_id || 0);
   if (d.watch_id) return (d.purpose === 'watch_missed' ? 'watch-missed-' : 'watch-') + d.watch_id;
   if (d.swap_id) return 'swap-' + d.swap_id;
   return d.page_id ? 'page-' + d.page_id : d.event_id ? 'event-' + d.event_id : 'vigie-' + (d.notification_id || 0);
@@ -53,7 +54,7 @@ function tagOf(d) {
 
 function showAlert(d) {
   const severity = Number(d.severity) || 3;  // unknown severity is handled as grave (fail safe)
-  const solicit = d.purpose === 'solicit';
+  const solicit = d.purpose === 'solicit' || d.purpose === 'test_alert';
   const options = {
     body: d.body || d.place || '',
     tag: tagOf(d),
@@ -66,7 +67,7 @@ function showAlert(d) {
     vibrate: severity >= 3 ? [400, 150, 400, 150, 800] : [200, 100, 200],
     data: d,
   };
-  if (solicit) options.actions = [{ action: 'ack', title: 'Je prends' }, { action: 'decline', title: 'Indisponible' }];
+  if (d.purpose === 'solicit') options.actions = [{ action: 'ack', title: 'Je prends' }, { action: 'decline', title: 'Indisponible' }];
   if (planning(d)) {
     // Taking the watch is asked of me, and a missed one alerts the cadre: both stay until answered.
     options.requireInteraction = d.purpose === 'watch_ask' || d.purpose === 'watch_missed';
@@ -81,12 +82,21 @@ async function tellClients(message) {
   list.forEach((c) => c.postMessage(message));
 }
 
+/* « Tester mes alertes »: the push is shown like a grave solicitation, and the server hears it arrived. */
+function testArrived(d) {
+  if (d.purpose !== 'test_alert' || !d.test_id || !d.notification_id) return Promise.resolve();
+  return api('/api/v1/me/test-alert/' + d.test_id + '/received', { method: 'POST',
+    json: { notification_id: Number(d.notification_id) } }).catch(() => null);
+}
+
 self.addEventListener('push', (e) => {
   const d = readPush(e);
   const shown = showAlert(d);
+  const told = testArrived(d);
   // The open app hears of the push once the alert is up: Chromium may drop a notification still being
   // displayed if getNotifications() is read meanwhile (the browser tests read it on that message).
-  e.waitUntil(Promise.all([shown, shown.catch(() => null).then(() => tellClients({ type: 'push', data: d }))]));
+  e.waitUntil(Promise.all([shown, Promise.all([shown.catch(() => null), told])
+    .then(() => tellClients({ type: 'push', data: d }))]));
 });
 
 /* ---------- notification actions ---------- */
@@ -169,6 +179,10 @@ function frenchTaken(r) {
 async function handleAction(action, d) {
   d = d || {};
   if (action === 'confirm_watch') return confirmWatch(d);
+  if (d.purpose === 'test_alert') {
+    await openApp('/devices/test');
+    return { outcome: 'open' };
+  }
   if (planning(d) || d.purpose === 'watch_confirmed') {
     await openApp('/astreinte');
     return { outcome: 'open' };
