@@ -335,7 +335,8 @@ def test_distribution_lists_lifecycle(client, world, headers):
 def test_a_list_a_procedure_reports_to_cannot_be_deleted(client, world, headers, ids):
     h = headers("admin")
     list_id = ids["world"]["list_id"]
-    patched = client.patch(f"{API}/procedures/{world.procedure_id}", json={"report_list_ids": [list_id]}, headers=h)
+    patched = client.patch(f"{API}/procedures/{world.procedure_id}", json={"report_list_ids": [list_id], "validate": True},
+                           headers=h)
     assert patched.status_code == 200, patched.text
     response = client.delete(f"{API}/distribution-lists/{list_id}", headers=h)
     assert (response.status_code, code_of(response)) == (409, "list_in_use")
@@ -367,7 +368,9 @@ def test_procedures_lifecycle(client, world, headers, ids):
 
     url = f"{API}/procedures/{procedure['id']}"
     steps = [{"group_id": world.tech_group_id}, {"group_id": world.cadre_group_id}]
-    reordered = client.patch(url, json={"steps": steps, "report_list_ids": []}, headers=h).json()
+    drafted = client.patch(url, json={"steps": steps, "report_list_ids": []}, headers=h).json()
+    assert drafted["draft_version"] == 2 and drafted["version"] == 0  # the referent drafts, a PC admin validates
+    reordered = client.post(f"{url}/versions/2/validate", headers=headers("admin")).json()
     assert [s["group_id"] for s in reordered["steps"]] == [world.tech_group_id, world.cadre_group_id]
     assert reordered["report_list_ids"] == [] and reordered["timings"]["2"]["ack_timeout_s"] == 600
 
