@@ -153,7 +153,7 @@ class ProceduresFile(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     format: Literal["vigie.procedures"] = "vigie.procedures"
-    format_version: Literal[1] = 1
+    format_version: int = Field(default=1, ge=1, le=1)
     organization: str = Field(default="", max_length=200, description="the commune exported (informative)")
     procedures: list[ExportedProcedure] = Field(max_length=2000)
 

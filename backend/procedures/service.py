@@ -9,13 +9,14 @@ from __future__ import annotations
 from collections import Counter
 from datetime import datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from backend.auth.models import User
 from backend.db import db_now
 from backend.errors import Conflict, NotFound, Unprocessable
+from backend.events.models import Event
 from backend.groups.models import DistributionList, OnCallGroup
 from backend.procedures.models import (
     CONTENT_FIELDS,
@@ -218,6 +219,9 @@ def _ensure_baseline(*, db_session: Session, procedure: Procedure, now: datetime
                            changes=[], note="", created_at=at, validated_at=at)
     db_session.add(row)
     _flush_unique(db_session)
+    # The events opened on it so far followed this very content: they keep it after the edit.
+    db_session.execute(update(Event).where(Event.procedure_id == procedure.id, Event.procedure_version_id.is_(None))
+                       .values(procedure_version_id=row.id).execution_options(synchronize_session=False))
     return row
 
 
