@@ -28,6 +28,7 @@ def export(*, db_session: Session, organization: Organization) -> dict:
     lists = _names(db_session, DistributionList, organization.id)
     return {"format": "vigie.procedures", "format_version": 1, "organization": organization.name,
             "procedures": [{"category": p.category, "cap_category": p.cap_category, "instructions": p.instructions,
+                            "default_severity": p.default_severity,
                             "timings": service.with_defaults(p.timings or {}), "active": p.active,
                             "version": p.version,
                             "steps": [{"group": groups.get(s.group_id, ""), "mode": s.mode,
@@ -74,6 +75,7 @@ def import_file(*, db_session: Session, organization: Organization, document: Pr
                     "unknown in this commune: " + ", ".join([*missing, *missing_lists]))
             continue
         content = {"category": item.category, "cap_category": item.cap_category, "instructions": item.instructions,
+                   "default_severity": item.default_severity,
                    "timings": {k: v.model_dump() for k, v in item.timings.items()},
                    "steps": [{"group_id": groups[s.group], "mode": s.mode, "min_severity": s.min_severity}
                              for s in item.steps],

@@ -28,6 +28,7 @@ class Procedure(Base):
     category: Mapped[str] = mapped_column(String(200))
     cap_category: Mapped[str] = mapped_column(String(20), default="Other")
     instructions: Mapped[str] = mapped_column(String(2000), default="")
+    default_severity: Mapped[int | None]  # offered first in the new-event form
     timings: Mapped[dict] = mapped_column(JSONType, default=lambda: dict(DEFAULT_TIMINGS))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -63,7 +64,8 @@ class ProcedureReportList(Base):
 
 
 VERSION_STATUSES = ("draft", "validated", "superseded")
-CONTENT_FIELDS = ("category", "cap_category", "instructions", "timings", "steps", "report_list_ids")
+CONTENT_FIELDS = ("category", "cap_category", "instructions", "default_severity", "timings", "steps",
+                  "report_list_ids")
 
 
 class ProcedureVersion(Base):

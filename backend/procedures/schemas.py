@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -37,6 +37,7 @@ class ProcedureCreate(BaseModel):
     category: str = Field(min_length=1, max_length=200)
     cap_category: CapCategory = "Other"
     instructions: str = Field(default="", max_length=2000)
+    default_severity: int | None = Field(default=None, ge=1, le=4, description="offered first to the operator")
     timings: dict[Severity, Timing] = Field(default_factory=dict, description=TIMINGS_HELP)
     steps: list[StepIn] = Field(min_length=1, max_length=50, description="in escalation order")
     report_list_ids: list[Id] = Field(default_factory=list, max_length=50)
@@ -46,9 +47,11 @@ class ProcedureCreate(BaseModel):
 
 
 class ProcedureUpdate(Patch):
+    nullable: ClassVar[frozenset[str]] = frozenset({"default_severity"})
     category: str | None = Field(default=None, min_length=1, max_length=200)
     cap_category: CapCategory | None = None
     instructions: str | None = Field(default=None, max_length=2000)
+    default_severity: int | None = Field(default=None, ge=1, le=4, description="null: none")
     timings: dict[Severity, Timing] | None = Field(default=None, description=TIMINGS_HELP)
     steps: list[StepIn] | None = Field(default=None, min_length=1, max_length=50)
     report_list_ids: list[Id] | None = Field(default=None, max_length=50)
@@ -77,6 +80,7 @@ class ProcedureOut(BaseModel):
     category: str
     cap_category: str
     instructions: str
+    default_severity: int | None
     timings: dict[str, TimingOut]
     active: bool
     created_at: datetime
@@ -97,6 +101,7 @@ class VersionContentOut(BaseModel):
     category: str
     cap_category: str
     instructions: str
+    default_severity: int | None = None
     timings: dict[str, TimingOut]
     steps: list[VersionStepOut]
     report_list_ids: list[int]
@@ -123,6 +128,7 @@ class EventProcedureOut(BaseModel):
     version: int | None
     category: str
     instructions: str
+    default_severity: int | None
     without_procedure: bool
     steps: list[VersionStepOut]
 
@@ -141,6 +147,7 @@ class ExportedProcedure(BaseModel):
     category: str = Field(min_length=1, max_length=200)
     cap_category: CapCategory = "Other"
     instructions: str = Field(default="", max_length=2000)
+    default_severity: int | None = Field(default=None, ge=1, le=4)
     timings: dict[Severity, Timing] = Field(default_factory=dict, description=TIMINGS_HELP)
     active: bool = True
     steps: list[ExportedStep] = Field(min_length=1, max_length=50, description="in escalation order")

@@ -167,7 +167,8 @@ def with_defaults(timings: dict) -> dict:
 def content_of(procedure: Procedure) -> dict:
     """The procedure's own columns (its last validated version) as a version's content."""
     return normalized({"category": procedure.category, "cap_category": procedure.cap_category,
-                       "instructions": procedure.instructions, "timings": procedure.timings or {},
+                       "instructions": procedure.instructions, "default_severity": procedure.default_severity,
+                       "timings": procedure.timings or {},
                        "steps": [{"group_id": s.group_id, "mode": s.mode, "min_severity": s.min_severity}
                                  for s in procedure.steps],
                        "report_list_ids": [r.list_id for r in procedure.report_lists]})
@@ -176,7 +177,8 @@ def content_of(procedure: Procedure) -> dict:
 def normalized(content: dict) -> dict:
     """The same content always written the same way, so that versions compare."""
     return {"category": content["category"], "cap_category": content.get("cap_category") or "Other",
-            "instructions": content.get("instructions") or "", "timings": with_defaults(content.get("timings") or {}),
+            "instructions": content.get("instructions") or "", "default_severity": content.get("default_severity"),
+            "timings": with_defaults(content.get("timings") or {}),
             "steps": [{"group_id": int(s["group_id"]), "mode": s.get("mode") or "solicit",
                        "min_severity": int(s.get("min_severity") or 1)} for s in content["steps"]],
             "report_list_ids": sorted(int(i) for i in content.get("report_list_ids") or [])}
@@ -199,6 +201,7 @@ def _apply(*, procedure: Procedure, content: dict) -> None:
     procedure.category = content["category"]
     procedure.cap_category = content["cap_category"]
     procedure.instructions = content["instructions"]
+    procedure.default_severity = content["default_severity"]
     procedure.timings = with_defaults(content["timings"])
     procedure.steps = [ProcedureStep(position=i, group_id=s["group_id"], mode=s["mode"],
                                      min_severity=s["min_severity"]) for i, s in enumerate(content["steps"])]
@@ -279,7 +282,8 @@ def procedure_views(*, db_session: Session, procedures: list[Procedure]) -> list
         .where(ProcedureVersion.procedure_id.in_([p.id for p in procedures]), ProcedureVersion.status == "draft")
         .group_by(ProcedureVersion.procedure_id))}
     return [{"id": p.id, "organization_id": p.organization_id, "category": p.category,
-             "cap_category": p.cap_category, "instructions": p.instructions, "timings": with_defaults(p.timings or {}),
+             "cap_category": p.cap_category, "instructions": p.instructions, "default_severity": p.default_severity,
+             "timings": with_defaults(p.timings or {}),
              "active": p.active, "created_at": p.created_at, "version": p.version,
              "draft_version": drafts.get(p.id),
              "steps": [{"position": s.position, "group_id": s.group_id, "group_name": names.get(s.group_id, ""),

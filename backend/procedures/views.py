@@ -31,6 +31,7 @@ def event_procedure(*, db_session: Session, event: Event) -> dict:
     if event.procedure_id is None:
         steps = [{"group_id": g, "mode": "solicit", "min_severity": 1} for g in event.ad_hoc_group_ids or []]
         return {"procedure_id": None, "version": None, "category": event.category, "instructions": "",
+                "default_severity": None,
                 "without_procedure": True, "steps": _named(db_session, steps)}
     version = db_session.get(ProcedureVersion, event.procedure_version_id) if event.procedure_version_id else None
     if version is not None:
@@ -40,7 +41,8 @@ def event_procedure(*, db_session: Session, event: Event) -> dict:
                                        .where(Procedure.id == event.procedure_id)).one()
         content, number = service.content_of(procedure), max(procedure.version, 1)
     return {"procedure_id": event.procedure_id, "version": number, "category": content["category"],
-            "instructions": content.get("instructions", ""), "without_procedure": False,
+            "instructions": content.get("instructions", ""), "default_severity": content.get("default_severity"),
+            "without_procedure": False,
             "steps": _named(db_session, content.get("steps", []))}
 
 

@@ -44,6 +44,7 @@ def upgrade() -> None:
     with op.batch_alter_table('procedure_versions', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_procedure_versions_procedure_id'), ['procedure_id'], unique=False)
     op.add_column('procedures', sa.Column('version', sa.Integer(), server_default='1', nullable=False))
+    op.add_column('procedures', sa.Column('default_severity', sa.Integer(), nullable=True))
     # Not in a batch: on SQLite that would copy the events table, which pages and the trace refer to.
     if op.get_bind().dialect.name == 'sqlite':
         op.execute('ALTER TABLE events ADD COLUMN procedure_version_id INTEGER CONSTRAINT '
@@ -80,7 +81,7 @@ def _existing_become_version_1() -> None:
     for row in bind.execute(sa.select(procedures)).all():
         timings = {sev: dict((row.timings or {}).get(sev) or default) for sev, default in DEFAULT_TIMINGS.items()}
         content = {"category": row.category, "cap_category": row.cap_category, "instructions": row.instructions,
-                   "timings": timings, "steps": step_rows.get(row.id, []),
+                   "default_severity": None, "timings": timings, "steps": step_rows.get(row.id, []),
                    "report_list_ids": sorted(list_rows.get(row.id, []))}
         version_id = bind.execute(versions.insert().values(
             procedure_id=row.id, number=1, status="validated", content=content, changes=[],
@@ -95,6 +96,7 @@ def downgrade() -> None:
     # SQLite drops a column with its inline reference (3.35+), without copying the table.
     op.drop_column('events', 'ad_hoc_group_ids')
     op.drop_column('events', 'procedure_version_id')
+    op.drop_column('procedures', 'default_severity')
     op.drop_column('procedures', 'version')
     with op.batch_alter_table('procedure_versions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_procedure_versions_procedure_id'))

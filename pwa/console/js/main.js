@@ -1,5 +1,5 @@
 // The console's entry point: login, header, the call strip, routing (#/, #/nouvel-evenement[?appel={id}],
-// #/evenement/{id}, #/appels, #/planning, #/indicateurs, #/paie, #/personnes, #/personne/{id}).
+// #/evenement/{id}, #/appels, #/planning, #/indicateurs, #/paie, #/personnes, #/personne/{id}, #/procedures).
 
 import { api, token, whenUnauthorized } from "./api.js";
 import { mountBoard } from "./board.js";
@@ -10,6 +10,7 @@ import { mountNewEvent } from "./newevent.js";
 import { mountPayroll } from "./payroll.js";
 import { mountPeople, mountPerson } from "./people.js";
 import { mountPlanning } from "./planning.js";
+import { mountProcedures } from "./procedures.js";
 import { soundStats, unlockAudio } from "./sound.js";
 import { live, loadReference, resetStore, store, subscribe } from "./store.js";
 import { since } from "./util.js";
@@ -96,6 +97,9 @@ function route() {
   } else if (hash === "#/personnes") {
     current = mountPeople(view);
     nav = "people";
+  } else if (hash === "#/procedures") {
+    current = mountProcedures(view);
+    nav = "procedures";
   } else if (personMatch) {
     current = mountPerson(view, Number(personMatch[1]));
     nav = "people";
