@@ -231,6 +231,9 @@ def test_an_event_without_procedure_pages_the_chosen_groups_and_escalates(client
     raised = client.post(f"{API}/events/{event['id']}/requalify", json={"severity": 4, "reason": "malaises"},
                          headers=h("operator"))
     assert raised.status_code == 200, raised.text
+    # Critical while unanswered: the chosen group not being asked is asked at once, as a procedure's would be.
+    asked = {p["current_group_id"] for p in raised.json()["pages"] if p["status"] == "active"}
+    assert asked == {world.cadre_group_id, world.tech_group_id}
     closed = client.post(f"{API}/events/{event['id']}/close", json={"reason": "fausse alerte"}, headers=h("operator"))
     assert closed.status_code == 200, closed.text
     figures = client.get(f"{API}/dashboard", params={"organization_id": world.commune_id}, headers=h("admin"))
@@ -260,3 +263,40 @@ def test_a_procedure_made_before_versions_gets_its_history_on_first_edit(client,
     assert client.post(f"{url}/versions/2/validate", headers=h("admin")).status_code == 200
     assert [v["number"] for v in client.get(f"{url}/versions", headers=h("admin")).json()] == [2, 1]
     assert client.get(f"{API}/events/{event['id']}/procedure", headers=h("admin")).json()["version"] == 1
+
+
+def test_the_migration_makes_existing_procedures_version_one_and_points_their_events_at_it(tmp_path):
+    from alembic import command
+    from sqlalchemy import create_engine, text
+
+    from backend.migrate import alembic_config
+
+    url = f"sqlite:///{tmp_path / 'before.db'}"
+    config = alembic_config(url)
+    command.upgrade(config, "0019")
+    engine = create_engine(url)
+    at = "'2026-01-01 00:00:00'"
+    with engine.begin() as connection:
+        for statement in (
+            f"INSERT INTO organizations (id, name, code, kind, timezone, created_at) VALUES (1, 'C', 'CH', 'commune', "
+            f"'Europe/Paris', {at})",
+            f"INSERT INTO oncall_groups (id, organization_id, name, kind, created_at) VALUES (1, 1, 'Tech', 'technique', {at})",
+            "INSERT INTO procedures (id, organization_id, category, cap_category, instructions, timings, active, "
+            f"""created_at) VALUES (1, 1, 'Arbre', 'Infra', 'Baliser', '{{"2": {{"ack_timeout_s": 60, "repeats": 0}}}}', 1, {at})""",
+            "INSERT INTO procedure_steps (procedure_id, position, group_id, mode, min_severity) VALUES (1, 0, 1, 'solicit', 1)",
+            "INSERT INTO events (id, organization_id, year, seq, number, procedure_id, category, severity, cap_severity, "
+            "cap_urgency, cap_certainty, title, description, place, source, caller_name, callback_number, status, "
+            f"received_at, trace_seq, trace_head) VALUES (1, 1, 2026, 1, '2026-0001', 1, 'Arbre', 3, 'Severe', 'Unknown', "
+            f"'Unknown', 't', '', '', 'phone', '', '', 'open', {at}, 0, '0')"):
+            connection.execute(text(statement))
+    command.upgrade(config, "head")
+    with engine.begin() as connection:
+        version = connection.execute(text("SELECT id, number, status, content FROM procedure_versions")).one()
+        pointed = connection.execute(text("SELECT procedure_version_id FROM events")).scalar_one()
+        number = connection.execute(text("SELECT version FROM procedures")).scalar_one()
+    engine.dispose()
+    content = version.content if isinstance(version.content, dict) else __import__("json").loads(version.content)
+    assert (version.number, version.status, pointed, number) == (1, "validated", version.id, 1)
+    assert content["instructions"] == "Baliser" and content["steps"] == [
+        {"group_id": 1, "mode": "solicit", "min_severity": 1}]
+    assert content["timings"]["2"] == {"ack_timeout_s": 60, "repeats": 0}

@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 from backend.db import transaction
 from backend.procedures.models import Procedure, ProcedureStep
 from tests.browser.conftest import screenshot
-from tests.browser.test_console import console_login, pages  # noqa: F401 (fixture)
+from tests.browser.test_console import console_login, create_event, operator_client, pages  # noqa: F401 (fixture)
 from tests.browser.test_payroll_screen import header_overflows
 from tests.factories import login
 
@@ -136,3 +136,9 @@ def test_an_operator_reads_the_library_without_writing(live, desk, pages):  # no
     detail = page.get_by_test_id("procedure-detail")
     expect(detail).to_contain_text("Consultation seule")
     expect(detail.get_by_role("button", name="Modifier (nouvelle version)")).to_have_count(0)
+
+    event = create_event(operator_client(live), live.world)
+    page.goto(f"/console/#/evenement/{event['id']}")
+    shown = page.get_by_test_id("event-procedure")
+    expect(shown).to_contain_text("Procédure : Chute d'arbre sur la voirie")
+    expect(shown).to_contain_text("version 1")
