@@ -123,7 +123,8 @@ def create(*, db_session: Session, org_ids: frozenset[int], draft: EventCreate, 
     if version is not None:
         created["procedure_version"] = version.number
     if ad_hoc:
-        names = dict(db_session.execute(select(OnCallGroup.id, OnCallGroup.name).where(OnCallGroup.id.in_(ad_hoc))).all())
+        names = dict(db_session.execute(select(OnCallGroup.id, OnCallGroup.name)
+                                        .where(OnCallGroup.id.in_(ad_hoc))).all())
         created["without_procedure"] = True
         created["groups"] = [{"group_id": g, "group": names.get(g, "")} for g in ad_hoc]
     if call is not None:

@@ -20,7 +20,9 @@ from backend.procedures.models import Procedure
 from backend.procedures.views import event_procedure
 from backend.routing import OneHopRoute
 
-router = APIRouter(route_class=OneHopRoute, prefix="/api/v1", tags=["procedures"])
+# Tagged route by route: the event's procedure is an event read (scoped as events are), not the directory.
+router = APIRouter(route_class=OneHopRoute, prefix="/api/v1")
+TAGS: list = ["procedures"]
 
 
 def editable_procedure(db, principal: Principal, procedure_id: int) -> Procedure:
@@ -33,7 +35,7 @@ def procedure_out(db, procedure: Procedure) -> dict:
     return procedure_service.procedure_views(db_session=db, procedures=[procedure])[0]
 
 
-@router.get("/procedures", response_model=list[schemas.ProcedureOut])
+@router.get("/procedures", tags=TAGS, response_model=list[schemas.ProcedureOut])
 def list_procedures(db: SessionDep, principal: Staff, organization_id: Id | None = None,
                     active: bool | None = None,
                     q: str | None = Query(None, max_length=200, description="in the category or the instructions"),
@@ -46,7 +48,7 @@ def list_procedures(db: SessionDep, principal: Staff, organization_id: Id | None
     return procedure_service.procedure_views(db_session=db, procedures=procedures)
 
 
-@router.post("/procedures", status_code=201, response_model=schemas.ProcedureOut,
+@router.post("/procedures", tags=TAGS, status_code=201, response_model=schemas.ProcedureOut,
              summary="Create a procedure: its version 1 is a draft until a PC admin validates it")
 def create_procedure(body: schemas.ProcedureCreate, db: SessionDep, principal: Staff):
     organization = org_service.get_editable(db_session=db, principal=principal, organization_id=body.organization_id)
@@ -57,13 +59,13 @@ def create_procedure(body: schemas.ProcedureCreate, db: SessionDep, principal: S
     return procedure_out(db, procedure)
 
 
-@router.get("/procedures/{procedure_id}", response_model=schemas.ProcedureOut)
+@router.get("/procedures/{procedure_id}", tags=TAGS, response_model=schemas.ProcedureOut)
 def read_procedure(procedure_id: Id, db: SessionDep, principal: Staff):
     return procedure_out(db, procedure_service.get(db_session=db, procedure_id=procedure_id,
                                                    org_ids=principal.org_ids))
 
 
-@router.patch("/procedures/{procedure_id}", response_model=schemas.ProcedureOut,
+@router.patch("/procedures/{procedure_id}", tags=TAGS, response_model=schemas.ProcedureOut,
               summary="Change a procedure: `active` at once, anything else as a new draft version")
 def update_procedure(procedure_id: Id, body: schemas.ProcedureUpdate, db: SessionDep, principal: Staff):
     procedure = editable_procedure(db, principal, procedure_id)
@@ -77,12 +79,13 @@ def update_procedure(procedure_id: Id, body: schemas.ProcedureUpdate, db: Sessio
     return procedure_out(db, procedure)
 
 
-@router.delete("/procedures/{procedure_id}", status_code=204, summary="Deactivate a procedure (events keep it)")
+@router.delete("/procedures/{procedure_id}", tags=TAGS, status_code=204,
+                summary="Deactivate a procedure (events keep it)")
 def deactivate_procedure(procedure_id: Id, db: SessionDep, principal: Staff):
     procedure_service.deactivate(db_session=db, procedure=editable_procedure(db, principal, procedure_id))
 
 
-@router.get("/procedures/{procedure_id}/versions", response_model=list[schemas.VersionOut],
+@router.get("/procedures/{procedure_id}/versions", tags=TAGS, response_model=list[schemas.VersionOut],
             summary="Every version of a procedure, the latest first")
 def list_versions(procedure_id: Id, db: SessionDep, principal: Staff):
     procedure = procedure_service.get(db_session=db, procedure_id=procedure_id, org_ids=principal.org_ids)
@@ -90,7 +93,8 @@ def list_versions(procedure_id: Id, db: SessionDep, principal: Staff):
     return procedure_service.version_views(db_session=db, procedure=procedure, versions=versions)
 
 
-@router.post("/procedures/{procedure_id}/versions/{number}/validate", response_model=schemas.ProcedureOut,
+@router.post("/procedures/{procedure_id}/versions/{number}/validate", tags=TAGS,
+             response_model=schemas.ProcedureOut,
              summary="A PC admin validates a draft: new events use it from now on")
 def validate_version(procedure_id: Id, number: Annotated[int, Path(ge=1, le=2**31 - 1)], db: SessionDep,
                      principal: Staff):
@@ -100,7 +104,7 @@ def validate_version(procedure_id: Id, number: Annotated[int, Path(ge=1, le=2**3
     return procedure_out(db, procedure)
 
 
-@router.get("/organizations/{organization_id}/procedures/export",
+@router.get("/organizations/{organization_id}/procedures/export", tags=TAGS,
             summary="The commune's procedures as a file (JSON, which the import takes back, or CSV)")
 def export_procedures(organization_id: Id, db: SessionDep, principal: Staff,
                       format: Literal["json", "csv"] = "json"):
@@ -114,7 +118,7 @@ def export_procedures(organization_id: Id, db: SessionDep, principal: Staff,
                     headers={"Content-Disposition": f'attachment; filename="{name}.json"'})
 
 
-@router.post("/organizations/{organization_id}/procedures/import", response_model=schemas.ImportOut,
+@router.post("/organizations/{organization_id}/procedures/import", tags=TAGS, response_model=schemas.ImportOut,
              summary="Import procedures (the export's JSON): `dry_run` previews; else all of it or nothing")
 def import_procedures(organization_id: Id, body: schemas.ProceduresFile, db: SessionDep, principal: Staff,
                       dry_run: bool = False):
@@ -123,7 +127,7 @@ def import_procedures(organization_id: Id, body: schemas.ProceduresFile, db: Ses
                                 author_user_id=principal.user.id, apply=not dry_run)
 
 
-@router.get("/events/{event_id}/procedure", response_model=schemas.EventProcedureOut,
+@router.get("/events/{event_id}/procedure", response_model=schemas.EventProcedureOut, tags=["events"],
             summary="The procedure version an event was opened with (or the groups chosen without one)")
 def read_event_procedure(event_id: Id, db: SessionDep, principal: CurrentPrincipal):
     return event_procedure(db_session=db, event=visible_event(db, principal, event_id))

@@ -62,13 +62,14 @@ def ids(world, runtime, headers):
             "organization_id": world.commune_id, "person_id": world.techs[0],
             "contact_method_id": one(ContactMethod, person_id=world.techs[0]), "group_id": world.tech_group_id,
             "list_id": one(DistributionList, organization_id=world.commune_id), "procedure_id": world.procedure_id,
-            "user_id": one(User, email=world.users["referent"]),
+            "user_id": one(User, email=world.users["referent"]), "number": 1,
         }
         foreign = {
             "organization_id": world.foreign_commune_id, "person_id": world.foreign_person_id,
             "contact_method_id": one(ContactMethod, person_id=world.foreign_person_id),
             "group_id": one(OnCallGroup, organization_id=world.foreign_commune_id), "list_id": foreign_list.id,
             "procedure_id": world.foreign_procedure_id, "user_id": one(User, email=world.users["foreign_operator"]),
+            "number": 1,
         }
     return {"world": local, "foreign": foreign, "missing": {name: MISSING for name in local}}
 
@@ -555,6 +556,10 @@ ROUTES = [
     ("GET", "/procedures/{procedure_id}", None),
     ("PATCH", "/procedures/{procedure_id}", {"instructions": "x"}),
     ("DELETE", "/procedures/{procedure_id}", None),
+    ("GET", "/procedures/{procedure_id}/versions", None),
+    ("POST", "/procedures/{procedure_id}/versions/{number}/validate", None),
+    ("GET", "/organizations/{organization_id}/procedures/export", None),
+    ("POST", "/organizations/{organization_id}/procedures/import", {"procedures": []}),
     ("GET", "/users?organization_id={organization_id}", None),
     ("POST", "/users", {"email": "new@example.org", "full_name": "N", "role": "referent",
                         "organization_id": "{organization_id}", "password": "a long password"}),
