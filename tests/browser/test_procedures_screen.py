@@ -63,6 +63,7 @@ def test_search_create_validate_then_open_an_event_without_procedure(live, desk,
     expect(rows).to_have_count(LIBRARY_SIZE // 2)
     page.select_option("#pr-cap", "")
     page.fill("#pr-q", "effondrement")
+    expect(rows).to_have_count(1)
     rows.first.click()
     detail = page.get_by_test_id("procedure-detail")
     expect(detail.get_by_test_id("procedure-instructions")).to_contain_text("périmètre de 50 m")
@@ -93,6 +94,8 @@ def test_search_create_validate_then_open_an_event_without_procedure(live, desk,
     page.click("a[data-nav=procedures]")
     page.select_option("#pr-org", str(world.commune_id))
     page.fill("#pr-q", "fuite d'eau")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("Fuite d'eau sur la voie")
     rows.first.click()
     detail.get_by_role("button", name="Valider la version 1").click()
     expect(detail).to_contain_text("en service")
@@ -102,6 +105,7 @@ def test_search_create_validate_then_open_an_event_without_procedure(live, desk,
     page.select_option("select[name=organization_id]", str(world.commune_id))
     page.select_option("select[name=procedure_id]", label="Fuite d'eau sur la voie")
     expect(page.get_by_test_id("procedure-help")).to_contain_text("couper l'eau au regard")
+    screenshot(page, "console-new-event-instructions")
     expect(page.locator("input[name=severity][value='2']")).to_be_checked()  # the procedure's usual severity
 
     page.select_option("select[name=procedure_id]", label="Sans procédure (cas imprévu)")
@@ -118,6 +122,7 @@ def test_search_create_validate_then_open_an_event_without_procedure(live, desk,
     event_id = int(page.url.rsplit("/", 1)[1])
     expect(page.get_by_test_id("event-procedure")).to_contain_text("Astreinte cadre → Astreinte technique")
     expect(page.get_by_test_id("trace")).to_contain_text("sans procédure")
+    screenshot(page, "console-event-without-procedure")
 
     event = referent.get(f"/api/v1/events/{event_id}").json()
     assert (event["procedure_id"], event["category"]) == (None, "Odeur suspecte")
