@@ -4,6 +4,7 @@ in the new-event form, then opens an unforeseen event without a procedure on gro
 
 from __future__ import annotations
 
+import json
 import re
 import time
 
@@ -147,3 +148,26 @@ def test_an_operator_reads_the_library_without_writing(live, desk, pages):  # no
     shown = page.get_by_test_id("event-procedure")
     expect(shown).to_contain_text("Procédure : Chute d'arbre sur la voirie")
     expect(shown).to_contain_text("version 1")
+
+
+def test_the_referent_imports_a_file_previewed_first(live, desk, pages):  # noqa: F811
+    world = live.world
+    referent = live.client()
+    referent.headers.update(login(referent, world.users["referent"]))
+    document = referent.get(f"/api/v1/organizations/{world.commune_id}/procedures/export").json()
+    document["procedures"].append({**document["procedures"][0], "category": "Chute de pylône",
+                                   "instructions": "Éloigner le public."})
+    page = pages(desk)
+    console_login(page, world.users["referent"])
+    page.goto("/console/#/procedures")
+    rows = page.locator(".pr-table tbody tr")
+    expect(rows).to_have_count(1)
+    page.set_input_files("#pr-import", files=[{"name": "procedures.json", "mimeType": "application/json",
+                                               "buffer": json.dumps(document).encode()}])
+    preview = page.get_by_test_id("import-preview")
+    expect(preview).to_contain_text("Nouvelles : Chute de pylône")
+    expect(preview).to_contain_text("Inchangées : 1")
+    expect(rows).to_have_count(1)  # a preview imports nothing
+    preview.get_by_role("button", name="Importer").click()
+    expect(rows).to_have_count(2)
+    expect(page.locator(".pr-table tr", has_text="Chute de pylône")).to_contain_text("brouillon, jamais validée")
