@@ -107,6 +107,9 @@ def propose(*, db_session: Session, procedure: Procedure, patch: ProcedureUpdate
 def validate_version(*, db_session: Session, procedure: Procedure, number: int, user_id: int | None,
                      now: datetime | None = None) -> ProcedureVersion:
     """The draft becomes what new events use; earlier drafts are superseded. Admins only (checked by the route)."""
+    # Two admins validating two drafts at once: one after the other, the second seeing the first's work.
+    db_session.execute(select(Procedure.id).where(Procedure.id == procedure.id).with_for_update())
+    db_session.refresh(procedure)
     version = db_session.scalar(select(ProcedureVersion).where(ProcedureVersion.procedure_id == procedure.id,
                                                                ProcedureVersion.number == number))
     if version is None:

@@ -16,15 +16,22 @@ def plan_of(*, db_session: Session, event: Event) -> plans.Plan | Procedure | No
     """The steps and timings the event walks: its version's, its chosen groups', or (made before versions)
     its procedure's as they are."""
     if event.ad_hoc_group_ids:
-        return plans.ad_hoc(list(event.ad_hoc_group_ids))
+        return _existing(db_session, plans.ad_hoc(list(event.ad_hoc_group_ids)))
     if event.procedure_version_id is not None:
         version = db_session.get(ProcedureVersion, event.procedure_version_id)
         if version is not None:
-            return plans.from_content(version.content)
+            return _existing(db_session, plans.from_content(version.content))
     if event.procedure_id is None:
         return None
     return db_session.scalar(select(Procedure).options(selectinload(Procedure.steps))
                              .where(Procedure.id == event.procedure_id))
+
+
+def _existing(db_session: Session, plan: plans.Plan) -> plans.Plan:
+    """Without the groups deleted since the event was opened (only a procedure in service holds on to its own)."""
+    ids = {s.group_id for s in plan.steps}
+    found = set(db_session.scalars(select(OnCallGroup.id).where(OnCallGroup.id.in_(ids))))
+    return plans.Plan(steps=tuple(s for s in plan.steps if s.group_id in found), timings=plan.timings)
 
 
 def event_procedure(*, db_session: Session, event: Event) -> dict:
