@@ -300,3 +300,18 @@ def test_the_migration_makes_existing_procedures_version_one_and_points_their_ev
     assert content["instructions"] == "Baliser" and content["steps"] == [
         {"group_id": 1, "mode": "solicit", "min_severity": 1}]
     assert content["timings"]["2"] == {"ack_timeout_s": 60, "repeats": 0}
+
+
+def test_a_chosen_group_deleted_since_is_skipped_when_the_event_is_raised(client, world, h):
+    made = client.post(f"{API}/groups", headers=h("admin"), json={
+        "organization_id": world.commune_id, "name": "Astreinte bâtiments", "kind": "technique"})
+    assert made.status_code == 201, made.text
+    group_id = made.json()["id"]
+    assert client.put(f"{API}/groups/{group_id}/roster", json={"person_ids": [world.techs[2]]},
+                      headers=h("admin")).status_code == 200
+    event = open_event(client, world, h, group_ids=[world.cadre_group_id, group_id]).json()
+    assert client.delete(f"{API}/groups/{group_id}", headers=h("admin")).status_code == 204  # never asked yet
+    raised = client.post(f"{API}/events/{event['id']}/requalify", json={"severity": 4, "reason": "aggravation"},
+                         headers=h("operator"))
+    assert raised.status_code == 200, raised.text
+    assert {p["current_group_id"] for p in raised.json()["pages"]} == {world.cadre_group_id}
