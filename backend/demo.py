@@ -20,6 +20,7 @@ from backend.coverage.models import CoverageSettings
 from backend.groups.models import DistributionList, DistributionMember, GroupMember, OnCallGroup
 from backend.orgs.models import Organization
 from backend.people.models import ContactMethod, Person
+from backend.procedures import service as procedure_service
 from backend.procedures.models import DEFAULT_TIMINGS, Procedure, ProcedureReportList, ProcedureStep
 from backend.schedule.models import Rotation
 from escalation import coverage
@@ -135,6 +136,7 @@ def load(session: Session) -> dict:
                            for i, (kind, mode, sev) in enumerate(steps)]
         procedure.report_lists = [ProcedureReportList(list_id=direction.id)]
         session.add(procedure)
+        procedure_service.record_first_version(db_session=session, procedure=procedure)
 
     _planning(session, commune, groups)
 

@@ -17,7 +17,7 @@ from backend.pages.models import Page  # noqa: F401
 from backend.payroll.models import PayrollExport, PayrollPersonSettings, PayrollSettings, PayrollStatement  # noqa: F401
 from backend.people.models import ContactMethod, Person  # noqa: F401
 from backend.privacy.models import PersonalDataAccess  # noqa: F401
-from backend.procedures.models import Procedure, ProcedureReportList, ProcedureStep  # noqa: F401
+from backend.procedures.models import Procedure, ProcedureReportList, ProcedureStep, ProcedureVersion  # noqa: F401
 from backend.reports.models import Report  # noqa: F401
 from backend.responses.models import Response  # noqa: F401
 from backend.schedule.models import Override, Rotation, SwapRequest  # noqa: F401

@@ -6,7 +6,7 @@ from enum import StrEnum
 from sqlalchemy import Float, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from backend.db import Base, UTCDateTime, utcnow
+from backend.db import Base, JSONType, UTCDateTime, utcnow
 
 EVENT_STATUSES = ("open", "acknowledged", "closed")
 SOURCES = ("phone", "police", "sdis", "elu", "sensor", "agent", "other")
@@ -32,6 +32,9 @@ class Event(Base):
     seq: Mapped[int]
     number: Mapped[str] = mapped_column(String(20))  # "2026-0042"
     procedure_id: Mapped[int | None] = mapped_column(ForeignKey("procedures.id"))
+    procedure_version_id: Mapped[int | None] = mapped_column(ForeignKey("procedure_versions.id"))
+    # Opened without a procedure (an unforeseen case): the groups the operator chose, in order.
+    ad_hoc_group_ids: Mapped[list | None] = mapped_column(JSONType)
     category: Mapped[str] = mapped_column(String(200))
     severity: Mapped[int] = mapped_column(default=3)
     cap_severity: Mapped[str] = mapped_column(String(20))

@@ -16,6 +16,9 @@ class EventCreate(BaseModel):
 
     organization_id: Id
     procedure_id: Id | None = None
+    group_ids: list[Id] | None = Field(
+        default=None, min_length=1, max_length=20,
+        description="without a procedure (an unforeseen case): the commune's groups to solicit, in this order")
     category: str | None = Field(default=None, min_length=1, max_length=200)
     severity: int | None = Field(default=None, ge=1, le=4, description="unknown → handled as 3")
     cap_urgency: Literal["Immediate", "Expected", "Future", "Past", "Unknown"] | None = None
@@ -65,6 +68,7 @@ class EventOut(BaseModel):
     organization_id: int
     number: str
     procedure_id: int | None
+    procedure_version_id: int | None = Field(default=None, description="the procedure's version it was opened with")
     category: str
     severity: int
     cap_severity: str

@@ -7,7 +7,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, text
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm import Session, joinedload
 
 import escalation as esc
 from backend.calls import service as call_service
@@ -23,6 +23,9 @@ from backend.outbox.models import Notification
 from backend.pages import service as page_service
 from backend.pages.models import Page
 from backend.people.models import Person
+from backend.procedures import plan as procedure_plans
+from backend.procedures import service as procedure_service
+from backend.procedures import views as procedure_views
 from backend.procedures.models import Procedure
 from backend.reports import service as report_service
 from backend.trace import service as trace_service
@@ -34,6 +37,7 @@ from escalation.severity import severity as severity_of
 from notifications import notice as notices
 
 log = logging.getLogger("vigie.events")
+AD_HOC_CATEGORY = "Cas imprévu (sans procédure)"
 
 
 
@@ -82,15 +86,8 @@ def create(*, db_session: Session, org_ids: frozenset[int], draft: EventCreate, 
                                                                 Organization.id.in_(org_ids)))
     if organization is None:
         raise NotFound("organization")
-    procedure = None
-    if draft.procedure_id is not None:
-        procedure = db_session.scalars(
-            select(Procedure).options(joinedload(Procedure.steps))
-            .where(Procedure.id == draft.procedure_id, Procedure.organization_id == organization.id)
-        ).unique().one_or_none()
-        if procedure is None:
-            raise Unprocessable("this procedure does not belong to the commune", code="unknown_procedure")
-    category = draft.category or (procedure.category if procedure else None)
+    procedure, plan, version, ad_hoc = _what_to_follow(db_session=db_session, organization=organization, draft=draft)
+    category = draft.category or (procedure.category if procedure else AD_HOC_CATEGORY if ad_hoc else None)
     if not category:
         raise Unprocessable("a category or a procedure is required", code="category_required")
     severity = draft.severity or DEFAULT_SEVERITY
@@ -107,7 +104,8 @@ def create(*, db_session: Session, org_ids: frozenset[int], draft: EventCreate, 
     in_coverage = coverage_service.is_covered(db_session=db_session, organization=organization, at=now, row=coverage)
     event = Event(
         organization_id=organization.id, year=year, seq=seq, number=number,
-        procedure_id=procedure.id if procedure else None, category=category, severity=severity,
+        procedure_id=procedure.id if procedure else None, procedure_version_id=version.id if version else None,
+        ad_hoc_group_ids=ad_hoc, category=category, severity=severity,
         cap_severity=severity_of(severity).cap, cap_urgency=draft.cap_urgency or "Unknown",
         cap_certainty=draft.cap_certainty or "Unknown", title=draft.title,
         description=draft.description, place=draft.place,
@@ -122,6 +120,13 @@ def create(*, db_session: Session, org_ids: frozenset[int], draft: EventCreate, 
                "place": event.place, "source": event.source, "caller_name": event.caller_name,
                "callback_number": event.callback_number, "procedure_id": event.procedure_id,
                "severity_defaulted": draft.severity is None}
+    if version is not None:
+        created["procedure_version"] = version.number
+    if ad_hoc:
+        names = dict(db_session.execute(select(OnCallGroup.id, OnCallGroup.name)
+                                        .where(OnCallGroup.id.in_(ad_hoc))).all())
+        created["without_procedure"] = True
+        created["groups"] = [{"group_id": g, "group": names.get(g, "")} for g in ad_hoc]
     if call is not None:
         call_service.link_event(db_session=db_session, call=call, event_id=event.id)
         created["call_id"] = call.id
@@ -129,14 +134,42 @@ def create(*, db_session: Session, org_ids: frozenset[int], draft: EventCreate, 
                          data=created)
     if not _handle_out_of_coverage(db_session=db_session, event=event, organization=organization, now=now):
         return event
-    if procedure is not None:
-        page_service.open_pages(db_session=db_session, event=event, procedure=procedure, now=now)
+    if plan is not None:
+        page_service.open_pages(db_session=db_session, event=event, procedure=plan, now=now)
         _inform(db_session=db_session, event=event, organization=organization,
-                group_ids=page_service.informed_groups(procedure, severity), now=now)
+                group_ids=page_service.informed_groups(plan, severity), now=now)
         if not severity_of(severity).solicits:  # nobody is asked: those it would ask are told
             _inform(db_session=db_session, event=event, organization=organization,
-                    group_ids=page_service.solicited_groups(procedure, severity), now=now)
+                    group_ids=page_service.solicited_groups(plan, severity), now=now)
     return event
+
+
+def _what_to_follow(*, db_session: Session, organization: Organization, draft: EventCreate):
+    """(procedure, plan, version, chosen groups): a procedure's last validated version, or the groups the
+    operator chose for an unforeseen case, or neither (an event only traced)."""
+    if draft.procedure_id is not None and draft.group_ids:
+        raise Unprocessable("choose a procedure or groups, not both", code="procedure_or_groups")
+    if draft.group_ids:
+        if len(set(draft.group_ids)) != len(draft.group_ids):
+            raise Unprocessable("a group appears more than once", code="duplicate_group")
+        found = set(db_session.scalars(select(OnCallGroup.id).where(OnCallGroup.id.in_(draft.group_ids),
+                                                                    OnCallGroup.organization_id == organization.id)))
+        unknown = [g for g in draft.group_ids if g not in found]
+        if unknown:
+            raise Unprocessable("these groups are not in this commune", code="unknown_group",
+                                details={"group_ids": unknown})
+        return None, procedure_plans.ad_hoc(list(draft.group_ids)), None, list(draft.group_ids)
+    if draft.procedure_id is None:
+        return None, None, None, None
+    procedure = db_session.scalars(
+        select(Procedure).options(joinedload(Procedure.steps))
+        .where(Procedure.id == draft.procedure_id, Procedure.organization_id == organization.id)
+    ).unique().one_or_none()
+    if procedure is None:
+        raise Unprocessable("this procedure does not belong to the commune", code="unknown_procedure")
+    version = procedure_service.usable_version(db_session=db_session, procedure=procedure)
+    plan = procedure_plans.from_content(version.content) if version is not None else procedure
+    return procedure, plan, version, None
 
 
 def _handle_out_of_coverage(*, db_session: Session, event: Event, organization: Organization,
@@ -190,8 +223,7 @@ def requalify(*, db_session: Session, event: Event, severity: int, reason: str, 
     for page in active:
         page_service.apply_signal(db_session=db_session, event=event, page=page,
                                   signal=esc.Requalified(severity), now=now, actor=actor)
-    procedure = db_session.scalar(select(Procedure).options(selectinload(Procedure.steps))
-                                  .where(Procedure.id == event.procedure_id)) if event.procedure_id else None
+    procedure = procedure_views.plan_of(db_session=db_session, event=event)
     raised_to_all_at_once = severity_of(severity).every_group_at_once and not severity_of(previous).every_group_at_once
     if procedure is not None and raised_to_all_at_once and event.status == EventStatus.OPEN and active:
         # Raised to critical while still unanswered: every group is asked at once, not in turn.

@@ -18,7 +18,9 @@ router = APIRouter(route_class=OneHopRoute, prefix="/api/v1", tags=["oncall"])
 class PreviewIn(BaseModel):
     model_config = ConfigDict(extra="ignore")
     organization_id: Id
-    procedure_id: Id
+    procedure_id: Id | None = None
+    group_ids: list[Id] | None = Field(default=None, min_length=1, max_length=20,
+                                       description="without a procedure: the groups to solicit, in this order")
     severity: int | None = Field(default=None, ge=1, le=4)
 
 
@@ -69,4 +71,5 @@ def my_pages(db: SessionDep, principal: CurrentPrincipal, settings: SettingsDep)
 @router.post("/events/preview", summary="Who would be solicited, in which order, before confirming")
 def preview_event(body: PreviewIn, db: SessionDep, principal: Operator) -> dict:
     return service.preview(db_session=db, organization_id=body.organization_id, org_ids=principal.org_ids,
-                           procedure_id=body.procedure_id, severity=body.severity, now=db_now(db))
+                           procedure_id=body.procedure_id, group_ids=body.group_ids, severity=body.severity,
+                           now=db_now(db))

@@ -10,12 +10,15 @@ from sqlalchemy.orm import Session, selectinload
 from backend.coverage import service as coverage_service
 from backend.errors import NotFound, Unprocessable
 from backend.events.models import Event, EventStatus
+from backend.groups.models import OnCallGroup
 from backend.orgs.models import Organization
 from backend.outbox import service as outbox_service
 from backend.outbox.models import Notification
 from backend.pages import service as page_service
 from backend.pages.models import Page
 from backend.people.models import Person
+from backend.procedures import plan as procedure_plans
+from backend.procedures import service as procedure_service
 from backend.procedures.models import Procedure
 from backend.responses.models import Response
 from escalation.planner import PageStatus
@@ -69,15 +72,13 @@ def _names(db_session: Session, ids: set) -> dict[int, str]:
     return {p.id: p.display_name for p in db_session.scalars(select(Person).where(Person.id.in_(ids)))}
 
 
-def preview(*, db_session: Session, organization_id: int, org_ids: frozenset[int], procedure_id: int,
-            severity: int | None, now: datetime) -> dict:
+def preview(*, db_session: Session, organization_id: int, org_ids: frozenset[int], procedure_id: int | None,
+            severity: int | None, now: datetime, group_ids: list[int] | None = None) -> dict:
     """Who would be solicited, in which order and by which roads, and who would be informed."""
     if organization_id not in org_ids:
         raise NotFound("organization")
-    procedure = db_session.scalar(select(Procedure).options(selectinload(Procedure.steps)).where(
-        Procedure.id == procedure_id, Procedure.organization_id == organization_id))
-    if procedure is None:
-        raise Unprocessable("this procedure does not belong to the commune", code="unknown_procedure")
+    procedure = _plan(db_session=db_session, organization_id=organization_id, procedure_id=procedure_id,
+                      group_ids=group_ids)
     rule = severity_of(severity)
     severity = rule.level
     policy = outbox_service.policy_of(db_session)
@@ -105,6 +106,27 @@ def preview(*, db_session: Session, organization_id: int, org_ids: frozenset[int
         pages = []
     return {"severity": severity, "all_at_once": rule.every_group_at_once, "pages": pages, "informed": informed,
             "in_coverage": covered, "coverage_handling": handling}
+
+
+def _plan(*, db_session: Session, organization_id: int, procedure_id: int | None,
+          group_ids: list[int] | None) -> Procedure | procedure_plans.Plan:
+    """What event creation would follow: the procedure's validated version, or the chosen groups."""
+    if procedure_id is not None and group_ids:
+        raise Unprocessable("choose a procedure or groups, not both", code="procedure_or_groups")
+    if group_ids:
+        found = set(db_session.scalars(select(OnCallGroup.id).where(OnCallGroup.id.in_(group_ids),
+                                                                    OnCallGroup.organization_id == organization_id)))
+        if len(set(group_ids)) != len(group_ids) or not found >= set(group_ids):
+            raise Unprocessable("these groups are not all the commune's, or one is twice", code="unknown_group")
+        return procedure_plans.ad_hoc(group_ids)
+    if procedure_id is None:
+        raise Unprocessable("choose a procedure or the groups to solicit", code="category_required")
+    procedure = db_session.scalar(select(Procedure).options(selectinload(Procedure.steps)).where(
+        Procedure.id == procedure_id, Procedure.organization_id == organization_id))
+    if procedure is None:
+        raise Unprocessable("this procedure does not belong to the commune", code="unknown_procedure")
+    procedure_service.usable_version(db_session=db_session, procedure=procedure)  # a draft alone is refused
+    return procedure
 
 
 def _member(db_session: Session, person_id: int, severity: int, purpose: str, policy) -> dict:

@@ -18,6 +18,7 @@ from backend.outbox import service as outbox_service
 from backend.pages.models import Page
 from backend.people.models import Person
 from backend.procedures.models import DEFAULT_TIMINGS, Procedure
+from backend.procedures.plan import Plan
 from backend.schedule import service as schedule_service
 from backend.signals import steps_due
 from backend.trace import service as trace_service
@@ -37,7 +38,7 @@ def group_roster(*, db_session: Session, group_id: int, at: datetime) -> esc.Gro
     return esc.GroupRoster(group.id, group.name, tuple(p for p in order if p in active))
 
 
-def policy_for(*, db_session: Session, procedure: Procedure, group_ids: list[int], at: datetime) -> esc.Policy:
+def policy_for(*, db_session: Session, procedure: Procedure | Plan, group_ids: list[int], at: datetime) -> esc.Policy:
     """Freeze the chain (rosters as they are at `at`) and the timings of the procedure."""
     chain = [group_roster(db_session=db_session, group_id=group_id, at=at) for group_id in group_ids]
     timings = {int(sev): esc.Timing(int(t["ack_timeout_s"]), int(t.get("repeats", 1)))
@@ -45,22 +46,25 @@ def policy_for(*, db_session: Session, procedure: Procedure, group_ids: list[int
     return esc.Policy(tuple(chain), timings)
 
 
-def solicited_groups(procedure: Procedure, severity: int) -> list[int]:
+def solicited_groups(procedure: Procedure | Plan, severity: int) -> list[int]:
     return [s.group_id for s in procedure.steps if s.mode == "solicit" and s.min_severity <= severity]
 
 
-def informed_groups(procedure: Procedure, severity: int) -> list[int]:
+def informed_groups(procedure: Procedure | Plan, severity: int) -> list[int]:
     return [s.group_id for s in procedure.steps if s.mode == "inform" and s.min_severity <= severity]
 
 
-def open_pages(*, db_session: Session, event: Event, procedure: Procedure, now: datetime) -> list[Page]:
-    """The pages the severity opens (escalation/severity.py): one walking the chain, or one per group at once."""
+def open_pages(*, db_session: Session, event: Event, procedure: Procedure | Plan, now: datetime) -> list[Page]:
+    """The pages the severity opens (escalation/severity.py): one walking the chain, or one per group at once.
+
+    `procedure`: the procedure, the version an event was opened with, or the groups chosen without one.
+    """
     chains = page_chains(event.severity, solicited_groups(procedure, event.severity))
     return [open_page(db_session=db_session, event=event, procedure=procedure, chain=chain, now=now)
             for chain in chains]
 
 
-def open_page(*, db_session: Session, event: Event, procedure: Procedure, chain: list[int], now: datetime) -> Page:
+def open_page(*, db_session: Session, event: Event, procedure: Procedure | Plan, chain: list[int], now: datetime) -> Page:
     policy = policy_for(db_session=db_session, procedure=procedure, group_ids=chain, at=now)
     page = Page(event_id=event.id, organization_id=event.organization_id, severity=event.severity,
                 policy=policy.to_json(), started_at=now, status=ACTIVE, reply_code=new_reply_code(db_session))

@@ -28,9 +28,12 @@ class Procedure(Base):
     category: Mapped[str] = mapped_column(String(200))
     cap_category: Mapped[str] = mapped_column(String(20), default="Other")
     instructions: Mapped[str] = mapped_column(String(2000), default="")
+    default_severity: Mapped[int | None]  # offered first in the new-event form
     timings: Mapped[dict] = mapped_column(JSONType, default=lambda: dict(DEFAULT_TIMINGS))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The validated version these columns hold; 0 while the first version is still a draft (not usable).
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
 
     steps: Mapped[list[ProcedureStep]] = relationship(
         order_by="ProcedureStep.position", cascade="all, delete-orphan"
@@ -58,3 +61,30 @@ class ProcedureReportList(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     procedure_id: Mapped[int] = mapped_column(ForeignKey("procedures.id", ondelete="CASCADE"), index=True)
     list_id: Mapped[int] = mapped_column(ForeignKey("distribution_lists.id"))
+
+
+VERSION_STATUSES = ("draft", "validated", "superseded")
+CONTENT_FIELDS = ("category", "cap_category", "instructions", "default_severity", "timings", "steps",
+                  "report_list_ids")
+
+
+class ProcedureVersion(Base):
+    """One version of a procedure, whole (`content`): a draft until a PC admin validates it.
+
+    Events point at the version they were opened with, so their instructions and chain stay those.
+    """
+
+    __tablename__ = "procedure_versions"
+    __table_args__ = (UniqueConstraint("procedure_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    procedure_id: Mapped[int] = mapped_column(ForeignKey("procedures.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int]
+    status: Mapped[str] = mapped_column(String(12), default="draft")
+    content: Mapped[dict] = mapped_column(JSONType)
+    changes: Mapped[list] = mapped_column(JSONType, default=list)  # the content fields that differ from the previous
+    note: Mapped[str] = mapped_column(String(500), default="")
+    author_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    validated_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    validated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -15,7 +15,7 @@ from backend.groups.models import DistributionList, DistributionMember
 from backend.orgs.models import Organization
 from backend.outbox import service as outbox_service
 from backend.people.models import Person
-from backend.procedures.models import ProcedureReportList
+from backend.procedures.models import ProcedureReportList, ProcedureVersion
 from backend.reports import content as report_content
 from backend.reports.models import Report
 from backend.reports.render import to_html, to_pdf
@@ -51,9 +51,15 @@ def _send(db_session: Session, event: Event, organization: Organization, report:
           now: datetime) -> tuple[list[str], list[dict]]:
     if event.procedure_id is None:
         return [], []
-    dlists = list(db_session.scalars(select(DistributionList).join(
-        ProcedureReportList, ProcedureReportList.list_id == DistributionList.id)
-        .where(ProcedureReportList.procedure_id == event.procedure_id).order_by(DistributionList.name)))
+    version = db_session.get(ProcedureVersion, event.procedure_version_id) if event.procedure_version_id else None
+    if version is not None:  # the lists of the version the event was opened with
+        dlists = list(db_session.scalars(select(DistributionList).where(
+            DistributionList.id.in_(version.content.get("report_list_ids") or []),
+            DistributionList.organization_id == event.organization_id).order_by(DistributionList.name)))
+    else:
+        dlists = list(db_session.scalars(select(DistributionList).join(
+            ProcedureReportList, ProcedureReportList.list_id == DistributionList.id)
+            .where(ProcedureReportList.procedure_id == event.procedure_id).order_by(DistributionList.name)))
     person_ids = set(db_session.scalars(select(DistributionMember.person_id).where(
         DistributionMember.list_id.in_([d.id for d in dlists]))))
     people = db_session.scalars(select(Person).options(selectinload(Person.contact_methods))

@@ -62,13 +62,14 @@ def ids(world, runtime, headers):
             "organization_id": world.commune_id, "person_id": world.techs[0],
             "contact_method_id": one(ContactMethod, person_id=world.techs[0]), "group_id": world.tech_group_id,
             "list_id": one(DistributionList, organization_id=world.commune_id), "procedure_id": world.procedure_id,
-            "user_id": one(User, email=world.users["referent"]),
+            "user_id": one(User, email=world.users["referent"]), "number": 1,
         }
         foreign = {
             "organization_id": world.foreign_commune_id, "person_id": world.foreign_person_id,
             "contact_method_id": one(ContactMethod, person_id=world.foreign_person_id),
             "group_id": one(OnCallGroup, organization_id=world.foreign_commune_id), "list_id": foreign_list.id,
             "procedure_id": world.foreign_procedure_id, "user_id": one(User, email=world.users["foreign_operator"]),
+            "number": 1,
         }
     return {"world": local, "foreign": foreign, "missing": {name: MISSING for name in local}}
 
@@ -335,7 +336,8 @@ def test_distribution_lists_lifecycle(client, world, headers):
 def test_a_list_a_procedure_reports_to_cannot_be_deleted(client, world, headers, ids):
     h = headers("admin")
     list_id = ids["world"]["list_id"]
-    patched = client.patch(f"{API}/procedures/{world.procedure_id}", json={"report_list_ids": [list_id]}, headers=h)
+    patched = client.patch(f"{API}/procedures/{world.procedure_id}", json={"report_list_ids": [list_id], "validate": True},
+                           headers=h)
     assert patched.status_code == 200, patched.text
     response = client.delete(f"{API}/distribution-lists/{list_id}", headers=h)
     assert (response.status_code, code_of(response)) == (409, "list_in_use")
@@ -367,7 +369,9 @@ def test_procedures_lifecycle(client, world, headers, ids):
 
     url = f"{API}/procedures/{procedure['id']}"
     steps = [{"group_id": world.tech_group_id}, {"group_id": world.cadre_group_id}]
-    reordered = client.patch(url, json={"steps": steps, "report_list_ids": []}, headers=h).json()
+    drafted = client.patch(url, json={"steps": steps, "report_list_ids": []}, headers=h).json()
+    assert drafted["draft_version"] == 2 and drafted["version"] == 0  # the referent drafts, a PC admin validates
+    reordered = client.post(f"{url}/versions/2/validate", headers=headers("admin")).json()
     assert [s["group_id"] for s in reordered["steps"]] == [world.tech_group_id, world.cadre_group_id]
     assert reordered["report_list_ids"] == [] and reordered["timings"]["2"]["ack_timeout_s"] == 600
 
@@ -552,6 +556,10 @@ ROUTES = [
     ("GET", "/procedures/{procedure_id}", None),
     ("PATCH", "/procedures/{procedure_id}", {"instructions": "x"}),
     ("DELETE", "/procedures/{procedure_id}", None),
+    ("GET", "/procedures/{procedure_id}/versions", None),
+    ("POST", "/procedures/{procedure_id}/versions/{number}/validate", None),
+    ("GET", "/organizations/{organization_id}/procedures/export", None),
+    ("POST", "/organizations/{organization_id}/procedures/import", {"procedures": []}),
     ("GET", "/users?organization_id={organization_id}", None),
     ("POST", "/users", {"email": "new@example.org", "full_name": "N", "role": "referent",
                         "organization_id": "{organization_id}", "password": "a long password"}),

@@ -270,7 +270,7 @@ def test_unreached_page_flashes_and_sounds(live, desk, pages):
     fast = admin.post("/api/v1/procedures", json={
         "organization_id": world.commune_id, "category": "Alerte capteur de crue",
         "timings": {"2": {"ack_timeout_s": 1, "repeats": 0}},
-        "steps": [{"group_id": world.tech_group_id}]})
+        "steps": [{"group_id": world.tech_group_id}], "validate": True})
     assert fast.status_code == 201, fast.text
     page = pages(desk)
     console_login(page, world.users["operator"])

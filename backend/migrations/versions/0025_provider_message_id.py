@@ -1,13 +1,13 @@
 """the provider's own id of a message, so its delivery receipt finds it
 
 Revision ID: 0025
-Revises: 0020
+Revises: 0021
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0025'
-down_revision = '0020'
+down_revision = '0021'
 branch_labels = None
 depends_on = None
 

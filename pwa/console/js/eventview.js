@@ -5,6 +5,7 @@ import { api } from "./api.js";
 import { EVENT_STATUS, SEVERITY, severityLabel, sourceLabel } from "./labels.js";
 import { mountReports } from "./reports.js";
 import { renderPages, tickCountdowns } from "./pages.js";
+import { showEventProcedure } from "./procedurehelp.js";
 import { loadTrace, orgName, personName, refreshEvent, silenceAlarms, store, subscribe } from "./store.js";
 import { toast } from "./toast.js";
 import { traceRow } from "./trace.js";
@@ -16,6 +17,7 @@ export function mountEvent(root, eventId) {
     <div class="ev-main">
       <a href="#/" class="back">← Tableau de bord</a>
       <div id="ev-head" class="panel ev-head"><p class="muted">Chargement…</p></div>
+      <section id="ev-procedure" class="panel ev-procedure" data-testid="event-procedure" hidden></section>
       <div id="ev-alarm"></div>
       <section class="panel"><h2>Sollicitations</h2><div id="ev-pages"></div></section>
     </div>
@@ -124,6 +126,7 @@ export function mountEvent(root, eventId) {
   render();
   renderTrace();
   refreshEvent(eventId);
+  showEventProcedure($("#ev-procedure"), eventId);
   loadTrace(eventId).catch(() => {
     $("#ev-trace").innerHTML = `<li class="form-error">Main courante indisponible pour le moment.</li>`;
   });

@@ -1,5 +1,6 @@
 // The console's entry point: login, header, the call strip, routing (#/, #/nouvel-evenement[?appel={id}],
-// #/evenement/{id}, #/appels, #/planning, #/indicateurs, #/paie, #/personnes, #/personne/{id}, #/admin[/{section}]).
+// #/evenement/{id}, #/appels, #/planning, #/indicateurs, #/paie, #/personnes, #/personne/{id},
+// #/personnes/import, #/procedures, #/admin[/{section}]).
 
 import { mayAdminister, mountAdmin } from "./admin.js";
 import { api, token, whenUnauthorized } from "./api.js";
@@ -12,6 +13,7 @@ import { mountPayroll } from "./payroll.js";
 import { mountPeople, mountPerson } from "./people.js";
 import { mountDirectoryImport } from "./directory_import.js";
 import { mountPlanning } from "./planning.js";
+import { mountProcedures } from "./procedures.js";
 import { soundStats, unlockAudio } from "./sound.js";
 import { live, loadReference, resetStore, store, subscribe } from "./store.js";
 import { since } from "./util.js";
@@ -104,6 +106,9 @@ function route() {
   } else if (importMatch) {
     current = mountDirectoryImport(view, importMatch[1] ? Number(importMatch[1]) : null);
     nav = "people";
+  } else if (hash === "#/procedures") {
+    current = mountProcedures(view);
+    nav = "procedures";
   } else if (personMatch) {
     current = mountPerson(view, Number(personMatch[1]));
     nav = "people";

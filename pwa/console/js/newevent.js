@@ -3,10 +3,13 @@
 // severity change; "Confirmer" stays disabled until that preview matches the form.
 // Opened from a logged call (#/nouvel-evenement?appel={id}), the form is pre-filled from the call and the
 // event is linked to it (call_id), so the call log shows the event's number.
+// A procedure chosen, its instructions show under it; « Sans procédure (cas imprévu) » lets the operator pick
+// the groups to solicit and their order (a procedure still a draft is not offered).
 
 import { api } from "./api.js";
 import { callsChanged, zoneOf } from "./calls.js";
 import { CALLER_SOURCE, callerLabel, channelLabel, SEVERITY, SOURCES, severityLabel } from "./labels.js";
+import { adHocPicker, instructionsHtml } from "./procedurehelp.js";
 import { refreshEvent, store } from "./store.js";
 import { durationWords, esc, parseDate } from "./util.js";
 import { toast } from "./toast.js";
@@ -30,6 +33,7 @@ export function mountNewEvent(root, { callId = null } = {}) {
           <select name="procedure_id" required disabled><option value="">Choisir d'abord la commune</option></select>
         </label>
       </div>
+      <div id="procedure-help" data-testid="procedure-help" hidden></div>
       <fieldset class="severity-picker">
         <legend>Gravité <span class="muted small">— non précisée : traitée comme « Grave » jusqu'à requalification</span></legend>
         ${Object.entries(SEVERITY).map(([level, label]) => `
@@ -80,16 +84,23 @@ export function mountNewEvent(root, { callId = null } = {}) {
   let previewSeq = 0;
   let submitting = false;
   let linkedCall = null; // the call the event is opened from
+  let procedures = [];
+  const help = root.querySelector("#procedure-help");
+  const adHoc = adHocPicker(help, () => showPreview());
+  const severityTouched = { value: false };
 
   const selection = () => {
     const severity = form.querySelector("input[name=severity]:checked")?.value;
+    const withoutProcedure = procSelect.value === "adhoc";
+    const groupIds = adHoc.groupIds();
     return {
       organization_id: Number(orgSelect.value) || null,
-      procedure_id: Number(procSelect.value) || null,
+      ...(withoutProcedure ? (groupIds.length ? { group_ids: groupIds } : {})
+        : { procedure_id: Number(procSelect.value) || null }),
       severity: severity ? Number(severity) : null,
     };
   };
-  const keyOf = (s) => `${s.organization_id}/${s.procedure_id}/${s.severity}`;
+  const keyOf = (s) => `${s.organization_id}/${s.procedure_id}/${(s.group_ids || []).join(",")}/${s.severity}`;
 
   const updateConfirm = () => {
     const ready = previewKey !== null && previewKey === keyOf(selection());
@@ -108,27 +119,33 @@ export function mountNewEvent(root, { callId = null } = {}) {
     procSelect.disabled = true;
     if (!orgId) return showPreview();
     try {
-      const procedures = (await api.get(`/api/v1/procedures?organization_id=${orgId}`)).filter((p) => p.active);
+      // Only a validated version is offered: a procedure still a draft would be refused.
+      const [found, groups] = await Promise.all([
+        api.get(`/api/v1/procedures?organization_id=${orgId}&active=true`),
+        api.get(`/api/v1/groups?organization_id=${orgId}`)]);
+      procedures = found.filter((p) => p.active && p.version > 0);
       if (Number(orgSelect.value) !== orgId) return;
-      procSelect.innerHTML = procedures.length
-        ? `<option value="">Choisir la procédure…</option>${procedures.map((p) =>
-            `<option value="${p.id}">${esc(p.category)}</option>`).join("")}`
-        : `<option value="">Aucune procédure pour cette commune</option>`;
-      procSelect.disabled = !procedures.length;
+      adHoc.setGroups(groups);
+      procSelect.innerHTML = `<option value="">${procedures.length ? "Choisir la procédure…"
+        : "Aucune procédure validée pour cette commune"}</option>${procedures.map((p) =>
+            `<option value="${p.id}">${esc(p.category)}</option>`).join("")}
+        <option value="adhoc">Sans procédure (cas imprévu)</option>`;
+      procSelect.disabled = false;
       if (procedures.length === 1) procSelect.value = String(procedures[0].id);
     } catch (error) {
       procSelect.innerHTML = `<option value="">Procédures indisponibles</option>`;
     }
-    showPreview();
+    procedureChosen();
   }
 
   async function showPreview() {
     const sel = selection();
     previewKey = null;
     updateConfirm();
-    if (!sel.organization_id || !sel.procedure_id) {
+    if (!sel.organization_id || !(sel.procedure_id || sel.group_ids)) {
       preview.innerHTML = `<h2>Qui sera sollicité, dans quel ordre</h2>
-        <p class="muted">Choisissez la commune et la procédure.</p>`;
+        <p class="muted">${procSelect.value === "adhoc" ? "Choisissez les groupes à solliciter."
+          : "Choisissez la commune et la procédure."}</p>`;
       return;
     }
     const seq = ++previewSeq;
@@ -147,9 +164,31 @@ export function mountNewEvent(root, { callId = null } = {}) {
     }
   }
 
+  function procedureChosen() {
+    const procedure = procedures.find((p) => String(p.id) === procSelect.value);
+    if (procSelect.value === "adhoc") {
+      adHoc.show();
+    } else {
+      adHoc.hide();
+      help.hidden = !procedure;
+      help.innerHTML = procedure ? instructionsHtml(procedure.instructions, procedure.version) : "";
+    }
+    // The procedure's usual severity is offered, never forced: the operator's own choice stands.
+    if (procedure?.default_severity && !severityTouched.value) {
+      const radio = form.querySelector(`input[name=severity][value="${procedure.default_severity}"]`);
+      if (radio) radio.checked = true;
+    }
+    showPreview();
+  }
+
   orgSelect.addEventListener("change", loadProcedures);
-  procSelect.addEventListener("change", showPreview);
-  for (const radio of form.querySelectorAll("input[name=severity]")) radio.addEventListener("change", showPreview);
+  procSelect.addEventListener("change", procedureChosen);
+  for (const radio of form.querySelectorAll("input[name=severity]")) {
+    radio.addEventListener("change", () => {
+      severityTouched.value = true;
+      showPreview();
+    });
+  }
   form.elements.title.addEventListener("input", updateConfirm);
 
   form.addEventListener("submit", async (submit) => {
@@ -159,7 +198,9 @@ export function mountNewEvent(root, { callId = null } = {}) {
     const title = form.elements.title.value.trim();
     const problems = [];
     if (!sel.organization_id) problems.push("la commune");
-    if (!sel.procedure_id) problems.push("la procédure");
+    if (!sel.procedure_id && !sel.group_ids) {
+      problems.push(procSelect.value === "adhoc" ? "les groupes à solliciter" : "la procédure");
+    }
     if (!title) problems.push("le titre");
     if (problems.length) {
       errorBox.textContent = `Il manque ${problems.join(", ")}.`;
@@ -174,6 +215,7 @@ export function mountNewEvent(root, { callId = null } = {}) {
       caller_name: form.elements.caller_name.value.trim(),
       callback_number: form.elements.callback_number.value.trim(),
       ...(linkedCall ? { call_id: linkedCall.id } : {}),
+      ...(sel.group_ids && adHoc.category() ? { category: adHoc.category() } : {}),
     };
     submitting = true;
     updateConfirm();

@@ -26,7 +26,9 @@ export function traceDetail(entry) {
     return [d.category, d.severity ? `gravité ${severityLabel(d.severity)}${d.severity_defaulted ? " (par défaut)" : ""}` : "",
             d.place ? `lieu : ${d.place}` : "", d.source ? `source : ${sourceLabel(d.source)}` : "",
             d.caller_name ? `appelant : ${d.caller_name}` : "", d.callback_number ? `rappel : ${d.callback_number}` : "",
-            d.call_id ? "ouvert depuis le journal d'appels" : ""]
+            d.call_id ? "ouvert depuis le journal d'appels" : "",
+            d.procedure_version ? `procédure version ${d.procedure_version}` : "",
+            d.without_procedure ? `sans procédure, groupes choisis : ${(d.groups || []).map((g) => g.group).join(" → ")}` : ""]
       .filter(Boolean).join(" · ");
   }
   if (kind === "page.started") return `Ordre : ${(d.chain || []).map((g) => g.group).join(" → ")}`;
