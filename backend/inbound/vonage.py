@@ -58,7 +58,8 @@ def _number(msisdn: str) -> str:
     return f"+{msisdn}" if msisdn.isdigit() else msisdn
 
 
-@router.api_route("/inbound", methods=["GET", "POST"], summary="Vonage: an SMS reply (signed webhook, sig)")
+@router.get("/inbound", summary="Vonage: an SMS reply (signed webhook, sig), as a query")
+@router.post("/inbound", summary="Vonage: an SMS reply (signed webhook, sig), as a form or JSON")
 async def vonage_reply(request: Request, settings: SettingsDep):
     fields = await _signed_fields(request, settings)
     message_id, sender, text = fields.get("messageId"), fields.get("msisdn"), fields.get("text")
@@ -72,7 +73,8 @@ async def vonage_reply(request: Request, settings: SettingsDep):
     return {"status": "received"}
 
 
-@router.api_route("/status", methods=["GET", "POST"], summary="Vonage: a delivery receipt (signed webhook, sig)")
+@router.get("/status", summary="Vonage: a delivery receipt (signed webhook, sig), as a query")
+@router.post("/status", summary="Vonage: a delivery receipt (signed webhook, sig), as a form or JSON")
 async def vonage_status(request: Request, settings: SettingsDep):
     fields = await _signed_fields(request, settings)
     message_id, status = fields.get("messageId"), fields.get("status")
