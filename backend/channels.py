@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from backend.config import Settings
-from backend.inbound.twilio import STATUS_PATH as TWILIO_STATUS_PATH
+from backend.inbound.dependencies import status_callbacks
 from notifications.base import ChannelKind
 from notifications.console import ConsoleChannel
 from notifications.registry import ChannelRegistry
@@ -33,7 +33,7 @@ def build_registry(settings: Settings) -> ChannelRegistry:
         from notifications.sms import SmsChannel
 
         registry.register(SmsChannel(settings.sms_providers, deadline_s=settings.send_deadline_s,
-                                     status_callback=settings.public_url.rstrip("/") + TWILIO_STATUS_PATH))
+                                     status_callbacks=status_callbacks(settings.public_url)))
     if settings.smtp_url:
         from notifications.email import EmailChannel
 

@@ -11,8 +11,9 @@ message itself; nothing else in the template is substituted. Examples:
   `jsons://sms.example.org/api/send?:to={to}&:message=text&:version=&:title=&:attachments=&:type=&+X-Api-Key=SECRET`
   (`form://` is the same with a form-encoded body);
 - a provider plugin with the number in the path, e.g. Apprise's `bulksms://`, `clicksend://`…;
-- Twilio, `twilio://SID:TOKEN@%2B33100000000/{to}` (Apprise's form), is spoken directly by
-  `notifications/sms_twilio.py`: it keeps the message's SID, which Twilio's delivery receipt names.
+- Twilio (`twilio://SID:TOKEN@%2B33100000000/{to}`) and Vonage (`vonage://KEY:SECRET@SENDER/{to}`),
+  in Apprise's forms, are spoken directly by `notifications/sms_twilio.py` and `sms_vonage.py`: they
+  keep the provider's id of the message, which its delivery receipt names.
 
 One Apprise object holds one URL (one provider, one recipient): Apprise reports per URL, so
 this is what tells us who got the message, and the failure of one provider is seen before the
@@ -35,8 +36,8 @@ from urllib.parse import quote, urlsplit
 
 import apprise
 
+from notifications import sms_twilio, sms_vonage
 from notifications.base import ChannelKind, OutboundMessage, SendResult
-from notifications.sms_twilio import TwilioSender, account_of
 
 log = logging.getLogger("vigie.sms")
 
@@ -176,6 +177,15 @@ def notify_one(pool: ApprisePool, url: str, *, body: str, title: str = "",
     return False, failure_reason(result) or "not accepted"
 
 
+def direct_sender(template: str, status_callbacks: dict[str, str], timeout_s: float):
+    """The sender of a provider Vigie speaks to itself (Twilio, Vonage), or None for Apprise's."""
+    if (twilio := sms_twilio.account_of(template)) is not None:
+        return sms_twilio.TwilioSender(twilio, status_callback=status_callbacks.get("twilio"), timeout_s=timeout_s)
+    if (vonage := sms_vonage.account_of(template)) is not None:
+        return sms_vonage.VonageSender(vonage, status_callback=status_callbacks.get("vonage"), timeout_s=timeout_s)
+    return None
+
+
 class SmsChannel:
     """SMS to one E.164 number, through the first provider that accepts it.
 
@@ -190,7 +200,7 @@ class SmsChannel:
 
     def __init__(self, provider_urls: list[str], timeout_s: float = 8.0, *, deadline_s: float = 20.0,
                  cooldown_s: float = 60.0, threads: int = 32, clock=time.monotonic,
-                 status_callback: str | None = None) -> None:
+                 status_callbacks: dict[str, str] | None = None) -> None:
         if isinstance(provider_urls, str):
             provider_urls = [provider_urls]
         if not provider_urls:
@@ -207,14 +217,15 @@ class SmsChannel:
         self._cooling_until: dict[int, float] = {}
         self._probing: set[int] = set()  # cooled-down providers being tried again by one message
         self._templates: list[str] = []
-        self._twilio: dict[int, TwilioSender] = {}  # provider index -> its own client (delivery receipts)
         self.provider_names: list[str] = []
+        # Providers spoken directly (their message id kept for the delivery receipt): index -> sender.
+        self._direct: dict[int, sms_twilio.TwilioSender | sms_vonage.VonageSender] = {}
+        callbacks = status_callbacks or {}
         for index, template in enumerate(provider_urls, start=1):
             name = provider_name(index, template)
-            account = account_of(template)
-            if account is not None:
-                self._twilio[index - 1] = TwilioSender(account, status_callback=status_callback,
-                                                       timeout_s=self.timeout_s)
+            direct = direct_sender(template, callbacks, self.timeout_s)
+            if direct is not None:
+                self._direct[index - 1] = direct
                 self._templates.append(template)
                 self.provider_names.append(name)
                 continue
@@ -254,9 +265,9 @@ class SmsChannel:
 
     def _call(self, index: int, number: str, text: str, budget: float) -> tuple[bool, str, str | None]:
         """Blocking, on our threads: (accepted, reason when not, the provider's message id if it gives one)."""
-        twilio = self._twilio.get(index)
-        if twilio is not None:
-            return twilio.send(number, text, budget)
+        direct = self._direct.get(index)
+        if direct is not None:
+            return direct.send(number, text, budget)
         ok, reason = notify_one(self._pool, self._expand(self._templates[index], number), body=text)
         return ok, reason, None
 

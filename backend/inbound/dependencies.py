@@ -16,6 +16,14 @@ from backend.inbound.models import InboundReceipt
 
 log = logging.getLogger("vigie.inbound")
 
+# Where each provider spoken directly reports the delivery of a message (its routes: twilio.py, vonage.py).
+STATUS_PATHS = {"twilio": "/api/v1/sms/twilio/status", "vonage": "/api/v1/sms/vonage/status"}
+
+
+def status_callbacks(public_url: str) -> dict[str, str]:
+    return {provider: public_url.rstrip("/") + path for provider, path in STATUS_PATHS.items()}
+
+
 MAX_TEXT = 1600  # ten concatenated SMS: more is not a reply typed on a phone
 MAX_BODY = 16_384
 

@@ -24,7 +24,6 @@ from notifications.sms_twilio import auth_tokens, signature_holds
 
 router = APIRouter(route_class=OneHopRoute, prefix="/api/v1/sms/twilio", tags=["sms"])
 
-STATUS_PATH = "/api/v1/sms/twilio/status"
 # An empty TwiML answer: Twilio sends nothing back by itself; Vigie's replies leave through the outbox.
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 

@@ -22,7 +22,7 @@ from backend.trace.kinds import TraceKind
 log = logging.getLogger("vigie.receipts")
 
 DELIVERED = frozenset({"delivered", "read"})
-FAILED = frozenset({"undelivered", "failed"})
+FAILED = frozenset({"undelivered", "failed", "rejected", "expired"})  # Twilio; Vonage
 
 
 def record(*, db_session: Session, provider_message_id: str, status: str, error: str, provider: str,

@@ -36,7 +36,7 @@ def sms(text="Vigie: arbre tombé", to=TECH1):
 
 def test_the_channel_sends_through_twilio_and_keeps_the_sid():
     with FakeTwilio() as twilio:
-        channel = SmsChannel([twilio.provider_url()], status_callback=f"{PUBLIC}/api/v1/sms/twilio/status")
+        channel = SmsChannel([twilio.provider_url()], status_callbacks={"twilio": f"{PUBLIC}/api/v1/sms/twilio/status"})
         result = asyncio.run(channel.send(sms()))
     (message,) = twilio.messages
     assert result.outcome.value == "sent" and result.provider_message_id == message.sid
