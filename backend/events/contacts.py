@@ -45,9 +45,9 @@ def is_on_call(*, db_session: Session, organization_id: int, person_id: int, at:
 
 def for_event(*, db_session: Session, event: Event, at: datetime) -> list[Contact]:
     pages = list(db_session.scalars(select(Page).where(Page.event_id == event.id).order_by(Page.id)))
-    solicited = list(dict.fromkeys(db_session.scalars(
-        select(Notification.person_id).where(Notification.event_id == event.id, Notification.purpose == "solicit",
-                                             Notification.person_id.is_not(None)).order_by(Notification.id))))
+    solicited = list(dict.fromkeys(person_id for person_id in db_session.scalars(
+        select(Notification.person_id).where(Notification.event_id == event.id, Notification.purpose == "solicit")
+        .order_by(Notification.id)) if person_id is not None))
     order: dict[int, Contact] = {}
     groups_of: dict[int, list[str]] = {}
 
