@@ -109,7 +109,8 @@ export function tickCountdowns(root = document) {
 
 export function stepsLegend() {
   return `<span class="legend">${STEPS.map(([, label], i) =>
-    `<i class="step ${i < 3 ? "done" : "ack"}"></i> ${esc(label)}`).join(" ")}</span>`;
+    `<i class="step ${i < 3 ? "done" : "ack"}"></i> ${esc(label)}`).join(" ")} <i class="step noanswer"></i> ${
+    esc(NO_ANSWER)}</span>`;
 }
 
 export function renderPages(detail, { compact = false, countdown = true } = {}) {
