@@ -221,3 +221,31 @@ def test_badges_read_at_4_5_to_1(live, desk, pages, severity):  # noqa: F811
                 ratios[f"{selector}[{n}] {node.inner_text().strip()[:30]}"] = node.evaluate(WCAG_CONTRAST)
     print(ratios)
     assert ratios and all(value >= 4.5 for value in ratios.values()), ratios
+
+
+def test_someone_passed_over_reads_no_answer_while_the_chain_goes_on(live, desk, pages):  # noqa: F811
+    world = live.world
+    event = create_event(operator_client(live), world, procedure_id=fast_procedure(live, timeout_s=6), severity=2,
+                         title="Niveau haut au capteur de l'Ouche", source="sensor")
+    page = pages(desk)
+    console_login(page, world.users["operator"])
+    summary = card(page, event).locator("[data-testid=chain-now]")
+    expect(summary).to_contain_text("2/3 · Tech Deux", timeout=10_000)
+    expect(summary.locator(".cn-missed")).to_have_text("1 sans réponse à temps")
+    states = card(page, event).locator(".pages")
+    expect(states.locator(f"[data-person-id='{world.techs[0]}'] .pstate")).to_have_text("Pas de réponse à temps")
+    expect(states.locator(f"[data-person-id='{world.techs[1]}'] .pstate")).not_to_have_text("Pas de réponse à temps")
+
+
+def test_the_phone_apps_green_reads_at_night(phone, pages):  # noqa: F811
+    page = pages(phone)
+    page.goto("/app/")
+    ratios = page.evaluate("""(contrast) => {
+        document.documentElement.dataset.theme = 'night';
+        const badge = Object.assign(document.createElement('span'), { className: 'badge here', textContent: 'Sur place' });
+        const button = Object.assign(document.createElement('button'), { className: 'btn ok', textContent: 'Je prends' });
+        document.body.append(badge, button);
+        const measure = eval(contrast);
+        return [measure(badge), measure(button)];
+    }""", WCAG_CONTRAST)
+    assert min(ratios) >= 4.5, ratios
