@@ -32,6 +32,7 @@ export function mountBoard(root) {
       <div id="board" class="board" data-testid="board"></div>
     </div>`;
   const board = root.querySelector("#board");
+  const gone = new AbortController(); // the listeners on the document leave with the board
   const summary = root.querySelector("#board-summary");
   let scheduled = false;
   const render = () => {
@@ -49,13 +50,15 @@ export function mountBoard(root) {
         focusOnReturn = null;
       }
     } else if (document.activeElement === document.body && focusedId != null) {
-      board.querySelector(`.card[data-event-id='${focusedId}']`)?.focus(); // a live update redrew it
+      // A live update redrew the card the keyboard was on: the focus stays there, the page does not move.
+      board.querySelector(`.card[data-event-id='${focusedId}']`)?.focus({ preventScroll: true });
     }
   };
   let focusedId = null;
   board.addEventListener("focusin", (focus) => {
     focusedId = focus.target.closest("[data-event-id]")?.dataset.eventId ?? null;
   });
+  document.addEventListener("pointerdown", () => { focusedId = null; }, { signal: gone.signal });
   const schedule = () => {
     if (!scheduled) {
       scheduled = true;
@@ -87,7 +90,13 @@ export function mountBoard(root) {
   });
   const unsubscribe = subscribe(schedule);
   render();
-  return { unmount: unsubscribe, tick: () => tickCountdowns(board) };
+  return {
+    unmount() {
+      unsubscribe();
+      gone.abort();
+    },
+    tick: () => tickCountdowns(board),
+  };
 }
 
 function openEvents() {
