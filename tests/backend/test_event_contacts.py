@@ -107,3 +107,20 @@ def test_after_the_alarm_the_pc_records_who_takes_it(client, world, as_role, run
     again = client.post(f"{API}/events/{event['id']}/responses", headers=as_role("operator"), json={
         "kind": "ack", "person_id": world.techs[0], "reason": "Appel"})
     assert (again.status_code, again.json()["error"]["code"]) == (409, "already_acknowledged")
+
+
+def test_the_holder_of_the_turn_is_marked_and_first(client, world, as_role):
+    """With a rotation, the holder of the technicians' turn is the one solicited, and says so; the rest of the
+    group follows in its roster's order (as the chain does)."""
+    from datetime import UTC, datetime, timedelta
+
+    un, deux, trois = world.techs
+    start = datetime.now(UTC) - timedelta(days=1)
+    rotation = client.put(f"{API}/groups/{world.tech_group_id}/rotation", headers=as_role("admin"), json={
+        "member_ids": [deux, trois, un], "anchor_local": start.strftime("%Y-%m-%dT%H:%M:00"), "turn_days": 7,
+        "effective_from": start.isoformat()})
+    assert rotation.status_code == 200, rotation.text
+    event = open_event(client, world, as_role("operator"))
+    found = client.get(f"{API}/events/{event['id']}/contacts", headers=as_role("operator")).json()
+    assert [(c["person_id"], c["solicited"], c["holds_turn"]) for c in found[:3]] == [
+        (deux, True, True), (un, False, False), (trois, False, False)]
