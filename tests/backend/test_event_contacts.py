@@ -3,6 +3,8 @@ who phoned back: anyone on call in the commune, chain or not, even after nobody 
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from sqlalchemy import select, update
 
@@ -112,8 +114,6 @@ def test_after_the_alarm_the_pc_records_who_takes_it(client, world, as_role, run
 def test_the_holder_of_the_turn_is_marked_and_first(client, world, as_role):
     """With a rotation, the holder of the technicians' turn is the one solicited, and says so; the rest of the
     group follows in its roster's order (as the chain does)."""
-    from datetime import UTC, datetime, timedelta
-
     un, deux, trois = world.techs
     start = datetime.now(UTC) - timedelta(days=1)
     rotation = client.put(f"{API}/groups/{world.tech_group_id}/rotation", headers=as_role("admin"), json={
