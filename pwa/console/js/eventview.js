@@ -7,11 +7,11 @@ import { callList, contactsOf, telLink } from "./contacts.js";
 import { EVENT_STATUS, SEVERITY, severityLabel, sourceLabel } from "./labels.js";
 import { mountReports } from "./reports.js";
 import { renderPages, tickCountdowns } from "./pages.js";
+import { phoneText } from "./people.js";
 import { showPhotos, wirePhotoViewer } from "./photos.js";
 import { loadTrace, orgName, personName, refreshEvent, silenceAlarms, store, subscribe } from "./store.js";
 import { toast } from "./toast.js";
 import { traceRow } from "./trace.js";
-import { phoneText } from "./people.js";
 import { dayTimeOf, esc, since } from "./util.js";
 
 export function mountEvent(root, eventId) {
