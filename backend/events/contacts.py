@@ -39,8 +39,9 @@ def on_call_now(*, db_session: Session, organization_id: int, at: datetime) -> l
 
 
 def is_on_call(*, db_session: Session, organization_id: int, person_id: int, at: datetime) -> bool:
-    return any(person_id in roster for _, roster in on_call_now(db_session=db_session,
-                                                                organization_id=organization_id, at=at))
+    person = db_session.get(Person, person_id)
+    return person is not None and person.active and any(
+        person_id in roster for _, roster in on_call_now(db_session=db_session, organization_id=organization_id, at=at))
 
 
 def for_event(*, db_session: Session, event: Event, at: datetime) -> list[Contact]:

@@ -6,11 +6,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from backend.auth import service as auth_service
 from backend.db import transaction
 from backend.pages.models import Page
+from backend.people.models import ContactMethod, Person
 from backend.privacy.models import PersonalDataAccess
 from tests.factories import PASSWORD, login
 
@@ -124,3 +125,17 @@ def test_the_holder_of_the_turn_is_marked_and_first(client, world, as_role):
     found = client.get(f"{API}/events/{event['id']}/contacts", headers=as_role("operator")).json()
     assert [(c["person_id"], c["solicited"], c["holds_turn"]) for c in found[:3]] == [
         (deux, True, True), (un, False, False), (trois, False, False)]
+
+
+def test_no_number_says_so_and_someone_deactivated_is_not_on_call(client, world, as_role, runtime):
+    with transaction(runtime.session_factory) as s:
+        s.execute(delete(ContactMethod).where(ContactMethod.person_id == world.techs[2], ContactMethod.kind == "sms"))
+        s.execute(update(Person).where(Person.id == world.elus[0]).values(active=False))
+    event = open_event(client, world, as_role("operator"))
+    found = {c["person_id"]: c for c in client.get(f"{API}/events/{event['id']}/contacts",
+                                                   headers=as_role("operator")).json()}
+    assert found[world.techs[2]]["mobile"] is None
+    assert world.elus[0] not in found  # on call on paper, but no longer with the commune
+    refused = client.post(f"{API}/events/{event['id']}/responses", headers=as_role("operator"), json={
+        "kind": "ack", "person_id": world.elus[0], "reason": "Appel"})
+    assert (refused.status_code, refused.json()["error"]["code"]) == (422, "not_solicited")
