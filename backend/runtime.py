@@ -31,10 +31,10 @@ log = logging.getLogger("vigie")
 
 
 def session_info(settings: Settings, signals: Signals | None = None) -> dict:
-    """What every session of an installation carries: the signer of one-tap links, the outbox's
-    policy and, in a running process, the signals its commits raise."""
+    """What every session of an installation carries: where its files are kept, the signer of one-tap links,
+    the outbox's policy and, in a running process, the signals its commits raise."""
     secret = settings.secret_key or load_or_create_secret(settings.var_dir / "secret.key")
-    return {"signals": signals,
+    return {"signals": signals, "var_dir": settings.var_dir,
             "links": LinkSigner(secret, settings.public_url, timedelta(hours=settings.link_ttl_hours)),
             "outbox_policy": OutboxPolicy(push_fallback_seconds=settings.push_fallback_seconds,
                                           sms_flood_limit=settings.sms_flood_limit)}

@@ -8,8 +8,10 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query
 from sqlalchemy import select
 
-from backend.deps import CurrentPrincipal, Operator, SessionDep, commit
+from backend.db import db_now
+from backend.deps import CurrentPrincipal, Operator, SessionDep, Staff, WriteSessionDep, commit
 from backend.errors import Forbidden, NotFound, Unprocessable
+from backend.events import contacts as event_contacts
 from backend.events import schemas
 from backend.events import service as event_service
 from backend.events.dependencies import actor_of, visible_event
@@ -50,6 +52,18 @@ def list_events(db: SessionDep, principal: CurrentPrincipal, status: str | None 
 @router.get("/{event_id}", response_model=schemas.EventDetail)
 def read_event(event_id: Id, db: SessionDep, principal: CurrentPrincipal):
     return _detail(db, visible_event(db, principal, event_id))
+
+
+@router.get("/{event_id}/contacts", response_model=list[schemas.ContactOut],
+            summary="Whom to phone: the solicitations' chains, then everyone on call in the commune now, with mobiles")
+def read_contacts(event_id: Id, db: WriteSessionDep, principal: Staff):
+    event = visible_event(db, principal, event_id)
+    now = db_now(db)
+    found = event_contacts.for_event(db_session=db, event=event, at=now)
+    event_contacts.log_reading(db_session=db, user_id=principal.user.id,
+                               user_label=f"{principal.user.full_name} ({principal.role})",
+                               organization_id=event.organization_id, contacts=found, event=event, at=now)
+    return found
 
 
 @router.post("/{event_id}/requalify", response_model=schemas.EventDetail)

@@ -161,3 +161,15 @@ class VerificationOut(BaseModel):
     entries: int
     first_broken_seq: int | None = None
     reason: str = ""
+
+
+class ContactOut(BaseModel):
+    """Someone the PC may phone about the event (staff only: the number is personal data)."""
+    model_config = ConfigDict(from_attributes=True)
+    person_id: int
+    display_name: str
+    mobile: str | None = Field(description="E.164, the person's first SMS number; null when they have none")
+    groups: list[str]
+    in_chain: bool = Field(description="in the chain of one of the event's solicitations")
+    solicited: bool = Field(description="a solicitation was sent to them for this event")
+    holds_turn: bool = Field(description="holds the turn of one of the commune's on-call groups now")

@@ -27,6 +27,15 @@ class Line:
 
 
 @dataclass
+class Photo:
+    at: str
+    who: str
+    caption: str
+    content_type: str
+    data: bytes | None  # None: not kept with the report (missing, or past what a report carries)
+
+
+@dataclass
 class ReportContent:
     title: str
     commune: str
@@ -36,6 +45,7 @@ class ReportContent:
     answers: list[Line] = field(default_factory=list)
     decisions: list[Line] = field(default_factory=list)
     closure: list[tuple[str, str]] = field(default_factory=list)
+    photos: list[Photo] = field(default_factory=list)
     chain_intact: bool = True
     generated: str = ""
 
@@ -51,7 +61,9 @@ def _delay(seconds: float) -> str:
     return f"{hours} h {minutes:02d} min"
 
 
-def build(*, event, organization_name: str, trace: list, tz: str, chain_intact: bool, now: datetime) -> ReportContent:
+def build(*, event, organization_name: str, trace: list, tz: str, chain_intact: bool, now: datetime,
+          photos: dict[int, bytes] | None = None) -> ReportContent:
+    """`photos`: the bytes of the event's photos by attachment id, for those the report carries."""
     zone = ZoneInfo(tz)
 
     def local(at: datetime) -> str:
@@ -91,6 +103,10 @@ def build(*, event, organization_name: str, trace: list, tz: str, chain_intact: 
             content.answers.append(Line(local(entry.at), f"{RESPONSE_FR.get(kind, kind)} ({how}){text}",
                                         data.get("person") or entry.actor_label,
                                         _delay((entry.at - since).total_seconds())))
+            if entry.kind == TraceKind.RESPONSE_PHOTO:
+                content.photos.append(Photo(local(entry.at), data.get("person") or entry.actor_label,
+                                            data.get("caption") or "", data.get("content_type") or "image/jpeg",
+                                            (photos or {}).get(data.get("attachment_id", 0))))
         elif entry.kind == TraceKind.EVENT_REQUALIFIED:
             content.decisions.append(Line(local(entry.at), f"Requalifié {_label(data.get('from'))} → "
                                           f"{_label(data.get('to'))} : {data.get('reason', '')}",

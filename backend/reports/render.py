@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import html
 import io
 
@@ -9,9 +10,9 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import mm
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from backend.reports.content import ReportContent
+from backend.reports.content import Photo, ReportContent
 
 SECTIONS = (("solicitations", "Sollicitations et informations", "Délai depuis la réception"),
             ("answers", "Réponses et comptes rendus", "Délai depuis la sollicitation"),
@@ -33,6 +34,7 @@ def to_html(c: ReportContent) -> str:
         return f"<table class='lines'>{head}{body}</table>"
 
     sections = "".join(f"<h2>{esc(title)}</h2>{lines(getattr(c, attr), delay)}" for attr, title, delay in SECTIONS)
+    sections += _photos_html(c.photos)
     closure = f"<h2>Clôture</h2><table>{pairs(c.closure)}</table>" if c.closure else "<h2>Clôture</h2><p>Événement en cours.</p>"
     chain = "intacte" if c.chain_intact else "ALTÉRÉE — voir la vérification de la main courante"
     return f"""<!doctype html><html lang="fr"><head><meta charset="utf-8">
@@ -41,13 +43,45 @@ def to_html(c: ReportContent) -> str:
 h1{{font-size:22px;margin-bottom:0}} .sub{{color:#555;margin-top:4px}} h2{{font-size:17px;border-bottom:1px solid #ccc;
 padding-bottom:3px;margin-top:22px}} table{{border-collapse:collapse;width:100%}} th,td{{text-align:left;
 vertical-align:top;padding:4px 8px;border-bottom:1px solid #eee;font-size:14px}} th{{width:28%;color:#333}}
-.lines th{{width:auto;background:#f3f4f6}} .none{{color:#666}} footer{{color:#666;font-size:12px;margin-top:24px}}</style>
+.lines th{{width:auto;background:#f3f4f6}} figure{{margin:10px 0}} figure img{{max-width:100%;max-height:480px}}
+figcaption{{color:#333;font-size:13px}} .none{{color:#666}} footer{{color:#666;font-size:12px;margin-top:24px}}</style>
 </head><body><h1>Rapport d'événement {esc(c.number)}</h1>
 <p class="sub">{esc(c.commune)} — {esc(c.title)}</p>
 <h2>Réception et qualification</h2><table>{pairs(c.facts)}</table>
 {sections}{closure}
 <footer>Établi le {esc(c.generated)} à partir de la main courante (chaîne d'intégrité {chain}).</footer>
 </body></html>"""
+
+
+def _label(photo: Photo) -> str:
+    return " — ".join(part for part in (photo.at, photo.who, photo.caption and f"« {photo.caption} »") if part)
+
+
+def _photos_html(photos: list[Photo]) -> str:
+    if not photos:
+        return ""
+    figures = []
+    for photo in photos:
+        caption = f"<figcaption>{html.escape(_label(photo))}</figcaption>"
+        if photo.data is None:
+            figures.append(f"<figure><p class='none'>Photo non jointe au rapport (consultable dans la console).</p>{caption}</figure>")
+            continue
+        source = f"data:{html.escape(photo.content_type)};base64,{base64.b64encode(photo.data).decode()}"
+        figures.append(f"<figure><img src=\"{source}\" alt=\"Photo du terrain\">{caption}</figure>")
+    return f"<h2>Photos du terrain</h2>{''.join(figures)}"
+
+
+def _photo_flowable(photo: Photo, width: float, height: float):
+    """The photo scaled into width × height, or None when it cannot be drawn."""
+    if photo.data is None:
+        return None
+    try:
+        image = Image(io.BytesIO(photo.data))
+    except Exception:  # a file reportlab cannot read: the caption still says a photo was sent
+        return None
+    scale = min(width / image.imageWidth, height / image.imageHeight, 1)
+    image.drawWidth, image.drawHeight = image.imageWidth * scale, image.imageHeight * scale
+    return image
 
 
 def to_pdf(c: ReportContent) -> bytes:
@@ -82,6 +116,12 @@ def to_pdf(c: ReportContent) -> bytes:
         table = Table(rows, colWidths=widths, repeatRows=1)
         table.setStyle(grid)
         flow.append(table)
+    if c.photos:
+        flow += [Spacer(1, 4 * mm), Paragraph("Photos du terrain", styles["Heading2"])]
+        for photo in c.photos:
+            image = _photo_flowable(photo, 120 * mm, 90 * mm)
+            flow += [image] if image is not None else [p("Photo non jointe au rapport (consultable dans la console).")]
+            flow += [p(_label(photo)), Spacer(1, 3 * mm)]
     flow += [Spacer(1, 4 * mm), Paragraph("Clôture", styles["Heading2"])]
     if c.closure:
         closure = Table([[p(k), p(v)] for k, v in c.closure], colWidths=[45 * mm, 133 * mm])

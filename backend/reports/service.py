@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
+from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
+from backend.attachments.models import Attachment
 from backend.errors import NotFound
 from backend.events.models import Event
 from backend.groups.models import DistributionList, DistributionMember
@@ -31,7 +33,8 @@ def write(*, db_session: Session, event: Event, trigger: str, actor: Actor, now:
     trace = trace_service.list_entries(db_session=db_session, event_id=event.id)
     intact = trace_service.verify(db_session=db_session, event=event).intact
     content = report_content.build(event=event, organization_name=organization.name, trace=trace,
-                                   tz=organization.timezone or "Europe/Paris", chain_intact=intact, now=now)
+                                   tz=organization.timezone or "Europe/Paris", chain_intact=intact, now=now,
+                                   photos=_photo_bytes(db_session, event))
     html = to_html(content)
     pdf = to_pdf(content)
     version = (db_session.scalar(select(func.max(Report.version)).where(Report.event_id == event.id)) or 0) + 1
@@ -45,6 +48,28 @@ def write(*, db_session: Session, event: Event, trigger: str, actor: Actor, now:
                              "report_id": report.id, "version": version, "trigger": trigger, "sha256": report.sha256,
                              "lists": lists, "recipients": sent})
     return report
+
+
+# What one report carries of the field's photos; past it, the report says where to see the rest.
+PHOTO_BUDGET = 12 * 1024 * 1024
+
+
+def _photo_bytes(db_session: Session, event: Event) -> dict[int, bytes]:
+    root = db_session.info.get("var_dir")
+    if root is None:
+        return {}
+    found: dict[int, bytes] = {}
+    total = 0
+    for attachment in db_session.scalars(select(Attachment).where(Attachment.event_id == event.id)
+                                         .order_by(Attachment.id)):
+        if total + attachment.size > PHOTO_BUDGET:
+            break
+        try:
+            found[attachment.id] = (Path(root) / attachment.path).read_bytes()
+        except OSError:
+            continue
+        total += attachment.size
+    return found
 
 
 def _send(db_session: Session, event: Event, organization: Organization, report: Report, html: str,

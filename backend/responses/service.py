@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, selectinload
 import escalation as esc
 from backend.db import db_now
 from backend.errors import Conflict, NotFound, Unprocessable
+from backend.events import contacts as event_contacts
 from backend.events import service as event_service
 from backend.events.models import Event, EventStatus
 from backend.orgs.models import Organization
@@ -39,7 +40,8 @@ def record(*, db_session: Session, event: Event, kind: str, person_id: int | Non
         if person is None or person.organization_id != event.organization_id:
             raise NotFound("person")
     if kind in PAGE_KINDS:
-        pages = _target_pages(db_session=db_session, event=event, person_id=person_id, page_id=page_id, kind=kind)
+        pages = _target_pages(db_session=db_session, event=event, person_id=person_id, page_id=page_id, kind=kind,
+                              on_behalf=on_behalf_by_user_id is not None, now=now)
         page_id = pages[0].id if len(pages) == 1 else page_id
     elif page_id is not None and db_session.scalar(
             select(Page.id).where(Page.id == page_id, Page.event_id == event.id)) is None:
@@ -56,8 +58,11 @@ def record(*, db_session: Session, event: Event, kind: str, person_id: int | Non
     if kind == "ack":
         for page in pages:
             page.acknowledged_by_person_id = person_id
-            page_service.apply_signal(db_session=db_session, event=event, page=page,
-                                      signal=esc.Acknowledged(person_id), now=now, actor=actor)
+            if page.status == esc.PageStatus.UNREACHED:
+                _taken_after_the_alarm(db_session=db_session, event=event, page=page, now=now, actor=actor)
+            else:
+                page_service.apply_signal(db_session=db_session, event=event, page=page,
+                                          signal=esc.Acknowledged(person_id), now=now, actor=actor)
             _close_the_loop(db_session=db_session, event=event, page=page, acked_by=_name(person, actor), now=now)
         event_service.mark_acknowledged(db_session=db_session, event=event, now=now)
     elif kind == "decline":
@@ -68,7 +73,7 @@ def record(*, db_session: Session, event: Event, kind: str, person_id: int | Non
 
 
 def _target_pages(*, db_session: Session, event: Event, person_id: int | None, page_id: int | None,
-                  kind: str) -> list[Page]:
+                  kind: str, on_behalf: bool, now: datetime) -> list[Page]:
     query = select(Page).where(Page.event_id == event.id).order_by(Page.id).with_for_update(key_share=True)
     if page_id is not None:
         query = query.where(Page.id == page_id)
@@ -76,10 +81,16 @@ def _target_pages(*, db_session: Session, event: Event, person_id: int | None, p
     if page_id is not None and not pages:
         raise NotFound("page")
     if person_id is not None:
-        pages = [p for p in pages if _in_chain(p, person_id)]
-        if not pages:
+        chained = [p for p in pages if _in_chain(p, person_id)]
+        # Whoever is on call in the commune may phone the PC and take the event, chain or not.
+        if not chained and not (on_behalf and event_contacts.is_on_call(
+                db_session=db_session, organization_id=event.organization_id, person_id=person_id, at=now)):
             raise Unprocessable("this person was not solicited for this event", code="not_solicited")
+        pages = chained or pages
     active = [p for p in pages if p.status == page_service.ACTIVE]
+    if not active and on_behalf and kind == "ack":
+        # Nobody answered in time: the PC phoned someone who takes it; the alarm ends there.
+        active = [p for p in pages if p.status == esc.PageStatus.UNREACHED]
     if not active:
         acked = next((p for p in pages if p.status == esc.PageStatus.ACKNOWLEDGED), None)
         if acked is not None:
@@ -90,6 +101,15 @@ def _target_pages(*, db_session: Session, event: Event, person_id: int | None, p
     if kind == "decline" and person_id is None:
         raise Unprocessable("a decline needs the person who declines", code="person_required")
     return active
+
+
+def _taken_after_the_alarm(*, db_session: Session, event: Event, page: Page, now: datetime, actor: Actor) -> None:
+    """The planner is done with an unreached page; the PC's phone call closes it as acknowledged."""
+    page.status = esc.PageStatus.ACKNOWLEDGED.value
+    page.version += 1
+    outbox_service.cancel_for_page(db_session=db_session, page_id=page.id)
+    trace_service.append(db_session=db_session, event=event, kind=TraceKind.PAGE_ACKNOWLEDGED, at=now, actor=actor,
+                         data={"page_id": page.id, "reason": "acknowledged after the alarm"})
 
 
 def _in_chain(page: Page, person_id: int) -> bool:

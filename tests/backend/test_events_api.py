@@ -21,6 +21,7 @@ from backend.events.models import Event
 from backend.events.schemas import EventCreate
 from backend.outbox.models import Notification
 from backend.pages.models import Page
+from backend.people.models import Person
 from backend.procedures.models import Procedure
 from backend.responses.models import Response
 from backend.trace.models import TraceEntry
@@ -617,13 +618,18 @@ def test_an_operator_declines_on_behalf_and_the_chain_moves_on(api, world):
 
 def test_answering_on_behalf_needs_a_reason_and_a_solicited_person(api, world, runtime):
     event = api.open()
+    with transaction(runtime.session_factory) as s:  # of the commune, in no on-call group
+        outsider = Person(organization_id=world.commune_id, first_name="Agent", last_name="Hors astreinte")
+        s.add(outsider)
+        s.flush()
+        outsider_id = outsider.id
     before = counts(runtime)
     refusals = [
         ({"kind": "ack", "person_id": world.techs[0]}, 422, "reason_required"),
         ({"kind": "ack", "person_id": world.techs[0], "reason": "   "}, 422, "reason_required"),
         ({"kind": "decline", "person_id": world.techs[0]}, 422, "reason_required"),
         ({"kind": "decline", "reason": "Appel"}, 422, "person_required"),
-        ({"kind": "ack", "person_id": world.elus[0], "reason": "Appel"}, 422, "not_solicited"),
+        ({"kind": "ack", "person_id": outsider_id, "reason": "Appel"}, 422, "not_solicited"),
         ({"kind": "ack", "person_id": world.foreign_person_id, "reason": "Appel"}, 404, "not_found"),
         ({"kind": "ack", "person_id": MISSING, "reason": "Appel"}, 404, "not_found"),
         ({"kind": "ack", "page_id": MISSING, "reason": "Appel"}, 404, "not_found"),

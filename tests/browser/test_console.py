@@ -214,9 +214,11 @@ def test_event_view_acknowledge_on_behalf_note_requalify_close(live, desk, pages
     console_login(page, world.users["operator"])
     trace = open_event_view(page, event)
 
-    # On someone's behalf: the person is one of those solicited, and a reason is required.
+    # On someone's behalf: anyone on call in the commune (Tech Un, solicited, first), and a reason is required.
     ack = page.locator("#ack-form")
-    expect(ack.locator("select[name=person_id] option")).to_have_count(2)  # the prompt + Tech Un
+    expect(ack.locator("select[name=person_id] option")).to_have_count(7)  # the prompt + the 6 on call
+    expect(ack.locator("optgroup[label='Déjà sollicités'] option")).to_have_count(1)
+    expect(ack.locator("optgroup[label='Déjà sollicités'] option")).to_contain_text("Tech Un")
     ack.locator("select[name=person_id]").select_option(str(world.techs[0]))
     ack.locator("button[type=submit]").click()
     expect(ack.locator(".form-error")).to_contain_text("Indiquez pourquoi vous répondez à sa place")

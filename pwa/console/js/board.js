@@ -1,9 +1,25 @@
-// The live board: every event not closed, grouped by commune, gravest first.
+// The live board: every event not closed, grouped by commune, gravest first. Each card folds its chains to where
+// they stand (unfolded on demand); Enter on a card opens the event, Escape there comes back to the same card.
 
+import { callList, telLink } from "./contacts.js";
 import { EVENT_STATUS, severityLabel } from "./labels.js";
-import { renderPages, stepsLegend, tickCountdowns } from "./pages.js";
+import { renderPages, renderSummaries, stepsLegend, tickCountdowns } from "./pages.js";
 import { orgName, silenceAlarms, store, subscribe } from "./store.js";
 import { esc, since, timeOf } from "./util.js";
+
+const unfolded = new Set(); // event ids whose whole chain the operator opened on the board
+let focusOnReturn = null; // the card to focus when the board shows again
+
+/** Back to the board, on the card of `eventId` (Escape in the event view). */
+export function returnToBoard(eventId) {
+  focusOnReturn = eventId;
+  location.hash = "#/";
+}
+
+function openEvent(eventId) {
+  focusOnReturn = Number(eventId);
+  location.hash = `#/evenement/${eventId}`;
+}
 
 export function mountBoard(root) {
   root.innerHTML = `<div class="board-view">
@@ -16,6 +32,7 @@ export function mountBoard(root) {
       <div id="board" class="board" data-testid="board"></div>
     </div>`;
   const board = root.querySelector("#board");
+  const gone = new AbortController(); // the listeners on the document leave with the board
   const summary = root.querySelector("#board-summary");
   let scheduled = false;
   const render = () => {
@@ -26,7 +43,22 @@ export function mountBoard(root) {
       ? `${open.length} événement${open.length > 1 ? "s" : ""} en cours`
       : "";
     tickCountdowns(board);
+    if (focusOnReturn != null) {
+      const back = board.querySelector(`.card[data-event-id='${focusOnReturn}']`);
+      if (back) {
+        back.focus();
+        focusOnReturn = null;
+      }
+    } else if (document.activeElement === document.body && focusedId != null) {
+      // A live update redrew the card the keyboard was on: the focus stays there, the page does not move.
+      board.querySelector(`.card[data-event-id='${focusedId}']`)?.focus({ preventScroll: true });
+    }
   };
+  let focusedId = null;
+  board.addEventListener("focusin", (focus) => {
+    focusedId = focus.target.closest("[data-event-id]")?.dataset.eventId ?? null;
+  });
+  document.addEventListener("pointerdown", () => { focusedId = null; }, { signal: gone.signal });
   const schedule = () => {
     if (!scheduled) {
       scheduled = true;
@@ -39,12 +71,32 @@ export function mountBoard(root) {
       silenceAlarms(Number(silence.dataset.silence));
       return;
     }
+    const fold = click.target.closest("[data-unfold]");
+    if (fold) {
+      const id = Number(fold.dataset.unfold);
+      if (!unfolded.delete(id)) unfolded.add(id);
+      render();
+      board.querySelector(`[data-unfold='${id}']`)?.focus();
+      return;
+    }
     const card = click.target.closest("[data-event-id]");
-    if (card && !click.target.closest("a")) location.hash = `#/evenement/${card.dataset.eventId}`;
+    if (card && !click.target.closest("a, button")) openEvent(card.dataset.eventId);
+  });
+  board.addEventListener("keydown", (key) => {
+    if (key.key === "Enter" && key.target.matches(".card[data-event-id]")) {
+      key.preventDefault();
+      openEvent(key.target.dataset.eventId);
+    }
   });
   const unsubscribe = subscribe(schedule);
   render();
-  return { unmount: unsubscribe, tick: () => tickCountdowns(board) };
+  return {
+    unmount() {
+      unsubscribe();
+      gone.abort();
+    },
+    tick: () => tickCountdowns(board),
+  };
 }
 
 function openEvents() {
@@ -89,13 +141,17 @@ function card(event) {
   const alarm = alarmState(event);
   const alarmBox = alarm
     ? `<div class="alarm-box" role="alert"><strong>Personne n'a répondu</strong>
-         <span>Appelez les astreintes par téléphone, puis saisissez la prise en charge.</span>
+         <span>Appelez les astreintes par téléphone, puis saisissez la prise en charge :</span>
+         ${callList(event.id, { others: false })}
          ${alarm === "ringing" ? `<button type="button" class="ghost small" data-silence="${event.id}">Couper le son</button>` : ""}
        </div>`
     : "";
-  const caller = [event.caller_name, event.callback_number].filter(Boolean).join(" · ");
-  return `<article class="card sev-${event.severity}${alarm ? ` alarm alarm-${alarm}` : ""}" data-event-id="${event.id}"
-        data-number="${esc(event.number)}" tabindex="0">
+  const open = unfolded.has(event.id);
+  const people = new Set(event.pages.flatMap((p) => (p.policy?.chain || []).flatMap((g) => g.members))).size;
+  const caller = [esc(event.caller_name), event.callback_number ? telLink(event.callback_number, { label: event.caller_name })
+    : ""].filter(Boolean).join(" · ");
+  return `<article class="card compact sev-${event.severity}${alarm ? ` alarm alarm-${alarm}` : ""}" data-event-id="${event.id}"
+        data-number="${esc(event.number)}" tabindex="0" aria-label="${esc(`${event.number} — ${event.title}`)}">
       <header class="card-head">
         <span class="sev-badge sev-${event.severity}">${esc(severityLabel(event.severity))}</span>
         <span class="number">${esc(event.number)}</span>
@@ -103,10 +159,13 @@ function card(event) {
         <span class="since" title="Reçu à ${esc(timeOf(event.received_at))}" data-since="${esc(event.received_at)}">${
           esc(since(event.received_at))}</span>
       </header>
-      <h3 class="title"><a href="#/evenement/${event.id}">${esc(event.title)}</a></h3>
-      <p class="meta">${esc(event.category)}${event.place ? ` — <span class="place">${esc(event.place)}</span>` : ""}</p>
-      ${caller ? `<p class="meta small">Appelant : ${esc(caller)}</p>` : ""}
+      <h3 class="title"><a href="#/evenement/${event.id}" tabindex="-1">${esc(event.title)}</a></h3>
+      <p class="meta">${esc(event.category)}${event.place ? ` — <span class="place">${esc(event.place)}</span>` : ""}${
+        caller ? ` · <span class="caller">Appelant : ${caller}</span>` : ""}</p>
       ${alarmBox}
-      <div class="pages">${renderPages(event, { compact: true })}</div>
+      <div class="chain-summaries">${renderSummaries(event)}</div>
+      ${people ? `<button type="button" class="chain-toggle ghost small" data-unfold="${event.id}" aria-expanded="${open}">${
+        open ? "Replier la chaîne" : `Voir la chaîne (${people} personne${people > 1 ? "s" : ""})`}</button>` : ""}
+      <div class="pages"${open ? "" : " hidden"}>${renderPages(event, { compact: true, countdown: false })}</div>
     </article>`;
 }

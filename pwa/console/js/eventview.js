@@ -2,10 +2,14 @@
 // (acknowledge on someone's behalf after a phone call, note, requalify, close).
 
 import { api } from "./api.js";
+import { returnToBoard } from "./board.js";
+import { callList, contactsOf, telLink } from "./contacts.js";
 import { EVENT_STATUS, SEVERITY, severityLabel, sourceLabel } from "./labels.js";
 import { mountReports } from "./reports.js";
 import { renderPages, tickCountdowns } from "./pages.js";
 import { showEventProcedure } from "./procedurehelp.js";
+import { phoneText } from "./people.js";
+import { showPhotos, wirePhotoViewer } from "./photos.js";
 import { loadTrace, orgName, personName, refreshEvent, silenceAlarms, store, subscribe } from "./store.js";
 import { toast } from "./toast.js";
 import { traceRow } from "./trace.js";
@@ -46,7 +50,8 @@ export function mountEvent(root, eventId) {
     $("#ev-alarm").innerHTML = alarms.length
       ? `<div class="alarm-box big${alarms.every((a) => a.silenced) ? "" : " ringing"}" role="alert">
            <strong>Personne n'a répondu</strong>
-           <span>Appelez les astreintes par téléphone, puis saisissez ci-dessous qui prend en charge.</span>
+           <span>Appelez les astreintes par téléphone, puis saisissez ci-dessous qui prend en charge :</span>
+           ${callList(eventId)}
            ${alarms.some((a) => !a.silenced) ? `<button type="button" class="ghost small" id="silence">Couper le son</button>` : ""}
          </div>`
       : "";
@@ -73,10 +78,13 @@ export function mountEvent(root, eventId) {
     $("#ev-trace").innerHTML = entries.length ? entries.map(traceRow).join("")
       : `<li class="muted">${store.traceLoaded.has(eventId) ? "Aucune entrée." : "Chargement…"}</li>`;
     $("#trace-count").textContent = entries.length ? `${entries.length} entrées` : "";
+    showPhotos($("#ev-trace"));
   }
 
   function updatePersonChoice(detail) {
     const select = $("#ack-person");
+    const contacts = contactsOf(eventId);
+    if (contacts?.length) return onCallChoice(select, contacts);
     const solicited = [];
     for (const n of detail.notifications) {
       if (n.purpose === "solicit" && n.person_id != null && !solicited.includes(n.person_id)) solicited.push(n.person_id);
@@ -123,6 +131,13 @@ export function mountEvent(root, eventId) {
   });
 
   if (canAct) wireActions(root, eventId);
+  wirePhotoViewer(root);
+  const onKey = (key) => {
+    if (key.key !== "Escape" || key.defaultPrevented || document.querySelector("dialog[open]")) return;
+    if (key.target.closest?.("input, textarea, select, [contenteditable]")) return;
+    returnToBoard(eventId);
+  };
+  document.addEventListener("keydown", onKey);
   render();
   renderTrace();
   refreshEvent(eventId);
@@ -132,6 +147,7 @@ export function mountEvent(root, eventId) {
   });
   return {
     unmount() {
+      document.removeEventListener("keydown", onKey);
       unsubscribe();
       reports.unmount();
     },
@@ -143,6 +159,23 @@ export function mountEvent(root, eventId) {
 function followUp(eventId) {
   const closing = [...(store.traces.get(eventId)?.values() || [])].find((e) => e.kind === "event.closed");
   return closing?.data?.follow_up || "";
+}
+
+/** Whoever may phone the PC back: those already solicited, the rest of the chains, then the others on call now. */
+function onCallChoice(select, contacts) {
+  const key = `c:${contacts.map((c) => `${c.person_id}${c.solicited ? "s" : ""}`).join(",")}`;
+  if (select.dataset.key === key) return;
+  const previous = select.value;
+  select.dataset.key = key;
+  const option = (c) => `<option value="${c.person_id}">${esc(c.display_name)}${c.groups.length ? ` — ${esc(c.groups.join(", "))}` : ""}${
+    c.holds_turn ? " (d'astreinte)" : ""}${c.mobile ? ` · ${esc(phoneText(c.mobile))}` : ""}</option>`;
+  const sets = [["Déjà sollicités", contacts.filter((c) => c.solicited)],
+                ["Dans la chaîne, pas encore sollicités", contacts.filter((c) => !c.solicited && c.in_chain)],
+                ["D'astreinte dans la commune", contacts.filter((c) => !c.solicited && !c.in_chain)]];
+  select.innerHTML = `<option value="">Choisir la personne jointe…</option>${sets.filter(([, list]) => list.length)
+    .map(([label, list]) => `<optgroup label="${esc(label)}">${list.map(option).join("")}</optgroup>`).join("")}`;
+  select.disabled = false;
+  if (contacts.some((c) => String(c.person_id) === previous)) select.value = previous;
 }
 
 function groupOf(detail, personId) {
@@ -160,7 +193,7 @@ function headHtml(d) {
     ["Reçu", dayTimeOf(d.received_at)],
     ["Source", sourceLabel(d.source)],
     ["Appelant", d.caller_name],
-    ["Rappel", d.callback_number],
+    ["Rappel", d.callback_number, telLink(d.callback_number, { label: d.caller_name })],
     ["Pris en charge", d.acknowledged_at ? dayTimeOf(d.acknowledged_at) : ""],
   ].filter(([, value]) => value);
   return `<div class="ev-title">
@@ -171,7 +204,7 @@ function headHtml(d) {
     </div>
     <h1>${esc(d.title)}</h1>
     ${d.description ? `<p class="description">${esc(d.description)}</p>` : ""}
-    <dl class="facts">${facts.map(([k, v]) => `<div><dt>${esc(k)}</dt><dd>${esc(v)}</dd></div>`).join("")}</dl>`;
+    <dl class="facts">${facts.map(([k, v, html]) => `<div><dt>${esc(k)}</dt><dd>${html || esc(v)}</dd></div>`).join("")}</dl>`;
 }
 
 function actionsHtml() {

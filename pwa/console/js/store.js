@@ -43,6 +43,11 @@ function emit(change) {
   }
 }
 
+/** For the modules that read more about an event (its contacts): their news reaches the same screens. */
+export function notify(change) {
+  emit(change);
+}
+
 export function personName(id) {
   if (id == null) return "";
   return store.people.get(id) || `Personne n° ${id}`;

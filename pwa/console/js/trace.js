@@ -1,6 +1,7 @@
 // One line of the main courante, in French.
 
 import { channelLabel, PURPOSE, REPORT_TRIGGER, severityLabel, sourceLabel, traceKindLabel, VIA } from "./labels.js";
+import { photoThumb } from "./photos.js";
 import { personName } from "./store.js";
 import { esc, timeOf } from "./util.js";
 
@@ -93,7 +94,7 @@ export function traceRow(entry) {
       data-kind="${esc(entry.kind)}">
     <time datetime="${esc(entry.at)}">${esc(timeOf(entry.at))}</time>
     <div class="tbody"><span class="tkind">${esc(traceKindLabel(entry.kind))}</span>
-      <span class="tdetail">${esc(traceDetail(entry))}</span></div>
+      <span class="tdetail">${esc(traceDetail(entry))}</span>${photoThumb(entry)}</div>
     <span class="tactor">${esc(entry.actor_label || "")}</span>
   </li>`;
 }
