@@ -63,6 +63,8 @@ class Settings(BaseSettings):
     sms_sender_number: str | None = None  # the number the PC's SMS come from (replies go to it)
     sms_inbound_secret: str | None = None  # HMAC-SHA256 key shared with the SMS provider's callback
     sms_inbound_tolerance_s: int = 300  # a signed callback older (or further ahead) than this is refused
+    # The `apikey` an SMSEagle gateway sends with each incoming SMS (its « Callback URL » setting).
+    smseagle_callback_key: str | None = None
     smtp_url: str | None = None  # Apprise mailto:// or mailtos:// URL without recipient
     fcm_credentials: Path | None = None  # service-account JSON
     webpush_enabled: bool = True  # VAPID keys are generated under var_dir on first start
