@@ -25,7 +25,7 @@ def fast_procedure(live, timeout_s: int = 1) -> int:
     created = admin.post("/api/v1/procedures", json={
         "organization_id": live.world.commune_id, "category": "Alerte capteur de crue",
         "timings": {"2": {"ack_timeout_s": timeout_s, "repeats": 0}},
-        "steps": [{"group_id": live.world.tech_group_id}]})
+        "steps": [{"group_id": live.world.tech_group_id}], "validate": True})  # an admin: usable at once
     assert created.status_code == 201, created.text
     return created.json()["id"]
 
