@@ -33,7 +33,8 @@ def reports_to_direction(live) -> None:
     admin.headers.update(login(admin, live.world.users["admin"], PASSWORD))
     lists = admin.get("/api/v1/distribution-lists", params={"organization_id": live.world.commune_id}).json()
     direction = next(d["id"] for d in lists if d["name"] == "Direction générale")
-    response = admin.patch(f"/api/v1/procedures/{live.world.procedure_id}", json={"report_list_ids": [direction]})
+    response = admin.patch(f"/api/v1/procedures/{live.world.procedure_id}",
+                           json={"report_list_ids": [direction], "validate": True})  # an admin: in force at once
     assert response.status_code == 200, response.text
 
 
