@@ -197,7 +197,7 @@ def test_a_provider_resending_its_message_id_counts_once(client, world, runtime,
     assert counts(runtime)[2] == 1
 
 
-@pytest.mark.parametrize("age_s", [301, -301])
+@pytest.mark.parametrize("age_s", [330, -330])  # 30 s outside the 300 s window: a loaded machine takes seconds
 def test_a_callback_signed_outside_the_window_is_refused(client, world, runtime, operator, age_s):
     open_event(client, world, operator)
     before = counts(runtime)
