@@ -302,6 +302,12 @@ def test_the_pc_phones_the_metropole_person_and_answers_for_them(client, runtime
 
 
 def test_the_pc_operators_view_is_unchanged(client, runtime, world, h, metro, escalating):
+    preview = client.post(f"{API}/events/preview", headers=h("operator"), json={
+        "organization_id": world.commune_id, "procedure_id": escalating, "severity": 3})
+    assert preview.status_code == 200, preview.text
+    groups = preview.json()["pages"][0]["groups"]
+    assert [(g["group"], [m["name"] for m in g["members"]]) for g in groups][1] == (
+        "Astreinte de décision", ["Élue Décision", "Adjoint Décision"])
     event_id = open_event(client, world, h, escalating)
     escalate_to(runtime, event_id, metro.group_id)
     listed = [e["id"] for e in client.get(f"{API}/events", headers=h("operator")).json()]
