@@ -19,6 +19,7 @@ from backend.pages import service as page_service
 from backend.pages.models import Page
 from backend.trace.models import TraceEntry
 from tests.backend.test_inbound_sms import post_sms
+from tests.backend.test_links import links_in_mail
 from tests.factories import _group, _person, login
 
 API = "/api/v1"
@@ -285,6 +286,22 @@ def test_an_sms_reply_from_the_metropole_person_acknowledges(client, runtime, wo
         confirmed = s.scalars(select(Notification.text).where(Notification.address == DECISION_SMS,
                                                               Notification.purpose == "confirm")).all()
     assert confirmed
+
+
+def test_a_critical_event_pages_the_metropole_at_once_and_the_mail_link_takes_it(client, runtime, world, h, metro,
+                                                                                 escalating):
+    response = client.post(f"{API}/events", headers=h("operator"), json={
+        "organization_id": world.commune_id, "procedure_id": escalating, "severity": 4, "title": "Digue rompue"})
+    assert response.status_code == 201, response.text
+    event_id = response.json()["id"]
+    assert [p["event"]["id"] for p in client.get(f"{API}/me/pages", headers=metro.headers).json()] == [event_id]
+    links = links_in_mail(runtime, "élue.décision@example.org")
+    done = client.post(links["Je prends"])
+    assert done.status_code == 200 and "Vous prenez en charge" in done.text
+    detail = client.get(f"{API}/events/{event_id}", headers=metro.headers).json()
+    decision_page = next(p for p in detail["pages"] if p["current_group_id"] == metro.group_id)
+    assert (decision_page["status"], decision_page["acknowledged_by_person_id"]) == ("acknowledged",
+                                                                                    metro.decision_id)
 
 
 def test_the_pc_phones_the_metropole_person_and_answers_for_them(client, runtime, world, h, metro, escalating):
