@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from backend.events.models import Event
@@ -75,7 +75,9 @@ def for_event(*, db_session: Session, event: Event, at: datetime) -> list[Contac
     ids = list(dict.fromkeys([*solicited, *chain, *rostered]))
     people = {p.id: p for p in db_session.scalars(select(Person).options(selectinload(Person.contact_methods))
                                                    .where(Person.id.in_(ids),
-                                                          Person.organization_id == event.organization_id))}
+                                                          # the métropole's astreinte de décision, when chained
+                                                          or_(Person.organization_id == event.organization_id,
+                                                              Person.id.in_(chain))))}
     in_chain, was_solicited = set(chain), set(solicited)
     for person_id in ids:
         person = people.get(person_id)

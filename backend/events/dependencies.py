@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from backend.auth.service import Principal
 from backend.errors import NotFound
 from backend.events import service as event_service
 from backend.events.models import Event
-from backend.outbox.models import Notification
 from backend.trace.service import Actor
 
 
@@ -19,11 +16,11 @@ def actor_of(principal: Principal) -> Actor:
 
 
 def visible_event(db, principal: Principal, event_id: int, *, lock: bool = False) -> Event:
-    """The event, if the caller's communes hold it and, for a person on call, they were notified of it."""
-    event = event_service.get(db_session=db, event_id=event_id, org_ids=principal.org_ids, lock=lock)
-    if principal.role == "oncall":
-        involved = db.scalar(select(Notification.id).where(Notification.event_id == event.id,
-                                                           Notification.person_id == principal.person_id).limit(1))
-        if involved is None:
-            raise NotFound("event")
-    return event
+    """The event, if the caller's communes hold it; for a person on call, if they were notified of it (a person
+    of the métropole: if they were paged for it, `event_service.person_scope`)."""
+    if principal.role != "oncall":
+        return event_service.get(db_session=db, event_id=event_id, org_ids=principal.org_ids, lock=lock)
+    if principal.person_id is None:
+        raise NotFound("event")
+    return event_service.get(db_session=db, event_id=event_id, org_ids=principal.org_ids, lock=lock,
+                             person_id=principal.person_id)

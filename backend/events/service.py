@@ -6,7 +6,7 @@ import logging
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, text
+from sqlalchemy import and_, or_, select, text
 from sqlalchemy.orm import Session, joinedload
 
 import escalation as esc
@@ -41,8 +41,11 @@ AD_HOC_CATEGORY = "Cas imprévu (sans procédure)"
 
 
 
-def get(*, db_session: Session, event_id: int, org_ids: frozenset[int], lock: bool = False) -> Event:
-    query = select(Event).where(Event.id == event_id, Event.organization_id.in_(org_ids))
+def get(*, db_session: Session, event_id: int, org_ids: frozenset[int], lock: bool = False,
+        person_id: int | None = None) -> Event:
+    """`person_id`: a person on call asks, who sees only the events `person_scope` gives them."""
+    scope = Event.organization_id.in_(org_ids) if person_id is None else person_scope(person_id, org_ids)
+    query = select(Event).where(Event.id == event_id, scope)
     if lock:
         query = query.with_for_update(key_share=True)
     event = db_session.scalar(query)
@@ -280,7 +283,8 @@ def list_events(*, db_session: Session, org_ids: frozenset[int], status: str | N
                 organization_id: int | None = None, severity_min: int | None = None,
                 person_id: int | None = None, since: datetime | None = None, until: datetime | None = None,
                 limit: int = 50, offset: int = 0) -> list[Event]:
-    query = select(Event).where(Event.organization_id.in_(org_ids))
+    query = select(Event).where(Event.organization_id.in_(org_ids) if person_id is None
+                                else person_scope(person_id, org_ids))
     if status:
         query = query.where(Event.status == status)
     if organization_id is not None:
@@ -291,12 +295,25 @@ def list_events(*, db_session: Session, org_ids: frozenset[int], status: str | N
         query = query.where(Event.received_at >= since)
     if until is not None:
         query = query.where(Event.received_at < until)
-    if person_id is not None:
-        query = query.where(Event.id.in_(involved_event_ids(person_id)))
     return list(db_session.scalars(query.order_by(Event.received_at.desc(), Event.id.desc())
                                    .limit(limit).offset(offset)))
 
 
 def involved_event_ids(person_id: int):
-    """Events an on-call person was notified for: the only ones they may see."""
+    """Events an on-call person was notified for: the only ones of their commune they may see."""
     return select(Notification.event_id).where(Notification.person_id == person_id).scalar_subquery()
+
+
+def paged_event_ids(person_id: int):
+    """Events a person was solicited for (a page reached them), whichever commune opened them."""
+    return select(Notification.event_id).where(Notification.person_id == person_id, Notification.purpose == "solicit",
+                                               Notification.page_id.is_not(None)).scalar_subquery()
+
+
+def person_scope(person_id: int, org_ids: frozenset[int]):
+    """What a person on call sees: their organization's events they were notified of and, for a person of the
+    métropole (its astreinte de décision, named in a commune's procedure), the events of the communes it serves
+    that they were paged for — nothing else of those communes."""
+    served = select(Organization.id).where(Organization.served_by_id.in_(org_ids)).scalar_subquery()
+    return or_(and_(Event.organization_id.in_(org_ids), Event.id.in_(involved_event_ids(person_id))),
+               and_(Event.organization_id.in_(served), Event.id.in_(paged_event_ids(person_id))))

@@ -26,6 +26,13 @@ def list_organizations(*, db_session: Session, org_ids: frozenset[int]) -> list[
         select(Organization).where(Organization.id.in_(org_ids)).order_by(Organization.name, Organization.id)))
 
 
+def group_owner_ids(*, db_session: Session, organization_id: int) -> tuple[int, ...]:
+    """Whose on-call groups a commune's procedure may name: its own, and the métropole's that serves it
+    (its astreinte de décision); never another commune's or another métropole's."""
+    served_by = db_session.scalar(select(Organization.served_by_id).where(Organization.id == organization_id))
+    return (organization_id,) if served_by is None else (organization_id, served_by)
+
+
 def create_commune(*, db_session: Session, served_by: Organization, draft: OrganizationCreate) -> Organization:
     _ensure_code_free(db_session=db_session, code=draft.code)
     organization = Organization(name=draft.name, code=draft.code, kind="commune", served_by_id=served_by.id,

@@ -137,6 +137,8 @@ class ExportedStep(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     group: str = Field(min_length=1, max_length=200, description="the group's name in the commune")
+    of_metropole: bool = Field(default=False, description="the group is the métropole's that serves the commune "
+                                                          "(e.g. its astreinte de décision), named as there")
     mode: Literal["solicit", "inform"] = "solicit"
     min_severity: int = Field(default=1, ge=1, le=4)
 

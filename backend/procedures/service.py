@@ -1,4 +1,5 @@
-"""Procedures: one per category and commune, steps over the commune's own groups, soft deletion.
+"""Procedures: one per category and commune, steps over the commune's own groups (and the groups of the
+métropole serving it, such as its astreinte de décision), soft deletion.
 
 Every change of content is a new version, a draft until a PC admin validates it; the procedure's own
 columns hold the last validated version (what new events use), the versions hold every one whole.
@@ -18,6 +19,7 @@ from backend.db import db_now
 from backend.errors import Conflict, NotFound, Unprocessable
 from backend.events.models import Event
 from backend.groups.models import DistributionList, OnCallGroup
+from backend.orgs import service as org_service
 from backend.procedures.models import (
     CONTENT_FIELDS,
     DEFAULT_TIMINGS,
@@ -194,7 +196,7 @@ def check_content(*, db_session: Session, organization_id: int, content: dict, i
 
 
 def check_groups_and_lists(*, db_session: Session, organization_id: int, content: dict) -> None:
-    """Each group and list once, and the commune's own."""
+    """Each group and list once; lists the commune's own, groups its own or its métropole's."""
     _ensure_groups(db_session=db_session, organization_id=organization_id,
                    group_ids=[s["group_id"] for s in content["steps"]])
     _ensure_lists(db_session=db_session, organization_id=organization_id, list_ids=content["report_list_ids"])
@@ -233,12 +235,13 @@ def _ensure_baseline(*, db_session: Session, procedure: Procedure, now: datetime
 
 def _ensure_groups(*, db_session: Session, organization_id: int, group_ids: list[int]) -> None:
     _ensure_unique(group_ids, code="duplicate_group", what="group")
+    owners = org_service.group_owner_ids(db_session=db_session, organization_id=organization_id)
     found = set(db_session.scalars(select(OnCallGroup.id).where(
-        OnCallGroup.id.in_(group_ids), OnCallGroup.organization_id == organization_id)))
+        OnCallGroup.id.in_(group_ids), OnCallGroup.organization_id.in_(owners))))
     unknown = [g for g in group_ids if g not in found]
     if unknown:
-        raise Unprocessable("these groups are not in this organization", code="unknown_group",
-                            details={"group_ids": unknown})
+        raise Unprocessable("these groups are neither the commune's nor those of the métropole serving it",
+                            code="unknown_group", details={"group_ids": unknown})
 
 
 def _ensure_lists(*, db_session: Session, organization_id: int, list_ids: list[int]) -> None:

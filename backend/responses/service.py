@@ -37,7 +37,7 @@ def record(*, db_session: Session, event: Event, kind: str, person_id: int | Non
     person = None
     if person_id is not None:
         person = db_session.get(Person, person_id)
-        if person is None or person.organization_id != event.organization_id:
+        if person is None or not _may_answer(db_session=db_session, event=event, person=person):
             raise NotFound("person")
     if kind in PAGE_KINDS:
         pages = _target_pages(db_session=db_session, event=event, person_id=person_id, page_id=page_id, kind=kind,
@@ -110,6 +110,18 @@ def _taken_after_the_alarm(*, db_session: Session, event: Event, page: Page, now
     outbox_service.cancel_for_page(db_session=db_session, page_id=page.id)
     trace_service.append(db_session=db_session, event=event, kind=TraceKind.PAGE_ACKNOWLEDGED, at=now, actor=actor,
                          data={"page_id": page.id, "reason": "acknowledged after the alarm"})
+
+
+def _may_answer(*, db_session: Session, event: Event, person: Person) -> bool:
+    """The commune's own people; a person of the métropole serving it (its astreinte de décision) only on an
+    event whose solicitations chain them."""
+    if person.organization_id == event.organization_id:
+        return True
+    served_by = db_session.scalar(select(Organization.served_by_id).where(Organization.id == event.organization_id))
+    if served_by is None or person.organization_id != served_by:
+        return False
+    pages = db_session.scalars(select(Page).where(Page.event_id == event.id))
+    return any(_in_chain(page, person.id) for page in pages)
 
 
 def _in_chain(page: Page, person_id: int) -> bool:

@@ -79,12 +79,15 @@ export function mountProcedures(root) {
     $("#pr-new").hidden = !mayEdit(id);
     $("#pr-import-label").hidden = !mayEdit(id);
     try {
-      const [found, foundGroups, foundLists] = await Promise.all([
+      // A commune's procedure may also escalate to the métropole's groups (its astreinte de décision).
+      const metropole = store.orgs.get(store.orgs.get(id)?.served_by_id);
+      const [found, foundGroups, foundLists, metropoleGroups] = await Promise.all([
         api.get(`/api/v1/procedures?organization_id=${id}`), api.get(`/api/v1/groups?organization_id=${id}`),
-        api.get(`/api/v1/distribution-lists?organization_id=${id}`)]);
+        api.get(`/api/v1/distribution-lists?organization_id=${id}`),
+        metropole ? api.get(`/api/v1/groups?organization_id=${metropole.id}`) : []]);
       if (gone || mine !== seq) return;
       procedures = found.map((p) => ({ ...p, text: haystack(p) }));
-      groups = foundGroups;
+      groups = [...foundGroups, ...metropoleGroups.map((g) => ({ ...g, name: `Métropole — ${g.name}` }))];
       lists = foundLists;
       render();
       if (keep) showDetail(keep);
@@ -258,7 +261,8 @@ export function mountProcedures(root) {
     const errorBox = form.querySelector(".form-error");
 
     function renderSteps() {
-      const name = (id) => groups.find((g) => g.id === id)?.name || `groupe ${id}`;
+      const name = (id) => groups.find((g) => g.id === id)?.name
+        || base.steps.find((s) => s.group_id === id)?.group_name || `groupe ${id}`;
       form.querySelector("#pr-steps").innerHTML = steps.map((s, i) => `<li data-group-id="${s.group_id}">
         <span class="pr-step-name">${esc(name(s.group_id))}</span>
         <select data-mode="${i}" aria-label="Rôle">${Object.entries(MODES).map(([m, label]) =>
