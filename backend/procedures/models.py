@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -63,9 +64,14 @@ class ProcedureReportList(Base):
     list_id: Mapped[int] = mapped_column(ForeignKey("distribution_lists.id"))
 
 
-VERSION_STATUSES = ("draft", "validated", "superseded")
 CONTENT_FIELDS = ("category", "cap_category", "instructions", "default_severity", "timings", "steps",
                   "report_list_ids")
+
+
+class VersionStatus(StrEnum):
+    DRAFT = "draft"  # written, not yet in force
+    VALIDATED = "validated"  # in force (the last validated one) or kept by the events opened with it
+    SUPERSEDED = "superseded"  # a draft left behind when a later one was validated
 
 
 class ProcedureVersion(Base):
@@ -80,7 +86,7 @@ class ProcedureVersion(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     procedure_id: Mapped[int] = mapped_column(ForeignKey("procedures.id", ondelete="CASCADE"), index=True)
     number: Mapped[int]
-    status: Mapped[str] = mapped_column(String(12), default="draft")
+    status: Mapped[str] = mapped_column(String(12), default=VersionStatus.DRAFT)
     content: Mapped[dict] = mapped_column(JSONType)
     changes: Mapped[list] = mapped_column(JSONType, default=list)  # the content fields that differ from the previous
     note: Mapped[str] = mapped_column(String(500), default="")

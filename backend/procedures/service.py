@@ -27,6 +27,7 @@ from backend.procedures.models import (
     ProcedureReportList,
     ProcedureStep,
     ProcedureVersion,
+    VersionStatus,
 )
 from backend.procedures.schemas import ProcedureCreate, ProcedureUpdate
 
@@ -68,7 +69,7 @@ def create(*, db_session: Session, organization_id: int, draft: ProcedureCreate,
     _apply(procedure=procedure, content=content)
     db_session.add(procedure)
     _flush_unique(db_session)
-    db_session.add(ProcedureVersion(procedure_id=procedure.id, number=1, status="draft", content=content,
+    db_session.add(ProcedureVersion(procedure_id=procedure.id, number=1, status=VersionStatus.DRAFT, content=content,
                                     changes=list(CONTENT_FIELDS), note=draft.note, author_user_id=author_user_id,
                                     created_at=now or db_now(db_session)))
     db_session.flush()
@@ -98,7 +99,7 @@ def propose(*, db_session: Session, procedure: Procedure, patch: ProcedureUpdate
         return None
     check_content(db_session=db_session, organization_id=procedure.organization_id, content=content,
                   ignore_id=procedure.id)
-    version = ProcedureVersion(procedure_id=procedure.id, number=latest.number + 1, status="draft", content=content,
+    version = ProcedureVersion(procedure_id=procedure.id, number=latest.number + 1, status=VersionStatus.DRAFT, content=content,
                                changes=changed, note=note, author_user_id=author_user_id,
                                created_at=now or db_now(db_session))
     db_session.add(version)
@@ -116,7 +117,7 @@ def validate_version(*, db_session: Session, procedure: Procedure, number: int, 
                                                                ProcedureVersion.number == number))
     if version is None:
         raise NotFound("procedure version")
-    if version.status != "draft":
+    if version.status != VersionStatus.DRAFT:
         raise Conflict("only a draft can be validated", code="version_not_draft", details={"status": version.status})
     if number <= procedure.version:
         raise Conflict("a later version is already validated", code="version_outdated",
@@ -127,13 +128,13 @@ def validate_version(*, db_session: Session, procedure: Procedure, number: int, 
                   ignore_id=procedure.id)
     _apply(procedure=procedure, content=content)
     procedure.version = number
-    version.status = "validated"
+    version.status = VersionStatus.VALIDATED
     version.validated_by_user_id = user_id
     version.validated_at = now or db_now(db_session)
     for older in db_session.scalars(select(ProcedureVersion).where(
-            ProcedureVersion.procedure_id == procedure.id, ProcedureVersion.status == "draft",
+            ProcedureVersion.procedure_id == procedure.id, ProcedureVersion.status == VersionStatus.DRAFT,
             ProcedureVersion.number < number)):
-        older.status = "superseded"
+        older.status = VersionStatus.SUPERSEDED
     _flush_unique(db_session)
     return version
 
@@ -223,7 +224,7 @@ def _ensure_baseline(*, db_session: Session, procedure: Procedure, now: datetime
     if row is not None:
         return row
     at = now or db_now(db_session)
-    row = ProcedureVersion(procedure_id=procedure.id, number=number, status="validated", content=content_of(procedure),
+    row = ProcedureVersion(procedure_id=procedure.id, number=number, status=VersionStatus.VALIDATED, content=content_of(procedure),
                            changes=[], note="", created_at=at, validated_at=at)
     db_session.add(row)
     _flush_unique(db_session)
@@ -285,7 +286,7 @@ def procedure_views(*, db_session: Session, procedures: list[Procedure]) -> list
     names = {group_id: name for group_id, name in rows}
     drafts = {procedure_id: number for procedure_id, number in db_session.execute(
         select(ProcedureVersion.procedure_id, func.max(ProcedureVersion.number))
-        .where(ProcedureVersion.procedure_id.in_([p.id for p in procedures]), ProcedureVersion.status == "draft")
+        .where(ProcedureVersion.procedure_id.in_([p.id for p in procedures]), ProcedureVersion.status == VersionStatus.DRAFT)
         .group_by(ProcedureVersion.procedure_id))}
     return [{"id": p.id, "organization_id": p.organization_id, "category": p.category,
              "cap_category": p.cap_category, "instructions": p.instructions, "default_severity": p.default_severity,
@@ -302,7 +303,7 @@ def version_views(*, db_session: Session, procedure: Procedure, versions: list[P
     """Versions with who wrote and who validated them, their steps named; one for a procedure made before versions."""
     if not versions:
         versions = [ProcedureVersion(id=None, procedure_id=procedure.id, number=max(procedure.version, 1),
-                                     status="validated", content=content_of(procedure), changes=[], note="",
+                                     status=VersionStatus.VALIDATED, content=content_of(procedure), changes=[], note="",
                                      created_at=procedure.created_at, validated_at=procedure.created_at)]
     user_ids = {v.author_user_id for v in versions} | {v.validated_by_user_id for v in versions}
     users = {user_id: name for user_id, name in db_session.execute(
