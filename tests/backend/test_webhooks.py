@@ -238,3 +238,23 @@ def test_a_disabled_webhook_gets_nothing_and_its_queue_is_cancelled(client, worl
         assert refused.status_code == 409 and refused.json()["error"]["code"] == "webhook_disabled"
         assert client.delete(f"{API}/webhooks/{made['id']}", headers=h("referent")).status_code == 204
         assert client.get(f"{API}/webhooks/{made['id']}", headers=h("referent")).status_code == 404
+
+
+def test_the_readmes_receiver_snippet_verifies_a_real_signature_and_refuses_a_forged_one():
+    from pathlib import Path
+
+    from backend.webhooks import signing
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("## Webhooks out", 1)[1]
+    snippet = section.split("```python", 1)[1].split("```", 1)[0]
+    scope: dict = {}
+    exec(snippet, scope)  # noqa: S102 — the README's own code, as a receiver would paste it
+    secret, body, timestamp = signing.new_secret(), b'{"id":1}', str(int(time.time()))
+    headers = {"X-Vigie-Timestamp": timestamp, "X-Vigie-Signature": signing.signature(secret, timestamp, body)}
+    assert scope["vigie_signed"](secret, headers, body)
+    assert not scope["vigie_signed"](secret, headers, body + b" ")
+    assert not scope["vigie_signed"]("whsec_other", headers, body)
+    stale = str(int(time.time()) - 3600)
+    assert not scope["vigie_signed"](secret, {"X-Vigie-Timestamp": stale,
+                                              "X-Vigie-Signature": signing.signature(secret, stale, body)}, body)
