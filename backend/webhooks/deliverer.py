@@ -31,6 +31,7 @@ DEFAULT_DEADLINE_S = 10.0
 DEFAULT_LIMIT = 16
 PER_SUBSCRIPTION = 2
 USER_AGENT = "Vigie-Webhooks/1"
+PURGE_EVERY_S = 3600.0  # finished deliveries past their keeping time (idempotent: a plain timer is enough)
 
 
 class WebhookDeliverer:
@@ -53,6 +54,7 @@ class WebhookDeliverer:
         self._stopping = False
         self._tasks: set[asyncio.Task] = set()
         self._thread: threading.Thread | None = None
+        self._last_purge = float("-inf")
 
     def wake(self) -> None:
         loop = self._loop
@@ -85,6 +87,9 @@ class WebhookDeliverer:
             started.set()
             while not self._stopping:
                 self._woken.clear()
+                if time.monotonic() - self._last_purge >= PURGE_EVERY_S:
+                    self._last_purge = time.monotonic()
+                    await asyncio.to_thread(self._purge)
                 try:
                     shipments, wait = await asyncio.to_thread(self._claim)
                 except Exception:
@@ -164,6 +169,13 @@ class WebhookDeliverer:
             # What is still due waits for a receiver's slot: a delivery ending wakes the loop.
             wait = self.max_sleep_s if shipments or self.in_flight else 0.05
         return shipments, wait
+
+    def _purge(self) -> None:
+        try:
+            with transaction(self.session_factory) as session:
+                service.purge_finished(db_session=session, now=db_now(session))
+        except Exception:
+            log.exception("purging old webhook deliveries failed; next try in %.0f s", PURGE_EVERY_S)
 
     def _record(self, outcome: service.Outcome) -> None:
         for retry in range(3):

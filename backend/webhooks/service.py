@@ -23,6 +23,7 @@ PING = "ping"
 BACKOFF_BASE_S = 10.0
 BACKOFF_MAX_S = 3600.0
 RETRY_WINDOW = timedelta(hours=24)
+KEPT_FOR = timedelta(days=30)  # a finished delivery stays visible this long
 MAX_ERROR_CHARS = 300
 _CACHE = "webhook_subscriptions"
 LOOPBACK_NAMES = {"localhost", "localhost.localdomain"}
@@ -135,7 +136,12 @@ def queue_for_entry(db_session: Session, event: Event, entry: TraceEntry) -> Non
 def _subscriptions_of(db_session: Session, organization_id: int) -> list[tuple[int, list[str]]]:
     # Read once per session and commune: an event's creation appends several entries, and a read
     # per entry would flush each (the trace writes its entries together at the next flush).
-    cache = db_session.info.setdefault(_CACHE, {})
+    # Kept for this transaction only: a subscription changed elsewhere counts from the next one.
+    transaction = db_session.get_transaction()
+    held = db_session.info.get(_CACHE)
+    if held is None or held[0] is not transaction:
+        held = db_session.info[_CACHE] = (transaction, {})
+    cache = held[1]
     if organization_id not in cache:
         with db_session.no_autoflush:
             rows = db_session.execute(select(WebhookSubscription.id, WebhookSubscription.kinds).where(
@@ -317,3 +323,12 @@ def _gone(db_session: Session, subscription_id: int) -> None:
         subscription.active = False
         subscription.disabled_reason = "le destinataire a répondu 410 Gone"
         cancel_queued(db_session=db_session, subscription_id=subscription_id)
+
+
+def purge_finished(*, db_session: Session, now: datetime, limit: int = 1000) -> int:
+    """Finished deliveries older than KEPT_FOR are deleted, a batch at a time (what is queued stays)."""
+    old = (select(WebhookDelivery.id).where(WebhookDelivery.status != DeliveryStatus.QUEUED,
+                                            WebhookDelivery.created_at < now - KEPT_FOR).limit(limit))
+    result = db_session.execute(delete(WebhookDelivery).where(WebhookDelivery.id.in_(old.scalar_subquery()))
+                                .execution_options(synchronize_session=False))
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -3,6 +3,7 @@ their rows, visible with their status; a receiver that hangs holds nothing else 
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -258,3 +259,47 @@ def test_the_readmes_receiver_snippet_verifies_a_real_signature_and_refuses_a_fo
     stale = str(int(time.time()) - 3600)
     assert not scope["vigie_signed"](secret, {"X-Vigie-Timestamp": stale,
                                               "X-Vigie-Signature": signing.signature(secret, stale, body)}, body)
+
+
+def test_a_delivery_leased_by_a_worker_that_died_leaves_again_with_its_id(client, world, h, make_client, runtime):
+    from datetime import timedelta
+
+    from backend.db import db_now, transaction
+
+    with Receiver() as receiver:
+        made = subscribe(client, h("referent"), receiver, world.commune_id, kinds=["event.created"])
+        open_event(client, world, h)
+        with transaction(runtime.session_factory) as session:  # a worker leases it, then dies mid-request
+            now = db_now(session)
+            leased = webhook_service.claim_due(db_session=session, worker_id="dead", now=now,
+                                               lease_until=now + timedelta(seconds=1.5), limit=10,
+                                               per_subscription=2, busy={})
+        assert len(leased) == 1
+        make_client(worker=True)
+        got = receiver.wait_for(1, timeout=15)
+    assert got[0]["body"]["id"] == leased[0].delivery_id and got[0]["signed"]
+    assert got[0]["body"] == json.loads(leased[0].body)
+    with transaction(runtime.session_factory) as session:  # the dead worker's late answer changes nothing
+        webhook_service.record(db_session=session, worker_id="dead", now=db_now(session),
+                               outcomes=[webhook_service.Outcome(leased[0].delivery_id, 500, "HTTP 500")])
+    final = wait_until(lambda: (d := deliveries(client, h, made["id"])) and d[0]["status"] == "delivered" and d)
+    assert (final[0]["attempts"], final[0]["response_code"]) == (1, 200)
+
+
+def test_finished_deliveries_are_kept_thirty_days(client, world, h, runtime):
+    from datetime import timedelta
+
+    from backend.db import db_now, transaction
+    from backend.webhooks.models import WebhookDelivery
+
+    with Receiver() as receiver:
+        made = subscribe(client, h("referent"), receiver, world.commune_id)
+    with transaction(runtime.session_factory) as session:
+        now = db_now(session)
+        for days, status in ((31, "delivered"), (31, "failed"), (31, "queued"), (29, "delivered")):
+            session.add(WebhookDelivery(subscription_id=made["id"], organization_id=world.commune_id, kind="ping",
+                                        status=status, created_at=now - timedelta(days=days), data={}))
+    with transaction(runtime.session_factory) as session:
+        assert webhook_service.purge_finished(db_session=session, now=db_now(session)) == 2
+    left = deliveries(client, h, made["id"])
+    assert sorted(d["status"] for d in left) == ["delivered", "queued"]
