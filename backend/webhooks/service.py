@@ -141,7 +141,7 @@ def _subscriptions_of(db_session: Session, organization_id: int) -> list[tuple[i
     held = db_session.info.get(_CACHE)
     if held is None or held[0] is not transaction:
         held = db_session.info[_CACHE] = (transaction, {})
-    cache = held[1]
+    cache: dict[int, list[tuple[int, list[str]]]] = held[1]
     if organization_id not in cache:
         with db_session.no_autoflush:
             rows = db_session.execute(select(WebhookSubscription.id, WebhookSubscription.kinds).where(
