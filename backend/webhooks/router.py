@@ -8,14 +8,13 @@ from fastapi import APIRouter, Query, Response
 
 from backend.db import db_now
 from backend.deps import DirectoryEditor, SessionDep, SettingsDep
-from backend.errors import Conflict
 from backend.orgs import service as org_service
 from backend.orgs.schemas import Id
 from backend.routing import OneHopRoute
 from backend.signals import signals_of
 from backend.webhooks import schemas
 from backend.webhooks import service as webhook_service
-from backend.webhooks.dependencies import managed_subscription
+from backend.webhooks.dependencies import active_subscription, managed_subscription
 from backend.webhooks.models import WebhookSubscription
 
 router = APIRouter(route_class=OneHopRoute, prefix="/api/v1/webhooks", tags=["webhooks"])
@@ -84,7 +83,7 @@ def rotate_secret(subscription_id: Id, db: SessionDep, principal: DirectoryEdito
 @router.post("/{subscription_id}/test", status_code=202, response_model=schemas.DeliveryOut,
              summary="« Tester »: send the receiver a signed ping now (kind `ping`, no event)")
 def test_subscription(subscription_id: Id, db: SessionDep, principal: DirectoryEditor):
-    subscription = managed_subscription(db, principal, subscription_id)
+    subscription = active_subscription(db, principal, subscription_id)
     return webhook_service.ping(db_session=db, subscription=subscription, now=db_now(db),
                                 by=principal.user.full_name)
 
@@ -101,9 +100,7 @@ def list_deliveries(subscription_id: Id, db: SessionDep, principal: DirectoryEdi
 @router.post("/{subscription_id}/deliveries/{delivery_id}/redeliver", response_model=schemas.DeliveryOut,
              summary="« Renvoyer »: send a delivery again now, with the same id")
 def redeliver(subscription_id: Id, delivery_id: Id, db: SessionDep, principal: DirectoryEditor):
-    subscription = managed_subscription(db, principal, subscription_id)
-    if not subscription.active:
-        raise Conflict("the webhook is disabled: enable it first", code="webhook_disabled")
+    subscription = active_subscription(db, principal, subscription_id)
     delivery = webhook_service.get_delivery(db_session=db, subscription=subscription, delivery_id=delivery_id)
     webhook_service.redeliver(db_session=db, delivery=delivery, now=db_now(db))
     _wake_workers(db)

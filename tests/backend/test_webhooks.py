@@ -237,6 +237,8 @@ def test_a_disabled_webhook_gets_nothing_and_its_queue_is_cancelled(client, worl
         refused = client.post(f"{API}/webhooks/{made['id']}/deliveries/{queued[0]['id']}/redeliver",
                               headers=h("referent"))
         assert refused.status_code == 409 and refused.json()["error"]["code"] == "webhook_disabled"
+        untested = client.post(f"{API}/webhooks/{made['id']}/test", headers=h("referent"))
+        assert untested.status_code == 409 and untested.json()["error"]["code"] == "webhook_disabled"
         assert client.delete(f"{API}/webhooks/{made['id']}", headers=h("referent")).status_code == 204
         assert client.get(f"{API}/webhooks/{made['id']}", headers=h("referent")).status_code == 404
 
