@@ -31,7 +31,8 @@ class Receiver:
                     abs(time.time() - int(timestamp or 0)) < 300
                 with receiver._lock:
                     code = receiver.answers.pop(0) if len(receiver.answers) > 1 else receiver.answers[0]
-                    receiver.received.append({"headers": {k.lower(): v for k, v in self.headers.items()},
+                    receiver.received.append({"at": time.monotonic(),
+                                              "headers": {k.lower(): v for k, v in self.headers.items()},
                                               "body": json.loads(body), "signed": signed, "answered": code})
                 if receiver.hang_s:
                     time.sleep(receiver.hang_s)
