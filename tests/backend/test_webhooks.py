@@ -306,3 +306,15 @@ def test_finished_deliveries_are_kept_thirty_days(client, world, h, runtime):
         assert webhook_service.purge_finished(db_session=session, now=db_now(session)) == 2
     left = deliveries(client, h, made["id"])
     assert sorted(d["status"] for d in left) == ["delivered", "queued"]
+
+
+def test_the_secret_never_reaches_the_logs(live, world, h, caplog):
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    client = live
+    with Receiver(answers=[500, 200]) as receiver:
+        made = subscribe(client, h("referent"), receiver, world.commune_id)
+        client.post(f"{API}/webhooks/{made['id']}/test", headers=h("referent"))
+        receiver.wait_for(1)
+    assert caplog.records and made["secret"] not in caplog.text
