@@ -30,6 +30,8 @@ log = logging.getLogger("vigie.webhooks")
 DEFAULT_DEADLINE_S = 10.0
 DEFAULT_LIMIT = 16
 PER_SUBSCRIPTION = 2
+RECORD_GROUP = 50  # outcomes written in one transaction at most
+RECORD_GAP_S = 0.02
 USER_AGENT = "Vigie-Webhooks/1"
 PURGE_EVERY_S = 3600.0  # finished deliveries past their keeping time (idempotent: a plain timer is enough)
 
@@ -81,6 +83,8 @@ class WebhookDeliverer:
     async def _main(self, started: threading.Event) -> None:
         self._loop = asyncio.get_running_loop()
         self._woken = asyncio.Event()
+        self._results: asyncio.Queue[tuple[service.Outcome, asyncio.Future]] = asyncio.Queue()
+        recorder = asyncio.create_task(self._record_forever())
         # One client for every delivery: connections to a receiver are kept and reused.
         async with httpx.AsyncClient(timeout=httpx.Timeout(self.deadline_s), follow_redirects=False,
                                      headers={"user-agent": USER_AGENT}) as client:
@@ -108,14 +112,32 @@ class WebhookDeliverer:
                     pass
             if self._tasks:
                 await asyncio.wait(set(self._tasks), timeout=self.deadline_s + 2)
+        recorder.cancel()
+
+    async def _record_forever(self) -> None:
+        # Results that arrive together are written in one transaction: on SQLite each write takes
+        # a turn the escalation steps also wait for.
+        while True:
+            group = [await self._results.get()]
+            if sum(self.in_flight.values()) > 1:
+                await asyncio.sleep(RECORD_GAP_S)
+            while len(group) < RECORD_GROUP and not self._results.empty():
+                group.append(self._results.get_nowait())
+            try:
+                await asyncio.to_thread(self._record, [outcome for outcome, _ in group])
+            except Exception:
+                log.exception("recording %d webhook deliveries failed; their lease will expire", len(group))
+            finally:
+                for _, recorded in group:
+                    if not recorded.done():
+                        recorded.set_result(None)
 
     async def _deliver(self, client: httpx.AsyncClient, shipment: service.Shipment) -> None:
         try:
             outcome = await self._post(client, shipment)
-            try:
-                await asyncio.to_thread(self._record, outcome)
-            except Exception:
-                log.exception("recording webhook delivery %s failed; its lease will expire", shipment.delivery_id)
+            recorded = asyncio.get_running_loop().create_future()
+            self._results.put_nowait((outcome, recorded))
+            await recorded
         finally:
             left = self.in_flight.get(shipment.subscription_id, 1) - 1
             if left:
@@ -177,19 +199,18 @@ class WebhookDeliverer:
         except Exception:
             log.exception("purging old webhook deliveries failed; next try in %.0f s", PURGE_EVERY_S)
 
-    def _record(self, outcome: service.Outcome) -> None:
+    def _record(self, outcomes: list[service.Outcome]) -> None:
         for retry in range(3):
             try:
                 with transaction(self.session_factory) as session:
-                    service.record(db_session=session, worker_id=self.worker_id, outcomes=[outcome],
+                    service.record(db_session=session, worker_id=self.worker_id, outcomes=outcomes,
                                    now=db_now(session))
                 break
-            except OperationalError:
+            except OperationalError:  # e.g. a deadlock victim on PostgreSQL: the outcomes are still here
                 if retry == 2:
                     raise
                 time.sleep(0.05)
-        if outcome.status_code is not None and 200 <= outcome.status_code < 300:
-            self.delivered += 1
+        self.delivered += sum(1 for o in outcomes if o.status_code is not None and 200 <= o.status_code < 300)
 
 
 def _retry_after(value: str | None) -> float | None:

@@ -213,7 +213,7 @@ function valuesOf(form) {
 function deliveriesTable(deliveries) {
   if (!deliveries.length) return `<p class="muted">Aucun envoi pour l'instant.</p>`;
   return `<table class="data-table wh-deliveries" data-testid="webhook-deliveries"><thead><tr>
-      <th>Créé</th><th>Entrée</th><th>Statut</th><th>Essais</th><th>Réponse</th><th>Dernière erreur</th>
+      <th>Mis en file</th><th>Entrée</th><th>Statut</th><th>Essais</th><th>Réponse</th><th>Dernière erreur</th>
       <th>Prochain essai</th><th></th></tr></thead><tbody>${deliveries.map((d) => `<tr data-delivery-id="${d.id}">
       <td>${esc(dayTimeOf(d.created_at))}</td>
       <td>${esc(d.kind === "ping" ? "Test" : TRACE_KINDS[d.kind] || d.kind)}</td>
