@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     send_limits: dict[str, int] = {}
     push_fallback_seconds: float = 120.0  # severity 2: SMS too when push is not acknowledged by then
     sms_flood_limit: int = 8  # SMS per person per quarter hour; beyond, one merged message
+    # Webhooks out: one request's deadline, and http:// to any host (otherwise https, or http to this machine).
+    webhook_timeout_s: float = 10.0
+    webhook_allow_http: bool = False
 
     @field_validator("admin_password")
     @classmethod

@@ -23,4 +23,5 @@ from backend.responses.models import Response  # noqa: F401
 from backend.schedule.models import Override, Rotation, SwapRequest  # noqa: F401
 from backend.trace.models import GroupTraceEntry, TraceEntry  # noqa: F401
 from backend.watch.models import GapReport, WatchTurn  # noqa: F401
+from backend.webhooks.models import WebhookDelivery, WebhookSubscription  # noqa: F401
 from backend.worker.models import WorkerHeartbeat  # noqa: F401

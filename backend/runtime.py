@@ -100,9 +100,11 @@ class Runtime:
                              sms_flood_limit=self.settings.sms_flood_limit,
                              send_deadline_s=self.settings.send_deadline_s,
                              retention_months=self.settings.delivery_retention_months,
+                             webhook_deadline_s=self.settings.webhook_timeout_s,
                              send_limits={**DEFAULT_LIMITS, **{ChannelKind(k): v for k, v in
                                                                self.settings.send_limits.items()}})
         self.signals.on_wake(self.worker.dispatcher.wake)
+        self.signals.on_wake(self.worker.webhooks.wake)
         self.signals.on_steps_due(self.worker.wake_steps_before)
         return self.worker
 

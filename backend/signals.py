@@ -27,7 +27,7 @@ CHANGED_CHANNEL = "vigie_changed"  # [[topic, organization_id], ...]: a list the
 ACCESS_TOPIC = "access"
 # A row inserted into these tables is work for the outbox halves of the workers: the flush that
 # writes it raises the wake-up, so no writer has to remember to.
-WAKE_ON_INSERT = frozenset({"notifications"})
+WAKE_ON_INSERT = frozenset({"notifications", "webhook_deliveries"})
 _PAYLOAD_LIMIT = 7000  # PostgreSQL refuses NOTIFY payloads of 8000 bytes or more
 
 

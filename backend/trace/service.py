@@ -17,6 +17,7 @@ from backend.signals import announce_change, signals_of
 from backend.trace import sealing
 from backend.trace.kinds import GroupTraceKind, TraceKind
 from backend.trace.models import GroupTraceEntry, TraceEntry
+from backend.webhooks import service as webhook_service
 
 GENESIS = "0" * 64
 
@@ -66,6 +67,8 @@ def append(*, db_session: Session, event: Event, kind: TraceKind, actor: Actor =
     event.trace_seq = seq
     event.trace_head = digest
     db_session.add(entry)
+    # Queued in this transaction: an entry written is an entry its subscribers will get.
+    webhook_service.queue_for_entry(db_session, event, entry)
     # No flush here: an event's entries are written together at the next flush (a round trip
     # each was most of an event's creation time). A caller that needs `entry.id` flushes.
     signals = signals_of(db_session)

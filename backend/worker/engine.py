@@ -27,6 +27,7 @@ from backend.pages.models import Page
 from backend.privacy import retention
 from backend.watch import service as watch_service
 from backend.watch.models import WatchStatus, WatchTurn
+from backend.webhooks.deliverer import WebhookDeliverer
 from backend.worker import faults, metrics
 from backend.worker.dispatcher import Dispatcher
 from backend.worker.due import seconds_until_due
@@ -49,7 +50,8 @@ class Worker:
                  lease_seconds: float = 30.0, max_sleep_seconds: float = 30.0, batch: int = 200,
                  max_attempts: int = 5, worker_id: str | None = None, sms_flood_limit: int = 8,
                  send_limits: dict[ChannelKind, int] | None = None, send_deadline_s: float | None = None,
-                 read_factory: sessionmaker[Session] | None = None, retention_months: int = 12):
+                 read_factory: sessionmaker[Session] | None = None, retention_months: int = 12,
+                 webhook_deadline_s: float = 10.0):
         self.session_factory = session_factory
         self.retention_months = retention_months
         # Looking for due work only reads: on SQLite it takes no write turn from the requests.
@@ -63,6 +65,10 @@ class Worker:
                                      lease=self.lease, max_sleep_s=max_sleep_seconds, max_attempts=max_attempts,
                                      sms_flood_limit=sms_flood_limit, limits=send_limits,
                                      deadline_s=send_deadline_s, read_factory=read_factory)
+        # Webhooks out on a thread of their own: a receiver that hangs holds neither steps nor messages.
+        self.webhooks = WebhookDeliverer(session_factory=session_factory, read_factory=read_factory,
+                                         worker_id=self.worker_id, max_sleep_s=max_sleep_seconds,
+                                         deadline_s=webhook_deadline_s)
         self._wake = threading.Event()
         self._sleeping_until: datetime | None = None  # database time; None while a cycle runs
         self._stop = threading.Event()
@@ -77,6 +83,7 @@ class Worker:
     def wake(self) -> None:
         self._wake.set()
         self.dispatcher.wake()
+        self.webhooks.wake()
 
     def wake_steps_before(self, due_at: datetime) -> None:
         """A committed change made a step due at `due_at`: look again if this loop would sleep past it."""
@@ -92,6 +99,7 @@ class Worker:
         for thread in self._threads:
             thread.start()
         started.wait(10)
+        self._threads.append(self.webhooks.start())
 
     @property
     def running(self) -> bool:
@@ -101,6 +109,7 @@ class Worker:
         self._stop.set()
         self._wake.set()
         self.dispatcher.stop()
+        self.webhooks.stop(timeout)
         for thread in self._threads:
             thread.join(timeout)
 

@@ -7,6 +7,7 @@ import { mountCommunes } from "./admin-communes.js";
 import { mountGroups } from "./admin-groups.js";
 import { mountLists } from "./admin-lists.js";
 import { mountUsers } from "./admin-users.js";
+import { mountWebhooks } from "./admin-webhooks.js";
 import { store } from "./store.js";
 
 const SECTIONS = [
@@ -14,6 +15,7 @@ const SECTIONS = [
   { path: "groupes", label: "Groupes et rotations", mount: mountGroups },
   { path: "listes", label: "Listes de diffusion", mount: mountLists },
   { path: "utilisateurs", label: "Utilisateurs", mount: mountUsers, adminOnly: true },
+  { path: "webhooks", label: "Webhooks", mount: mountWebhooks },
 ];
 
 export const mayAdminister = () => ["admin", "referent"].includes(store.me?.role);
