@@ -70,6 +70,8 @@ export function traceDetail(entry) {
   }
   if (kind === "trace.correction") return d.text || "";
   if (kind === "report.sent" || kind === "report.written") return reportDetail(d);
+  if (kind === "alarm.repeated") return `${d.source} · ${d.alarm_key} · ${d.occurrences}ᵉ occurrence`;
+  if (kind === "alarm.cleared") return `${d.source} · ${d.alarm_key}`;
   return d.text || d.reason || "";
 }
 
