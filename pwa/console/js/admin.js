@@ -5,6 +5,7 @@
 import { isAdmin } from "./admin-forms.js";
 import { mountCommunes } from "./admin-communes.js";
 import { mountGroups } from "./admin-groups.js";
+import { mountIntegrations } from "./admin-integrations.js";
 import { mountLists } from "./admin-lists.js";
 import { mountUsers } from "./admin-users.js";
 import { store } from "./store.js";
@@ -14,6 +15,7 @@ const SECTIONS = [
   { path: "groupes", label: "Groupes et rotations", mount: mountGroups },
   { path: "listes", label: "Listes de diffusion", mount: mountLists },
   { path: "utilisateurs", label: "Utilisateurs", mount: mountUsers, adminOnly: true },
+  { path: "integrations", label: "Intégrations", mount: mountIntegrations },
 ];
 
 export const mayAdminister = () => ["admin", "referent"].includes(store.me?.role);
