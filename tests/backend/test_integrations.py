@@ -3,6 +3,7 @@ post (mapping, deduplication, end of alarm, idempotency), and the telephony's ca
 
 from __future__ import annotations
 
+import logging
 import threading
 from datetime import timedelta
 
@@ -267,3 +268,17 @@ def test_the_telephony_logs_calls_with_its_key_and_a_resend_counts_once(client, 
         "organization_id": world.commune_id, "answered": True}).status_code == 201
     assert client.post(f"{API}/calls", headers=h("referent"), json={
         "organization_id": world.commune_id, "answered": True}).status_code == 403
+
+
+def test_a_key_never_reaches_the_logs(client, world, h, caplog):
+    from backend.log_redaction import redact_path
+
+    key = _key(client, h, world.commune_id)["key"]
+    with caplog.at_level(logging.DEBUG):
+        _alarm(client, key)
+        _alarm(client, key, header="x-api-key", alarm_key="b", idem="i-1")
+        client.post(f"{API}/integrations/1/revoke", headers=h("admin"))
+        _alarm(client, key)
+    assert caplog.records and not [r for r in caplog.records if key in r.getMessage()]
+    assert key not in redact_path(f"/api/v1/ingest/{key}/alarms?api_key={key}")
+    assert redact_path(f"/x/{key}") == "/x/vigie_…"

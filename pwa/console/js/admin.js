@@ -1,5 +1,5 @@
 // The Administration screens (#/admin/…): communes and their coverage hours, on-call groups and their
-// rotations, distribution lists, user accounts. A PC admin reaches every commune; a commune's referent
+// rotations, distribution lists, user accounts, integrations' API keys. A PC admin reaches every commune; a commune's referent
 // only theirs (the API scopes every read and write), and neither creates communes nor manages accounts.
 
 import { isAdmin } from "./admin-forms.js";
