@@ -8,7 +8,7 @@ import hashlib
 import json
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -52,6 +52,10 @@ def claim(*, db_session: Session, integration_id: int, key: str, digest: str) ->
     now = db_now(db_session)
     _insert_once(db_session, IdempotentRequest, integration_id=integration_id, key=key, request_hash=digest,
                  created_at=now)
+    # Answers older than a day are dropped as keys come (one indexed statement): the table stays a day deep.
+    db_session.execute(delete(IdempotentRequest).where(IdempotentRequest.integration_id == integration_id,
+                                                       IdempotentRequest.created_at <= now - IDEMPOTENCY_WINDOW,
+                                                       IdempotentRequest.key != key))
     row = db_session.scalars(select(IdempotentRequest).where(IdempotentRequest.integration_id == integration_id,
                                                              IdempotentRequest.key == key).with_for_update()).one()
     if row.created_at <= now - IDEMPOTENCY_WINDOW:  # a key reused after a day is a new request

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from backend.auth.security import token_digest
 from backend.db import transaction, utcnow
 from backend.events.models import Event
-from backend.integrations.models import Integration
+from backend.integrations.models import IdempotentRequest, Integration
 from backend.outbox.models import Notification
 
 API = "/api/v1"
@@ -174,6 +174,11 @@ def test_an_end_of_alarm_closes_an_event_nobody_took_and_only_notes_one_taken(cl
     assert event["status"] == "closed" and "Fin d'alarme" in event["closure_reason"]
     kinds = [e["kind"] for e in client.get(f"{API}/events/{first['event_id']}/trace", headers=h("operator")).json()]
     assert "alarm.cleared" in kinds and kinds.index("alarm.cleared") < kinds.index("event.closed")
+    # Closed by its source, nobody acted on it: the convention's « first action » is still missing.
+    start, end = (utcnow() - timedelta(days=1)).isoformat(), (utcnow() + timedelta(days=1)).isoformat()
+    figures = client.get(f"{API}/dashboard", headers=h("operator"), params={
+        "organization_id": world.commune_id, "start": start, "end": end}).json()
+    assert figures["first_action"]["without_action"] == 1
     # Raised again once closed: a new event.
     second = _alarm(client, created["key"]).json()
     assert second["outcome"] == "opened" and second["event_id"] != first["event_id"]
@@ -209,6 +214,14 @@ def test_an_idempotency_key_gives_the_first_answer_again_and_refuses_another_bod
     assert reused.status_code == 422 and reused.json()["error"]["code"] == "idempotency_key_reused"
     # Another key is another request: a repeat.
     assert _alarm(client, key, idem="req-2").json()["outcome"] == "repeated"
+    # After a day the key is forgotten: the same key is a new request.
+    with transaction(runtime.session_factory) as s:
+        for row in s.scalars(select(IdempotentRequest)):
+            row.created_at = utcnow() - timedelta(hours=25)
+    later = _alarm(client, key, idem="req-1", title="Autre chose")
+    assert later.status_code == 200 and later.json()["outcome"] == "repeated"
+    with transaction(runtime.session_factory) as s:
+        assert s.scalars(select(IdempotentRequest.key)).all() == ["req-1"]  # the day-old req-2 dropped
 
 
 def test_concurrent_duplicates_open_one_event(client, world, h, runtime):
