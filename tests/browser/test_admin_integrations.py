@@ -64,3 +64,24 @@ def test_an_admin_creates_a_key_sees_it_once_maps_it_and_revokes_it(live, desk, 
     page.reload()
     expect(page.locator("tr[data-integration-id]", has_text="Hyperviseur urbain")).to_contain_text("Révoquée")
     assert key not in page.content()
+
+
+def test_a_referent_makes_keys_for_their_commune_only(live, desk, pages):  # noqa: F811
+    page = pages(desk)
+    console_login(page, live.world.users["referent"])
+    page.goto("/console/#/admin/integrations")
+    owner = page.locator("#adm-new-int").get_by_label("Pour")
+    expect(owner.locator("option")).to_have_count(1)
+    expect(owner.locator("option")).to_have_text("Ville de Chenôve")
+    form = page.locator("#adm-new-int")
+    form.get_by_label("Nom du système").fill("Téléphonie de la mairie")
+    form.get_by_label("Alarmes → événements").uncheck()
+    form.get_by_role("button", name="Créer la clé").click()
+    alert = form.locator(".form-error")
+    expect(alert).to_have_text("Vérifiez : cochez au moins un droit.")
+    form.get_by_label("Appels (téléphonie)").check()
+    form.get_by_role("button", name="Créer la clé").click()
+    expect(page.get_by_test_id("integration-secret")).to_be_visible()
+    row = page.locator("tr[data-integration-id]", has_text="Téléphonie de la mairie")
+    expect(row).to_contain_text("Appels (téléphonie)")
+    expect(row.get_by_role("button", name="Règles")).to_have_count(0)  # no alarms, no rules

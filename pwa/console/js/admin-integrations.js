@@ -3,7 +3,7 @@
 // severities in Vigie's scale, its categories to a procedure (or groups « sans procédure »).
 
 import { api } from "./api.js";
-import { editableCommunes, errorBox, isAdmin, submitFrom } from "./admin-forms.js";
+import { chosenCommune, editableCommunes, errorBox, isAdmin, submitFrom } from "./admin-forms.js";
 import { store } from "./store.js";
 import { toast } from "./toast.js";
 import { dayTimeOf, esc } from "./util.js";
@@ -18,10 +18,13 @@ const ON_CLEARED = {
 
 const orgName = (id) => store.orgs.get(id)?.name || `n° ${id}`;
 
-/** Where a key may act: the métropole (every commune it serves) for a PC admin, and the communes in reach. */
+/** Where a key may act: the communes in reach, the commune being administered first; for a PC admin, last,
+ * the métropole (every commune it serves) — the widest key is never the one offered by default. */
 function keyOwners() {
   const metropole = isAdmin() ? [...store.orgs.values()].filter((o) => o.id === store.me.organization_id) : [];
-  return [...metropole, ...editableCommunes()];
+  const chosen = chosenCommune();
+  const communes = editableCommunes().sort((a, b) => (b.id === chosen) - (a.id === chosen));
+  return [...communes, ...metropole];
 }
 
 export function mountIntegrations(root) {
