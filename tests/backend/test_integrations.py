@@ -129,6 +129,17 @@ def test_a_communes_key_cannot_open_an_event_elsewhere_and_keys_are_managed_with
     assert client.get(f"{API}/integrations/{mine['id']}", headers=h("foreign_operator")).status_code in (403, 404)
     assert client.post(f"{API}/integrations/{mine['id']}/revoke", headers=h("operator")).status_code == 403
     assert client.get(f"{API}/integrations", headers=h("oncall")).status_code == 403
+    longvic = _key(client, h, world.other_commune_id)
+    for method, url, body in (("GET", f"{API}/integrations/{longvic['id']}", None),
+                              ("POST", f"{API}/integrations/{longvic['id']}/revoke", None),
+                              ("PUT", f"{API}/integrations/{longvic['id']}/mapping", {"on_cleared": "note"})):
+        answer = client.request(method, url, headers=h("referent"), json=body)
+        assert answer.status_code == 404 and answer.json()["error"]["code"] == "not_found", (method, url)
+    assert client.get(f"{API}/integrations/{longvic['id']}", headers=h("admin")).json()["state"] == "active"
+    # A rule may not send a commune's alarms to another commune's procedure.
+    assert client.put(f"{API}/integrations/{longvic['id']}/mapping", headers=h("admin"), json={
+        "rules": [{"category": "*", "procedure_id": world.procedure_id}]}).json()["error"]["code"] == \
+        "unknown_procedure"
 
 
 def test_the_mapping_picks_the_severity_and_the_procedure_and_a_repeat_pages_nobody_again(client, world, h, runtime):
