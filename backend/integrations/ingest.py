@@ -175,7 +175,7 @@ def _open(db_session: Session, caller: Caller, alarm: AlarmIn, organization_id: 
         title=alarm.title or f"{alarm.category or 'Alarme'} — {alarm.source}"[:200], description=details,
         place=alarm.place, source="sensor", caller_name=alarm.source[:200])
     origin = {"integration": caller.name, "alarm_key": alarm.alarm_key, "source_severity": alarm.severity,
-              "source_category": alarm.category}
+              "source_category": alarm.category, "occurred_at": (alarm.occurred_at or now).isoformat()}
     return event_service.create(db_session=db_session, org_ids=frozenset({organization_id}), draft=draft,
                                 actor=actor_of(caller), user_id=None, now=now, origin=origin)
 

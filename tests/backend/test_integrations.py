@@ -157,6 +157,7 @@ def test_the_mapping_picks_the_severity_and_the_procedure_and_a_repeat_pages_nob
     sent = _notifications(runtime, opened["event_id"])
     trace = client.get(f"{API}/events/{opened['event_id']}/trace", headers=h("operator")).json()
     assert trace[0]["data"]["alarm_key"] == "PR-12/niveau-haut" and trace[0]["data"]["integration"] == "Hyperviseur"
+    assert trace[0]["data"]["source_severity"] == "MAJOR" and trace[0]["actor_label"] == "Intégration « Hyperviseur »"
 
     for n in (2, 3):
         again = _alarm(client, created["key"], title="Niveau haut (toujours)")
