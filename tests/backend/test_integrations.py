@@ -307,3 +307,25 @@ def test_a_key_never_reaches_the_logs(client, world, h, caplog):
     assert caplog.records and not [r for r in caplog.records if key in r.getMessage()]
     assert key not in redact_path(f"/api/v1/ingest/{key}/alarms?api_key={key}")
     assert redact_path(f"/x/{key}") == "/x/vigie_…"
+
+
+def test_the_same_call_sent_at_once_by_the_telephony_is_logged_once(client, world, h, runtime):
+    from backend.calls.models import Call
+
+    key = _key(client, h, world.commune_id, scopes=["calls:write"])["key"]
+    body = {"organization_id": world.commune_id, "answered": True, "external_id": "pbx-race"}
+    answers, start = [], threading.Barrier(4)
+
+    def post():
+        start.wait()
+        answers.append(client.post(f"{API}/calls", headers={"X-Api-Key": key}, json=body))
+
+    threads = [threading.Thread(target=post) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(a.status_code for a in answers) == [200, 200, 200, 201], [a.text for a in answers]
+    assert len({a.json()["id"] for a in answers}) == 1
+    with transaction(runtime.session_factory) as s:
+        assert s.scalar(select(func.count(Call.id)).where(Call.external_id == "pbx-race")) == 1
