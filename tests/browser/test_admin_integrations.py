@@ -8,6 +8,7 @@ from playwright.sync_api import expect
 
 from tests.browser.conftest import screenshot
 from tests.browser.test_console import console_login, pages  # noqa: F401  (fixture)
+from tests.browser.test_csp import ENFORCED, watch_violations
 
 
 def test_an_admin_creates_a_key_sees_it_once_maps_it_and_revokes_it(live, desk, pages):  # noqa: F811
@@ -66,8 +67,10 @@ def test_an_admin_creates_a_key_sees_it_once_maps_it_and_revokes_it(live, desk, 
     assert key not in page.content()
 
 
-def test_a_referent_makes_keys_for_their_commune_only(live, desk, pages):  # noqa: F811
-    page = pages(desk)
+def test_a_referent_makes_keys_for_their_commune_only(live, playwright_browser):
+    context = playwright_browser.new_context(base_url=live.url, **ENFORCED)  # under the console's CSP
+    page = context.new_page()
+    violations = watch_violations(page)
     console_login(page, live.world.users["referent"])
     page.goto("/console/#/admin/integrations")
     owner = page.locator("#adm-new-int").get_by_label("Pour")
@@ -85,3 +88,5 @@ def test_a_referent_makes_keys_for_their_commune_only(live, desk, pages):  # noq
     row = page.locator("tr[data-integration-id]", has_text="Téléphonie de la mairie")
     expect(row).to_contain_text("Appels (téléphonie)")
     expect(row.get_by_role("button", name="Règles")).to_have_count(0)  # no alarms, no rules
+    assert violations == []
+    context.close()
