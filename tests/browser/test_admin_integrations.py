@@ -59,6 +59,7 @@ def test_an_admin_creates_a_key_sees_it_once_maps_it_and_revokes_it(live, desk, 
 
     row.get_by_role("button", name="Révoquer").click()
     expect(row).to_contain_text("Révoquée")
+    expect(row).to_contain_text("par Admin")
     expect(row.get_by_role("button", name="Révoquer")).to_have_count(0)
     refused = http.post("/api/v1/ingest/alarms", json={"source": "GTC", "alarm_key": "PR-13"})
     assert refused.status_code == 401 and refused.json()["error"]["code"] == "invalid_api_key"

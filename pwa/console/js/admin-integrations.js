@@ -81,7 +81,8 @@ export function mountIntegrations(root) {
         <td>${i.last_used_at ? `${esc(dayTimeOf(i.last_used_at))}<br><span class="muted small">${esc(i.last_used_from || "")}</span>`
           : `<span class="muted">jamais</span>`}</td>
         <td data-state="${i.state}">${STATES[i.state] || esc(i.state)}${i.expires_at && i.state === "active"
-          ? `<br><span class="muted small">jusqu'au ${esc(dayTimeOf(i.expires_at))}</span>` : ""}</td>
+          ? `<br><span class="muted small">jusqu'au ${esc(dayTimeOf(i.expires_at))}</span>` : ""}${i.revoked_at
+          ? `<br><span class="muted small">le ${esc(dayTimeOf(i.revoked_at))} par ${esc(i.revoked_by || "?")}</span>` : ""}</td>
         <td class="adm-row-actions">${i.scopes.includes("events:write")
           ? `<button type="button" class="small" data-rules>Règles</button>` : ""}
           ${i.state === "revoked" ? "" : `<button type="button" class="small danger" data-revoke>Révoquer</button>`}</td>
