@@ -36,6 +36,8 @@ from backend.inbound.router import router as inbound_router
 from backend.inbound.smseagle import router as smseagle_router
 from backend.inbound.twilio import router as twilio_router
 from backend.inbound.vonage import router as vonage_router
+from backend.integrations.body_limit import IngestBodyLimit
+from backend.integrations.router import router as integrations_router
 from backend.kpis.router import router as kpis_router
 from backend.links.router import router as links_router
 from backend.live.access import AccessWatch
@@ -67,7 +69,7 @@ ROUTERS = (
     inbound_router, twilio_router, vonage_router, smseagle_router, links_router, schedule_router, coverage_router,
     watch_router, calendars_router,
     calls_router, kpis_router, reports_router, archive_router, payroll_router, privacy_router,
-    directory_router, alerttests_router, webhooks_router,
+    directory_router, alerttests_router, webhooks_router, integrations_router,
 )
 
 
@@ -114,6 +116,7 @@ def create_app(settings: Settings | None = None, *, channels: ChannelRegistry | 
     app.add_middleware(GZipMiddleware, minimum_size=512)
     app.add_middleware(PendingLimit, limit=settings.max_pending_requests)
     app.add_middleware(DirectoryUploadLimit)
+    app.add_middleware(IngestBodyLimit)
     # Outermost: the 503s of back-pressure carry the headers too.
     app.add_middleware(SecurityHeaders, hsts=settings.public_url.startswith("https://"))
 

@@ -1,5 +1,6 @@
-"""The server's own log lines never carry a credential: query strings (the live socket's `?token=`)
-and one-tap link tokens (`/l/<token>`) are cut from the paths uvicorn logs."""
+"""The server's own log lines never carry a credential: query strings (the live socket's `?token=`),
+one-tap link tokens (`/l/<token>`) and integrations' API keys (`vigie_…`, should one be put in a path by
+mistake) are cut from the paths uvicorn logs."""
 
 from __future__ import annotations
 
@@ -8,11 +9,12 @@ import re
 
 SERVER_LOGGERS = ("uvicorn.access", "uvicorn.error")  # HTTP requests; WebSocket handshakes
 _LINK_TOKEN = re.compile(r"^(/l/)[^/?]+")
+_API_KEY = re.compile(r"(vigie_)[A-Za-z0-9_-]+")
 
 
 def redact_path(path: str) -> str:
     path, question, _query = path.partition("?")
-    return _LINK_TOKEN.sub(r"\1…", path) + ("?…" if question else "")
+    return _API_KEY.sub(r"\1…", _LINK_TOKEN.sub(r"\1…", path)) + ("?…" if question else "")
 
 
 class RedactPaths(logging.Filter):

@@ -11,6 +11,7 @@ from backend.enrolment.models import Enrolment  # noqa: F401
 from backend.events.models import Event, EventCounter  # noqa: F401
 from backend.groups.models import DistributionList, DistributionMember, GroupMember, OnCallGroup  # noqa: F401
 from backend.inbound.models import InboundReceipt, InboundSms, UsedLink  # noqa: F401
+from backend.integrations.models import IdempotentRequest, Integration, IntegrationAlarm  # noqa: F401
 from backend.orgs.models import Organization  # noqa: F401
 from backend.outbox.models import Notification  # noqa: F401
 from backend.pages.models import Page  # noqa: F401

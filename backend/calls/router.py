@@ -11,8 +11,9 @@ from backend.calls import service as call_service
 from backend.calls.models import Call
 from backend.db import db_now
 from backend.deps import Operator, SessionDep, Staff
-from backend.errors import Forbidden
+from backend.errors import Forbidden, Unprocessable
 from backend.events.models import Event
+from backend.integrations.dependencies import CallLogger
 from backend.orgs import service as org_service
 from backend.orgs.schemas import Id
 from backend.routing import OneHopRoute
@@ -34,12 +35,16 @@ def calls_out(db, calls: list[Call]) -> list[dict]:
 
 
 @router.post("/calls", status_code=201, response_model=schemas.CallOut,
-             summary="Log an incoming call (answered or missed); the telephony sends its own id",
+             summary="Log an incoming call (answered or missed); the telephony sends its own id, with an API key "
+                     "(calls:write) or an operator's session",
              responses={200: {"model": schemas.CallOut, "description": "already logged with this external_id"}})
-def log_call(body: schemas.CallIn, response: Response, db: SessionDep, principal: Operator):
+def log_call(body: schemas.CallIn, response: Response, db: SessionDep, principal: CallLogger):
     organization = org_service.get(db_session=db, organization_id=body.organization_id, org_ids=principal.org_ids)
+    if principal.integration is not None and not body.external_id:
+        # The telephony resends what it is not sure was received: its own id makes that harmless.
+        raise Unprocessable("the telephony sends its own call id (external_id)", code="external_id_required")
     call, created = call_service.log_call(db_session=db, organization_id=organization.id, draft=body,
-                                          user_id=principal.user.id,
+                                          user_id=principal.user_id,
                                           source="telephony" if body.external_id else "console", now=db_now(db))
     if not created:
         response.status_code = 200

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from backend.calls.models import BypassedAlert, Call
@@ -38,8 +39,16 @@ def log_call(*, db_session: Session, organization_id: int, draft: CallIn, user_i
                 caller_number=draft.caller_number or "", note=draft.note or "", source=source,
                 external_id=external_id, recorded_by_user_id=user_id, created_at=now,
                 wait_known=draft.received_at is not None, corrections=[])
-    db_session.add(call)
-    db_session.flush()
+    try:
+        with db_session.begin_nested():
+            db_session.add(call)
+            db_session.flush()
+    except IntegrityError:
+        # The same call sent twice at once: the first insert stands, the second is answered with it.
+        existing = db_session.scalar(select(Call).where(Call.external_id == external_id)) if external_id else None
+        if existing is None or existing.organization_id != organization_id:
+            raise Conflict("this call id is already logged for another commune", code="call_id_taken") from None
+        return existing, False
     announce_change(db_session, "calls", organization_id)
     return call, True
 

@@ -82,7 +82,7 @@ def next_number(*, db_session: Session, organization_id: int, year: int) -> tupl
 
 
 def create(*, db_session: Session, org_ids: frozenset[int], draft: EventCreate, actor: Actor,
-           user_id: int | None, now: datetime | None = None) -> Event:
+           user_id: int | None, now: datetime | None = None, origin: dict | None = None) -> Event:
     now = now or db_now(db_session)
     # Not locked: other creations for the commune, and the worker's writes to its events, go on.
     organization = db_session.scalar(select(Organization).where(Organization.id == draft.organization_id,
@@ -133,6 +133,8 @@ def create(*, db_session: Session, org_ids: frozenset[int], draft: EventCreate, 
     if call is not None:
         call_service.link_event(db_session=db_session, call=call, event_id=event.id)
         created["call_id"] = call.id
+    if origin:  # opened by an integration: which one, and the source's own words
+        created.update(origin)
     trace_service.append(db_session=db_session, event=event, kind=TraceKind.EVENT_CREATED, actor=actor, at=now,
                          data=created)
     if not _handle_out_of_coverage(db_session=db_session, event=event, organization=organization, now=now):

@@ -115,7 +115,9 @@ def compute(*, db_session: Session, org_ids: frozenset[int], period: Period, tz:
 def _first_action(event: Event, trace: list[TraceEntry]) -> float | None:
     created = next((e for e in trace if e.kind == TraceKind.EVENT_CREATED), None)
     since = created.at if created else event.received_at
-    action = next((e for e in trace if e is not created and e.kind in HUMAN_ACTIONS), None)
+    # An integration closing the event at the end of its alarm is not a person acting on it.
+    action = next((e for e in trace if e is not created and e.kind in HUMAN_ACTIONS and e.actor_type != "system"),
+                  None)
     return None if action is None else max(_seconds(action, since), 0.0)
 
 

@@ -54,6 +54,8 @@ class TraceKind(_Kind):
     TRACE_CORRECTION = "trace.correction", "an operator corrected an earlier entry (entries are never changed)"
     REPORT_SENT = "report.sent", "the event's report was sent to its recipients"
     REPORT_WRITTEN = "report.written", "the event's report was written, with nobody to send it to"
+    ALARM_REPEATED = "alarm.repeated", "an integration sent the same alarm again: counted, nobody paged again"
+    ALARM_CLEARED = "alarm.cleared", "an integration said the alarm ended (\u00ab fin d'alarme \u00bb)"
 
     @classmethod
     def of_response(cls, kind: str) -> TraceKind:

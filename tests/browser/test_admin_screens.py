@@ -233,7 +233,7 @@ def test_a_referent_administers_their_commune_only(live, desk, pages):  # noqa: 
     expect(communes.locator(".adm-item")).to_have_text(["Ville de Chenôve CHENOVE"])
     expect(page.locator("#adm-new-commune")).to_have_count(0)
     expect(page.locator(".adm-tabs a")).to_have_text(["Communes", "Groupes et rotations", "Listes de diffusion",
-                                                    "Webhooks"])
+                                                    "Webhooks", "Intégrations"])
     expect(page.get_by_test_id("commune-identity").get_by_label("Nom")).to_have_attribute("readonly", "")
     # Their commune's hours are theirs to set.
     coverage = page.get_by_test_id("coverage")

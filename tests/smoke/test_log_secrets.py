@@ -1,5 +1,5 @@
-"""No credential reaches the server's log: the live socket's token and a one-tap link's token are
-cut from the lines uvicorn writes (a real `vigie serve`, its real log)."""
+"""No credential reaches the server's log: the live socket's token, a one-tap link's token and an
+integration's API key are cut from the lines uvicorn writes (a real `vigie serve`, its real log)."""
 
 from __future__ import annotations
 
@@ -71,6 +71,15 @@ def test_the_server_log_of_a_session_holds_none_of_its_tokens(tmp_path):
             issued["link"] = "Zq7uN4bLinkTokenThatMustNotBeLogged"
             httpx.get(f"{url}/l/{issued['link']}")
             httpx.get(f"{url}/api/v1/events?organization_id=1", headers=operator)
+            admin = {"Authorization": "Bearer " + httpx.post(f"{url}/api/v1/auth/token", data={
+                "username": "admin@example.org", "password": DEMO_PASSWORD}).json()["access_token"]}
+            commune = next(o for o in httpx.get(f"{url}/api/v1/organizations", headers=admin).json()
+                           if o["kind"] == "commune")
+            issued["api key"] = httpx.post(f"{url}/api/v1/integrations", headers=admin, json={
+                "organization_id": commune["id"], "name": "GTC", "scopes": ["events:write"]}).json()["key"]
+            assert httpx.post(f"{url}/api/v1/ingest/alarms", headers={"X-Api-Key": issued["api key"]}, json={
+                "source": "GTC", "alarm_key": "PR-1", "title": "Niveau haut"}).status_code == 201
+            httpx.get(f"{url}/api/v1/ingest/{issued['api key']}")  # a key put in a URL by mistake
             assert httpx.post(f"{url}/api/v1/auth/logout", headers=operator).status_code == 204
         finally:
             server.terminate()
@@ -78,4 +87,5 @@ def test_the_server_log_of_a_session_holds_none_of_its_tokens(tmp_path):
     written = log_path.read_text(errors="replace")
     assert '"WebSocket /api/v1/ws?…"' in written and '"GET /l/… HTTP/1.1"' in written  # the lines are there
     assert '"POST /api/v1/enrol HTTP/1.1" 200' in written
+    assert '"GET /api/v1/ingest/vigie_… HTTP/1.1" 404' in written
     assert {what: token in written for what, token in issued.items()} == {what: False for what in issued}

@@ -29,6 +29,11 @@ const REFUSALS = {
   empty_rotation: "La rotation doit compter au moins une personne.",
   rotation_superseded: "Une version plus récente de la rotation existe : modifiez-la plutôt.",
   role_forbidden: "Votre rôle ne permet pas cette modification.",
+  expiry_in_past: "La date d'expiration est déjà passée.",
+  already_revoked: "Cette clé est déjà révoquée.",
+  rule_target: "Chaque catégorie mène à une procédure ou à des groupes.",
+  unknown_procedure: "Cette procédure n'est pas d'une commune couverte par la clé.",
+  unknown_group: "Ces groupes ne sont pas d'une seule commune couverte par la clé.",
 };
 
 // What a field expects, said when the API finds it invalid (422 invalid_input, details[].loc).
@@ -52,6 +57,9 @@ const FIELDS = {
   kind: "choisissez le type du groupe",
   person_ids: "liste des personnes invalide",
   watch_confirm_minutes: "de 5 à 720 minutes",
+  scopes: "cochez au moins un droit",
+  expires_at: "date d'expiration invalide",
+  severities: "une gravité de la source compte 50 caractères au plus, et mène à 1, 2, 3 ou 4",
 };
 
 /** The refusal in French, with what each faulty field expects. */

@@ -1,10 +1,11 @@
 // The Administration screens (#/admin/…): communes and their coverage hours, on-call groups and their
-// rotations, distribution lists, user accounts. A PC admin reaches every commune; a commune's referent
+// rotations, distribution lists, user accounts, integrations' API keys. A PC admin reaches every commune; a commune's referent
 // only theirs (the API scopes every read and write), and neither creates communes nor manages accounts.
 
 import { isAdmin } from "./admin-forms.js";
 import { mountCommunes } from "./admin-communes.js";
 import { mountGroups } from "./admin-groups.js";
+import { mountIntegrations } from "./admin-integrations.js";
 import { mountLists } from "./admin-lists.js";
 import { mountUsers } from "./admin-users.js";
 import { mountWebhooks } from "./admin-webhooks.js";
@@ -16,6 +17,7 @@ const SECTIONS = [
   { path: "listes", label: "Listes de diffusion", mount: mountLists },
   { path: "utilisateurs", label: "Utilisateurs", mount: mountUsers, adminOnly: true },
   { path: "webhooks", label: "Webhooks", mount: mountWebhooks },
+  { path: "integrations", label: "Intégrations", mount: mountIntegrations },
 ];
 
 export const mayAdminister = () => ["admin", "referent"].includes(store.me?.role);

@@ -81,6 +81,8 @@ export const TRACE_KINDS = {
   "contact.removed": "Moyen de contact retiré",
   "report.sent": "Rapport diffusé",
   "report.written": "Rapport rédigé",
+  "alarm.repeated": "Alarme répétée (personne n'est sollicité à nouveau)",
+  "alarm.cleared": "Fin d'alarme",
   "event.out_of_coverage": "Hors des heures du PC",
 };
 

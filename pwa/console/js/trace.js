@@ -28,6 +28,7 @@ export function traceDetail(entry) {
             d.place ? `lieu : ${d.place}` : "", d.source ? `source : ${sourceLabel(d.source)}` : "",
             d.caller_name ? `appelant : ${d.caller_name}` : "", d.callback_number ? `rappel : ${d.callback_number}` : "",
             d.call_id ? "ouvert depuis le journal d'appels" : "",
+            d.alarm_key ? `alarme ${d.alarm_key}${d.source_severity ? ` (gravité de la source : ${d.source_severity})` : ""}` : "",
             d.procedure_version ? `procédure version ${d.procedure_version}` : "",
             d.without_procedure ? `sans procédure, groupes choisis : ${(d.groups || []).map((g) => g.group).join(" → ")}` : ""]
       .filter(Boolean).join(" · ");
@@ -70,6 +71,8 @@ export function traceDetail(entry) {
   }
   if (kind === "trace.correction") return d.text || "";
   if (kind === "report.sent" || kind === "report.written") return reportDetail(d);
+  if (kind === "alarm.repeated") return `${d.source} · ${d.alarm_key} · ${d.occurrences}ᵉ occurrence`;
+  if (kind === "alarm.cleared") return `${d.source} · ${d.alarm_key}`;
   return d.text || d.reason || "";
 }
 
