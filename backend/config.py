@@ -72,6 +72,8 @@ class Settings(BaseSettings):
     send_limits: dict[str, int] = {}
     push_fallback_seconds: float = 120.0  # severity 2: SMS too when push is not acknowledged by then
     sms_flood_limit: int = 8  # SMS per person per quarter hour; beyond, one merged message
+    # twilio:// URLs (the SMS's form) placing calls read aloud, tried in order; none: nobody is called.
+    voice_providers: list[str] = []
 
     @field_validator("admin_password")
     @classmethod
