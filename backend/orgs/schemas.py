@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
@@ -72,8 +72,8 @@ class OrganizationUpdate(Patch):
     delivery_retention_months: int | None = Field(
         default=None, ge=1, le=120, description="messages sent and SMS received are kept this long (null: "
                                                 "the installation's default, 12)")
-    voice_from_severity: Literal[3, 4] | None = Field(
-        default=None, description="every solicitation of this severity or above also calls the person's mobile "
+    voice_from_severity: int | None = Field(
+        default=None, ge=3, le=4, description="every solicitation of this severity or above also calls the person's mobile "
                                   "(3 grave, 4 critique; null: never)")
     voice_after_sms_minutes: int | None = Field(
         default=None, ge=1, le=120, description="a solicitation still unanswered this many minutes after its SMS "
