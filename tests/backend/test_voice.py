@@ -167,8 +167,11 @@ def test_a_grave_page_calls_reads_the_page_in_french_and_1_takes_it(commune, twi
     assert row_of(factory, placed.sid).status == "delivered"
     assert post(client, *twilio.status(placed, "completed", 21)).status_code == 200
 
+    placed_entry = [e for e in trace_of(client, operator, event_id, "notification.sent")
+                    if e["data"]["notification_id"] == row.id]
+    assert placed_entry[0]["data"]["channel"] == "voice" and "appel lancé" in placed_entry[0]["data"]["detail"]
     kinds = [e["kind"] for e in trace_of(client, operator, event_id)]
-    for kind in ("notification.sent", "voice.answered", "voice.key", "response.ack", "page.acknowledged",
+    for kind in ("voice.answered", "voice.key", "response.ack", "page.acknowledged",
                  "voice.ended"):
         assert kind in kinds, kind
     assert kinds.index("voice.answered") < kinds.index("voice.key") < kinds.index("response.ack")
@@ -244,6 +247,22 @@ def test_a_call_not_taken_fails_and_the_page_goes_on_to_the_next_person(commune,
     assert failed[0]["data"]["detail"] == "appel non pris (Twilio : no-answer)"
     assert client.get(f"/api/v1/events/{event_id}", headers=operator).json()["status"] == "open"
     ringing(twilio, factory, to=TECH2)  # the step's timeout moved the page on, calling the next person
+
+
+def test_a_call_picked_up_and_hung_up_without_a_key_is_not_taken(commune, twilio):
+    client, factory, _, operator, open_event = commune(voice_from_severity=4)
+    event_id = open_event(4)
+    placed = ringing(twilio, factory)
+    assert "<Gather" in post(client, *twilio.pick_up(placed)).text
+    assert post(client, *twilio.status(placed, "completed", 12)).status_code == 200
+    row = row_of(factory, placed.sid)
+    assert row.status == "failed"
+    failed = [e for e in trace_of(client, operator, event_id, "notification.failed")
+              if e["data"]["notification_id"] == row.id]
+    assert failed[0]["data"]["detail"] == "appel non pris (Twilio : décroché sans touche)"
+    (ended,) = trace_of(client, operator, event_id, "voice.ended")
+    assert ended["data"]["taken"] is False and ended["data"]["duration_s"] == 12
+    assert client.get(f"/api/v1/events/{event_id}", headers=operator).json()["status"] == "open"
 
 
 def test_forged_misaddressed_or_unknown_callbacks_are_refused(commune, twilio):
