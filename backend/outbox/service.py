@@ -190,8 +190,9 @@ def fall_back(*, db_session: Session, failed: Notification, now: datetime) -> No
     if any(s.status in (NotificationStatus.SENT, NotificationStatus.DELIVERED) or (s.status == NotificationStatus.QUEUED and not (s.data or {}).get("fallback"))
            for s in siblings if s.channel != failed.channel):
         return None  # another road is already carrying this message
+    # A call held for when the SMS stays unanswered comes at once when the SMS itself failed.
     held = next((s for s in siblings if s.status == NotificationStatus.QUEUED and (s.data or {}).get("fallback")
-                 and not (s.data or {}).get("after_sms")), None)  # a call waits for the SMS, not a failure
+                 and (failed.channel == "sms" or not (s.data or {}).get("after_sms"))), None)
     if held is not None:
         held.due_at = now
         return held

@@ -17,7 +17,8 @@ from backend.outbox.models import Notification
 from backend.pages.models import Page
 from backend.responses.models import Response
 from escalation.voice import call_after_sms_s, calls_at_once
-from notifications.base import ChannelKind, OutboundMessage
+from notifications.base import ChannelKind, OutboundMessage, SendResult
+from notifications.recording import RecordingChannel
 from notifications.sms_twilio import signature
 from notifications.voice_twilio import VoiceChannel
 from tests.factories import build_world, login
@@ -337,6 +338,18 @@ def test_a_page_unanswered_after_its_sms_gets_a_call(commune, twilio):
                   .values(due_at=held.due_at - timedelta(minutes=5)))
     placed = ringing(twilio, factory)
     assert row_of(factory, placed.sid).id == held.id
+
+
+def test_a_failed_sms_brings_the_held_call_forward(commune, twilio, recording_channels):
+    client, factory, _, operator, open_event = commune(voice_after_sms_minutes=5)
+    recording_channels.register(RecordingChannel(ChannelKind.SMS, lambda message: SendResult.failed("refusé")))
+    event_id = open_event(3)
+    placed = ringing(twilio, factory)
+    row = row_of(factory, placed.sid)
+    assert row.data["after_sms"]
+    fallback = [e for e in trace_of(client, operator, event_id, "notification.fallback")
+                if e["data"]["notification_id"] == row.id]
+    assert fallback[0]["data"]["from_channel"] == "sms" and fallback[0]["data"]["to_channel"] == "voice"
 
 
 def test_an_answer_before_the_delay_cancels_the_held_call(commune, twilio):
