@@ -17,6 +17,7 @@ from backend.outbox.models import Notification
 from backend.pages.models import Page
 from backend.responses.models import Response
 from escalation.voice import call_after_sms_s, calls_at_once
+from notifications import voice_twiml
 from notifications.base import ChannelKind, OutboundMessage, SendResult
 from notifications.recording import RecordingChannel
 from notifications.sms_twilio import signature
@@ -37,6 +38,13 @@ def test_the_communes_choice_of_calls():
     assert call_after_sms_s(3, "solicit", from_severity=3, after_sms_minutes=5) is None  # already called at once
     assert call_after_sms_s(1, "solicit", from_severity=None, after_sms_minutes=5) is None
     assert call_after_sms_s(3, "inform", from_severity=None, after_sms_minutes=5) is None
+
+
+def test_what_a_call_says_is_escaped_and_bounded_to_three_readings():
+    said = voice_twiml.ask('Fuite <gaz> & "odeur"', lambda n: f"{PUBLIC}/g?round={n}&x=1")
+    assert "Fuite &lt;gaz&gt; &amp; \"odeur\"" in said and "<gaz>" not in said
+    assert said.count("<Gather") == 3 and 'action="http://testserver/g?round=3&amp;x=1"' in said
+    assert voice_twiml.ask("x", str, first_round=3).count("<Gather") == 1
 
 
 def call(to=TECH1, notification_id=7):
