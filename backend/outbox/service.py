@@ -80,19 +80,33 @@ def plan(person: Person, severity: int, purpose: str, policy: OutboxPolicy) -> l
     return [Planned(cm, road.delay_s) for road in chosen for cm in contacts[road.kind]]
 
 
-def calls(organization: Organization, severity: int, purpose: str, planned: list[Planned],
-          policy: OutboxPolicy) -> list[Planned]:
+CALL_LENGTH = timedelta(seconds=90)  # a call rings 30 s, then reads its page up to three times
+
+
+def calls(db_session: Session, organization: Organization, person: Person, severity: int, purpose: str,
+          planned: list[Planned], policy: OutboxPolicy, now: datetime) -> list[Planned]:
     """The call the commune chose beside the SMS, to the same number (escalation/voice.py)."""
     sms = next((item for item in planned if item.contact.kind == "sms"), None)
     if not policy.voice or sms is None:
         return []
     if calls_at_once(severity, purpose, from_severity=organization.voice_from_severity):
-        return [Planned(sms.contact, channel=ChannelKind.VOICE.value)]
+        # One call at a time to a phone: during another page's call this one waits for it to end
+        # (held back, so it is dropped if this page is answered or moves on meanwhile).
+        wait_s = CALL_LENGTH.total_seconds() if _on_a_call(db_session, person.id, now) else 0.0
+        return [Planned(sms.contact, wait_s, channel=ChannelKind.VOICE.value)]
     after_s = call_after_sms_s(severity, purpose, from_severity=organization.voice_from_severity,
                                after_sms_minutes=organization.voice_after_sms_minutes)
     if after_s is None:
         return []
     return [Planned(sms.contact, sms.delay_s + after_s, channel=ChannelKind.VOICE.value, after_sms=True)]
+
+
+def _on_a_call(db_session: Session, person_id: int, now: datetime) -> bool:
+    return db_session.scalar(select(Notification.id).where(
+        Notification.person_id == person_id, Notification.channel == ChannelKind.VOICE.value,
+        ((Notification.status == NotificationStatus.QUEUED) & (Notification.due_at <= now))
+        | ((Notification.status == NotificationStatus.SENT) & (Notification.handed_off_at >= now - 2 * CALL_LENGTH)))
+        .limit(1)) is not None
 
 
 def summary_of(event: Event, organization: Organization) -> EventSummary:
@@ -122,7 +136,7 @@ def enqueue(*, db_session: Session, event: Event, organization: Organization, pe
     planned = [Planned(cm) for cm in contacts] if contacts is not None else plan(
         person, event.severity, purpose, policy)
     if contacts is None:
-        planned += calls(organization, event.severity, purpose, planned, policy)
+        planned += calls(db_session, organization, person, event.severity, purpose, planned, policy, now)
     if not planned:
         return []
     summary = summary_of(event, organization)

@@ -274,6 +274,18 @@ def test_a_call_picked_up_and_hung_up_without_a_key_is_not_taken(commune, twilio
     assert client.get(f"/api/v1/events/{event_id}", headers=operator).json()["status"] == "open"
 
 
+def test_a_second_page_waits_for_the_call_in_progress(commune, twilio):
+    client, factory, _, _, open_event = commune(voice_from_severity=3)
+    open_event(3)
+    ringing(twilio, factory)
+    second = open_event(3)
+    held = wait_until(lambda: first(factory, select(Notification).where(Notification.event_id == second,
+                                                                         Notification.channel == "voice")), timeout=15)
+    assert held.status == "queued" and held.data["fallback"]
+    assert held.due_at - held.created_at == timedelta(seconds=90)
+    assert len([c for c in twilio.calls if c.to == TECH1]) == 1
+
+
 def test_forged_misaddressed_or_unknown_callbacks_are_refused(commune, twilio):
     client, factory, _, _, open_event = commune(voice_from_severity=3)
     open_event(3)
