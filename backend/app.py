@@ -56,6 +56,7 @@ from backend.runtime import Runtime
 from backend.schedule.router import router as schedule_router
 from backend.security_headers import SecurityHeaders
 from backend.users.router import router as users_router
+from backend.voice.router import router as voice_router
 from backend.watch.router import router as watch_router
 from backend.webhooks.router import router as webhooks_router
 from notifications.registry import ChannelRegistry
@@ -69,7 +70,7 @@ ROUTERS = (
     inbound_router, twilio_router, vonage_router, smseagle_router, links_router, schedule_router, coverage_router,
     watch_router, calendars_router,
     calls_router, kpis_router, reports_router, archive_router, payroll_router, privacy_router,
-    directory_router, alerttests_router, webhooks_router, integrations_router,
+    directory_router, alerttests_router, webhooks_router, integrations_router, voice_router,
 )
 
 

@@ -34,6 +34,11 @@ def build_registry(settings: Settings) -> ChannelRegistry:
 
         registry.register(SmsChannel(settings.sms_providers, deadline_s=settings.send_deadline_s,
                                      status_callbacks=status_callbacks(settings.public_url)))
+    if settings.voice_providers:
+        from notifications.voice_twilio import VoiceChannel
+
+        registry.register(VoiceChannel(settings.voice_providers, public_url=settings.public_url,
+                                       deadline_s=settings.send_deadline_s))
     if settings.smtp_url:
         from notifications.email import EmailChannel
 

@@ -77,6 +77,8 @@ class Settings(BaseSettings):
     # Webhooks out: one request's deadline, and http:// to any host (otherwise https, or http to this machine).
     webhook_timeout_s: float = 10.0
     webhook_allow_http: bool = False
+    # twilio:// URLs (the SMS's form) placing calls read aloud, tried in order; none: nobody is called.
+    voice_providers: list[str] = []
 
     @field_validator("admin_password")
     @classmethod

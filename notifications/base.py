@@ -20,6 +20,7 @@ class ChannelKind(str, enum.Enum):
     FCM = "fcm"
     SMS = "sms"
     EMAIL = "email"
+    VOICE = "voice"  # a phone call read aloud, to the person's SMS number
 
 
 class Outcome(str, enum.Enum):

@@ -21,6 +21,7 @@ class EventSummary:
     place: str | None = None
     category: str | None = None
     description: str | None = None
+    org_name: str | None = None  # spoken in a call ("Chenôve"), where the code would be spelt out
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,9 @@ def render(purpose: str, channel: ChannelKind | str, event: EventSummary, *, rep
     if channel is ChannelKind.SMS:
         head = f"[{event.org_code}] {severity_label(event.severity).upper()} {event.number}"
         return Rendered(fold_to_gsm7(subject), fit_sms(head, body, hint), None, data)
+    if channel is ChannelKind.VOICE:  # read aloud; the keys to press are the call's own (voice_twiml.py)
+        spoken = f"Vigie. Astreinte {event.org_name or event.org_code}, {severity_label(event.severity).lower()} : "
+        return Rendered(subject, f"{spoken}{_what(event)}.", None, data)
     text = "\n".join(part for part in (
         f"Bonjour {person_name}," if person_name and channel is ChannelKind.EMAIL else "",
         body,

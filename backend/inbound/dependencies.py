@@ -52,8 +52,9 @@ async def bounded_body(request: Request) -> bytes:
     return b"".join(chunks)
 
 
-def take_once(factory, receipt: str, action: Callable[[Session, datetime], object]) -> None:
-    """`action(session, now)` in one transaction, unless a callback with this receipt key was taken before.
+def take_once(factory, receipt: str, action: Callable[[Session, datetime], object]) -> bool:
+    """`action(session, now)` in one transaction, unless a callback with this receipt key was taken before
+    (then False).
 
     One hop: the write turn is taken, used and given back here.
     """
@@ -61,10 +62,12 @@ def take_once(factory, receipt: str, action: Callable[[Session, datetime], objec
         with transaction(factory) as session:
             if session.get(InboundReceipt, receipt) is not None:
                 log.info("inbound SMS callback %s already taken", receipt[:16])
-                return
+                return False
             # First: a copy arriving at the same moment waits on this key, then fails, and does nothing.
             session.add(InboundReceipt(key=receipt, received_at=db_now(session)))
             session.flush()
             action(session, db_now(session))
     except IntegrityError:
         log.info("inbound SMS callback %s taken by a concurrent copy", receipt[:16])
+        return False
+    return True

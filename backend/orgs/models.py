@@ -22,4 +22,8 @@ class Organization(Base):
     pc_phone: Mapped[str | None] = mapped_column(String(32))
     # Messages sent and SMS received are deleted after this many months (None: the installation's default).
     delivery_retention_months: Mapped[int | None] = mapped_column()
+    # Calls (notifications/voice_twilio.py): every solicitation from this severity calls at once (None: never),
+    # and one unanswered this many minutes after its SMS gets a call (None: never).
+    voice_from_severity: Mapped[int | None] = mapped_column()
+    voice_after_sms_minutes: Mapped[int | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

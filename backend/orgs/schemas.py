@@ -62,7 +62,8 @@ class OrganizationCreate(BaseModel):
 
 
 class OrganizationUpdate(Patch):
-    nullable: ClassVar[frozenset[str]] = frozenset({"pc_phone", "delivery_retention_months"})
+    nullable: ClassVar[frozenset[str]] = frozenset({"pc_phone", "delivery_retention_months", "voice_from_severity",
+                                                    "voice_after_sms_minutes"})
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
     code: OrgCode | None = None
@@ -71,6 +72,12 @@ class OrganizationUpdate(Patch):
     delivery_retention_months: int | None = Field(
         default=None, ge=1, le=120, description="messages sent and SMS received are kept this long (null: "
                                                 "the installation's default, 12)")
+    voice_from_severity: int | None = Field(
+        default=None, ge=3, le=4, description="every solicitation of this severity or above also calls the person's mobile "
+                                  "(3 grave, 4 critique; null: never)")
+    voice_after_sms_minutes: int | None = Field(
+        default=None, ge=1, le=120, description="a solicitation still unanswered this many minutes after its SMS "
+                                                "calls the person's mobile (null: never)")
 
 
 class OrganizationOut(BaseModel):
@@ -84,4 +91,6 @@ class OrganizationOut(BaseModel):
     timezone: str
     pc_phone: str | None
     delivery_retention_months: int | None
+    voice_from_severity: int | None = None
+    voice_after_sms_minutes: int | None = None
     created_at: datetime

@@ -24,6 +24,7 @@ from backend.people.models import ContactMethod, Person
 from escalation.planner import PageStatus
 from escalation.severity import next_road, notice_roads, roads
 from escalation.severity import severity as severity_of
+from escalation.voice import call_after_sms_s, calls_at_once
 from notifications.base import ChannelKind
 from notifications.notice import Notice, render_notice
 from notifications.render import EventSummary, render
@@ -33,6 +34,7 @@ PUSH_KINDS = ("push", "fcm")
 class OutboxPolicy:
     push_fallback_seconds: float = 120.0
     sms_flood_limit: int = 8
+    voice: bool = False  # a voice provider is configured: communes that chose calls get them
 
 
 class SessionNotConfigured(RuntimeError):
@@ -62,6 +64,8 @@ def _setting(db_session: Session, key: str):
 class Planned:
     contact: ContactMethod
     delay_s: float = 0.0  # > 0: held back as a fallback, pulled forward if the push fails
+    channel: str | None = None  # another road to the contact's address (a call to the SMS number)
+    after_sms: bool = False  # a call held back for when the SMS stays unanswered
 
 
 def plan(person: Person, severity: int, purpose: str, policy: OutboxPolicy) -> list[Planned]:
@@ -76,10 +80,39 @@ def plan(person: Person, severity: int, purpose: str, policy: OutboxPolicy) -> l
     return [Planned(cm, road.delay_s) for road in chosen for cm in contacts[road.kind]]
 
 
+CALL_LENGTH = timedelta(seconds=90)  # a call rings 30 s, then reads its page up to three times
+
+
+def calls(db_session: Session, organization: Organization, person: Person, severity: int, purpose: str,
+          planned: list[Planned], policy: OutboxPolicy, now: datetime) -> list[Planned]:
+    """The call the commune chose beside the SMS, to the same number (escalation/voice.py)."""
+    sms = next((item for item in planned if item.contact.kind == "sms"), None)
+    if not policy.voice or sms is None:
+        return []
+    if calls_at_once(severity, purpose, from_severity=organization.voice_from_severity):
+        # One call at a time to a phone: during another page's call this one waits for it to end
+        # (held back, so it is dropped if this page is answered or moves on meanwhile).
+        wait_s = CALL_LENGTH.total_seconds() if _on_a_call(db_session, person.id, now) else 0.0
+        return [Planned(sms.contact, wait_s, channel=ChannelKind.VOICE.value)]
+    after_s = call_after_sms_s(severity, purpose, from_severity=organization.voice_from_severity,
+                               after_sms_minutes=organization.voice_after_sms_minutes)
+    if after_s is None:
+        return []
+    return [Planned(sms.contact, sms.delay_s + after_s, channel=ChannelKind.VOICE.value, after_sms=True)]
+
+
+def _on_a_call(db_session: Session, person_id: int, now: datetime) -> bool:
+    return db_session.scalar(select(Notification.id).where(
+        Notification.person_id == person_id, Notification.channel == ChannelKind.VOICE.value,
+        ((Notification.status == NotificationStatus.QUEUED) & (Notification.due_at <= now))
+        | ((Notification.status == NotificationStatus.SENT) & (Notification.handed_off_at >= now - 2 * CALL_LENGTH)))
+        .limit(1)) is not None
+
+
 def summary_of(event: Event, organization: Organization) -> EventSummary:
     return EventSummary(org_code=organization.code, number=event.number, severity=event.severity,
                         title=event.title, place=event.place, category=event.category,
-                        description=event.description)
+                        description=event.description, org_name=organization.name)
 
 
 def reply_code_for(db_session: Session, *, person_id: int, page: Page | None) -> str | None:
@@ -102,6 +135,8 @@ def enqueue(*, db_session: Session, event: Event, organization: Organization, pe
     policy = policy_of(db_session)
     planned = [Planned(cm) for cm in contacts] if contacts is not None else plan(
         person, event.severity, purpose, policy)
+    if contacts is None:
+        planned += calls(db_session, organization, person, event.severity, purpose, planned, policy, now)
     if not planned:
         return []
     summary = summary_of(event, organization)
@@ -111,7 +146,7 @@ def enqueue(*, db_session: Session, event: Event, organization: Organization, pe
     rows: list[Notification] = []
     for item in planned:
         contact = item.contact
-        channel = ChannelKind(contact.kind)
+        channel = ChannelKind(item.channel or contact.kind)
         one_tap = None
         if channel is ChannelKind.EMAIL and purpose == "solicit" and page_id is not None:
             one_tap = {"Je prends": links.url(person_id=person.id, page_id=page_id, action="ack", now=now),
@@ -122,9 +157,11 @@ def enqueue(*, db_session: Session, event: Event, organization: Organization, pe
                 "reply_code": page.reply_code if page is not None else None}
         if item.delay_s:
             data["fallback"] = True
+        if item.after_sms:
+            data["after_sms"] = True
         row = Notification(
             organization_id=event.organization_id, event_id=event.id, page_id=page_id, person_id=person.id,
-            contact_method_id=contact.id, page_version=page_version, channel=contact.kind,
+            contact_method_id=contact.id, page_version=page_version, channel=channel.value,
             address=contact.address, purpose=purpose, subject=rendered.subject, text=rendered.text,
             html=rendered.html, data=data, urgent=severity_of(event.severity).urgent, status=NotificationStatus.QUEUED,
             due_at=now + timedelta(seconds=item.delay_s), created_at=now,
@@ -167,7 +204,9 @@ def fall_back(*, db_session: Session, failed: Notification, now: datetime) -> No
     if any(s.status in (NotificationStatus.SENT, NotificationStatus.DELIVERED) or (s.status == NotificationStatus.QUEUED and not (s.data or {}).get("fallback"))
            for s in siblings if s.channel != failed.channel):
         return None  # another road is already carrying this message
-    held = next((s for s in siblings if s.status == NotificationStatus.QUEUED and (s.data or {}).get("fallback")), None)
+    # A call held for when the SMS stays unanswered comes at once when the SMS itself failed.
+    held = next((s for s in siblings if s.status == NotificationStatus.QUEUED and (s.data or {}).get("fallback")
+                 and (failed.channel == "sms" or not (s.data or {}).get("after_sms"))), None)
     if held is not None:
         held.due_at = now
         return held

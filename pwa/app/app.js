@@ -15,9 +15,9 @@ const REASONS = ['Malade', 'Hors secteur', 'Déjà en intervention'];
 const SMS_WORD = { ack: '1', decline: '2', on_site: '3', done: '4' };
 // « Terminé » ends the intervention for the PC: a mis-tap can be taken back for this long.
 const UNDO_MS = 5000;
-const CHANNEL = { sms: 'SMS', email: 'e-mail', push: 'notification push', fcm: 'notification' };
+const CHANNEL = { sms: 'SMS', email: 'e-mail', push: 'notification push', fcm: 'notification', voice: 'appel' };
 const VIA = { push: 'depuis la notification', sms: 'par SMS', email: 'par e-mail', operator: 'saisi par le PC',
-  api: 'par l\'API', link: 'par lien' };
+  api: 'par l\'API', link: 'par lien', voice: 'au téléphone (touche)' };
 const PURPOSE = { solicit: 'sollicitation', inform: 'information', closing: 'fin de sollicitation',
   confirm: 'confirmation', unreached: 'alerte : personne n\'a pris', enrol: 'inscription' };
 const SOURCE = { phone: 'appel', police: 'police', sdis: 'SDIS', elu: 'élu', sensor: 'capteur', agent: 'agent',

@@ -101,7 +101,19 @@ export function mountCommunes(root, { action }) {
           value="${esc(org.code)}" placeholder="CHENOVE" autocapitalize="characters"${readOnly}></label>
         <label>Fuseau horaire<input name="timezone" value="${esc(org.timezone)}"${readOnly}></label>
         <label>Téléphone du PC pour cette commune<input name="pc_phone" type="tel" value="${esc(org.pc_phone)}"${readOnly}></label>
+        ${org.id ? callFields(org, readOnly) : ""}
       </div>`;
+  }
+
+  // Calls that ring the person's mobile even on silent (VIGIE_VOICE_PROVIDERS): the commune's choice.
+  function callFields(org, readOnly) {
+    const disabled = readOnly ? " disabled" : "";
+    const option = (value, label) =>
+      `<option value="${value}"${String(org.voice_from_severity ?? "") === value ? " selected" : ""}>${label}</option>`;
+    return `<label>Appel téléphonique à chaque sollicitation<select name="voice_from_severity"${disabled}>
+          ${option("", "jamais")}${option("3", "grave et critique")}${option("4", "critique seulement")}</select></label>
+        <label>Appeler si le SMS reste sans réponse après (minutes, vide : jamais)<input name="voice_after_sms_minutes"
+          type="number" min="1" max="120" value="${esc(org.voice_after_sms_minutes ?? "")}"${readOnly}></label>`;
   }
 
   function identityOf(form, creating) {
@@ -109,6 +121,10 @@ export function mountCommunes(root, { action }) {
     const body = { name: v("name"), code: v("code").toUpperCase(), timezone: v("timezone") || "Europe/Paris" };
     body.pc_phone = v("pc_phone") || null;
     if (creating && !body.pc_phone) delete body.pc_phone;
+    if (!creating && form.elements.voice_from_severity) {
+      body.voice_from_severity = v("voice_from_severity") ? Number(v("voice_from_severity")) : null;
+      body.voice_after_sms_minutes = v("voice_after_sms_minutes") ? Number(v("voice_after_sms_minutes")) : null;
+    }
     return body;
   }
 

@@ -42,6 +42,7 @@ const FIELDS = {
   code: "le code compte 2 à 20 lettres A-Z ou chiffres, sans espace ni accent",
   timezone: "fuseau horaire inconnu (ex. : Europe/Paris)",
   pc_phone: "numéro du PC invalide",
+  voice_after_sms_minutes: "de 1 à 120 minutes, ou vide pour ne jamais appeler",
   email: "adresse e-mail invalide",
   full_name: "le nom est obligatoire",
   password: "le mot de passe compte au moins 10 caractères",

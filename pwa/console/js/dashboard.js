@@ -15,7 +15,7 @@ import { addDays, dayOf, dayStart, fmt, frDay, frInput, parseFrDateTime, parseFr
 
 const QUICK = [["this", "Ce mois"], ["last", "Mois dernier"], ["two", "Deux derniers mois"]];
 const SEVERITY_COLOUR = { 1: "#6b9cf0", 2: "#e5b93c", 3: "#f08a3c", 4: "#f4524b" };
-const CHANNELS = { push: "Notification", fcm: "Notification (app)", sms: "SMS", email: "E-mail" };
+const CHANNELS = { push: "Notification", fcm: "Notification (app)", sms: "SMS", email: "E-mail", voice: "Appel" };
 const MONTHS = ["janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.", "nov.", "déc."];
 
 const monthStart = (day) => ({ y: day.y, mo: day.mo, d: 1 });

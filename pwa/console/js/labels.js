@@ -26,7 +26,7 @@ export const CALLER_SOURCE = { citizen: "phone", police: "police", sdis: "sdis",
 
 export const REPORT_TRIGGER = { closure: "à la clôture", on_demand: "à la demande" };
 
-export const CHANNELS = { sms: "SMS", email: "e-mail", push: "notification", fcm: "notification (app)" };
+export const CHANNELS = { sms: "SMS", email: "e-mail", push: "notification", fcm: "notification (app)", voice: "appel" };
 export const channelLabel = (code) => CHANNELS[code] || code;
 
 export const EVENT_STATUS = { open: "Ouvert", acknowledged: "Pris en charge", closed: "Clos" };
@@ -48,7 +48,7 @@ export const PURPOSE = {
 };
 export const VIA = {
   app: "depuis l'application", push: "depuis la notification", sms: "par SMS", email: "par e-mail",
-  link: "par lien e-mail", operator: "saisi par le PC", api: "par l'API",
+  link: "par lien e-mail", operator: "saisi par le PC", api: "par l'API", voice: "au téléphone (touche)",
 };
 
 export const TRACE_KINDS = {
@@ -79,6 +79,9 @@ export const TRACE_KINDS = {
   "response.photo": "Photo",
   "trace.correction": "Correction",
   "contact.removed": "Moyen de contact retiré",
+  "voice.answered": "Appel décroché",
+  "voice.key": "Touche pressée",
+  "voice.ended": "Appel terminé",
   "report.sent": "Rapport diffusé",
   "report.written": "Rapport rédigé",
   "alarm.repeated": "Alarme répétée (personne n'est sollicité à nouveau)",

@@ -1,0 +1,127 @@
+"""A local Twilio Programmable Voice: the Calls API as Twilio documents it, and its signed callbacks.
+
+`POST /2010-04-01/Accounts/{AccountSid}/Calls.json` with HTTP Basic auth and a form (`To`, `From`,
+`Url`, `Method`, `StatusCallback`, `StatusCallbackEvent` repeated, `Timeout`): 201 and the call
+resource as JSON (`sid` "CA…", `status` "queued"); 401 code 20003 for a wrong account or token;
+400 code 21211 for a `To` that is not a number.
+
+What Twilio does next is played by the test with the callbacks built here, as Twilio sends them
+(form fields, `X-Twilio-Signature` over the URL called): the pick-up fetching `Url`, a key posted
+to the `<Gather>`'s `action`, the call's status posted to `StatusCallback`.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import secrets
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl, urlencode
+
+from notifications.sms_twilio import signature
+from tests.peers.twilio import ACCOUNT_SID, AUTH_TOKEN
+
+CALLS = re.compile(r"^/2010-04-01/Accounts/(?P<sid>AC\w+)/Calls\.json$")
+
+
+@dataclass
+class Call:
+    sid: str
+    to: str
+    sender: str
+    url: str
+    method: str
+    status_callback: str
+    status_events: list[str]
+    timeout: str
+    form: list[tuple[str, str]] = field(default_factory=list)
+
+
+class FakeTwilioVoice:
+    def __init__(self, account_sid: str = ACCOUNT_SID, auth_token: str = AUTH_TOKEN) -> None:
+        self.account_sid, self.auth_token = account_sid, auth_token
+        self.calls: list[Call] = []
+        self.refused = 0
+        twilio = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+                length = int(self.headers.get("Content-Length") or 0)
+                form = parse_qsl(self.rfile.read(length).decode(), keep_blank_values=True)
+                fields = dict(form)
+                match = CALLS.match(self.path)
+                if not match:
+                    return self._answer(404, {"code": 20404, "message": "The requested resource was not found",
+                                              "status": 404})
+                expected = base64.b64encode(f"{twilio.account_sid}:{twilio.auth_token}".encode()).decode()
+                if match["sid"] != twilio.account_sid or self.headers.get("Authorization") != f"Basic {expected}":
+                    twilio.refused += 1
+                    return self._answer(401, {"code": 20003, "message": "Authenticate", "status": 401})
+                if not re.fullmatch(r"\+[1-9]\d{6,14}", fields.get("To", "")):
+                    twilio.refused += 1
+                    return self._answer(400, {"code": 21211, "message": f"The 'To' number {fields.get('To')} is "
+                                              "not a valid phone number.", "status": 400})
+                if not fields.get("Url"):
+                    twilio.refused += 1
+                    return self._answer(400, {"code": 21205, "message": "Url parameter is required.", "status": 400})
+                call = Call("CA" + secrets.token_hex(16), fields["To"], fields.get("From", ""), fields["Url"],
+                            fields.get("Method", "POST"), fields.get("StatusCallback", ""),
+                            [value for name, value in form if name == "StatusCallbackEvent"],
+                            fields.get("Timeout", "60"), form)
+                twilio.calls.append(call)
+                self._answer(201, {"sid": call.sid, "account_sid": twilio.account_sid, "to": call.to,
+                                   "from": call.sender, "status": "queued", "direction": "outbound-api"})
+
+            def _answer(self, status: int, body: dict) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def provider_url(self, sender: str = "+33100000000", token: str | None = None) -> str:
+        return f"twilio://{self.account_sid}:{token or self.auth_token}@{sender.replace('+', '%2B')}/{{to}}?base={self.base}"
+
+    def signed(self, url: str, fields: dict[str, str]) -> tuple[bytes, dict[str, str]]:
+        return urlencode(fields).encode(), {
+            "content-type": "application/x-www-form-urlencoded",
+            "x-twilio-signature": signature(self.auth_token, url, list(fields.items()))}
+
+    def _fields(self, call: Call, status: str) -> dict[str, str]:
+        return {"CallSid": call.sid, "AccountSid": self.account_sid, "From": call.sender, "To": call.to,
+                "CallStatus": status, "Direction": "outbound-api", "ApiVersion": "2010-04-01"}
+
+    def pick_up(self, call: Call):
+        """The call answered: Twilio fetches its `Url`."""
+        return (call.url, *self.signed(call.url, self._fields(call, "in-progress")))
+
+    def press(self, call: Call, action: str, digits: str):
+        """A key pressed during a `<Gather>`: Twilio posts it to the gather's `action`."""
+        return (action, *self.signed(action, {**self._fields(call, "in-progress"), "Digits": digits,
+                                                      "FinishedOnKey": ""}))
+
+    def status(self, call: Call, status: str, duration: int = 0):
+        fields = {**self._fields(call, status), "CallDuration": str(duration), "Timestamp": "Sat, 05 Dec 2026"}
+        return (call.status_callback, *self.signed(call.status_callback, fields))
+
+    def __enter__(self) -> FakeTwilioVoice:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._server.shutdown()
+        self._server.server_close()
