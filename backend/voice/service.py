@@ -29,7 +29,9 @@ from escalation.planner import PageStatus
 from notifications import voice_twiml
 from notifications.base import ChannelKind
 
-ENDED = frozenset({"completed", "busy", "no-answer", "failed", "canceled"})
+# Twilio's CallStatus words (its own, not a Vigie status): a call that ended.
+HUNG_UP = "completed"  # picked up, then hung up (here: without a key pressed)
+ENDED = frozenset({HUNG_UP, "busy", "no-answer", "failed", "canceled"})
 
 
 def call_of(db_session: Session, notification_id: int) -> tuple[Notification, Event | None]:
@@ -110,7 +112,7 @@ def ended(*, db_session: Session, notification_id: int, call_sid: str, status: s
     if row.status != NotificationStatus.SENT:
         return "taken" if taken else "ignored"
     row.status, row.last_error = NotificationStatus.FAILED, f"{provider}: {status}"
-    words = "décroché sans touche" if status == "completed" else status
+    words = "décroché sans touche" if status == HUNG_UP else status
     trace_delivery(db_session, event, row, kind=TraceKind.NOTIFICATION_FAILED, at=now,
                    detail=f"appel non pris ({provider} : {words})")
     after_failure(db_session=db_session, event=event, row=row, now=now, gone=False, reason=row.last_error)
