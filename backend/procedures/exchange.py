@@ -32,7 +32,8 @@ def export(*, db_session: Session, organization: Organization) -> dict:
                             "timings": service.with_defaults(p.timings or {}), "active": p.active,
                             "version": p.version,
                             "steps": [{"group": groups.get(s.group_id, ""), "mode": s.mode,
-                                       "min_severity": s.min_severity} for s in p.steps],
+                                       "min_severity": s.min_severity, "inform_all": s.inform_all}
+                                      for s in p.steps],
                             "report_lists": sorted(lists.get(r.list_id, "") for r in p.report_lists)}
                            for p in procedures]}
 
@@ -43,7 +44,8 @@ def export_csv(document: dict) -> str:
     writer.writerow(["catégorie", "catégorie CAP", "active", "version", "groupes (dans l'ordre)",
                      "rapport à", "consignes"])
     for p in document["procedures"]:
-        steps = " > ".join(f"{s['group']} ({MODES[s['mode']]}, gravité ≥ {s['min_severity']})" for s in p["steps"])
+        steps = " > ".join(f"{s['group']} ({MODES[s['mode']]}{', toute la liste' if s['inform_all'] else ''}, "
+                           f"gravité ≥ {s['min_severity']})" for s in p["steps"])
         writer.writerow([p["category"], p["cap_category"], "oui" if p["active"] else "non", p["version"], steps,
                          ", ".join(p["report_lists"]), p["instructions"]])
     return out.getvalue()
@@ -77,8 +79,8 @@ def import_file(*, db_session: Session, organization: Organization, document: Pr
         content = {"category": item.category, "cap_category": item.cap_category, "instructions": item.instructions,
                    "default_severity": item.default_severity,
                    "timings": {k: v.model_dump() for k, v in item.timings.items()},
-                   "steps": [{"group_id": groups[s.group], "mode": s.mode, "min_severity": s.min_severity}
-                             for s in item.steps],
+                   "steps": [{"group_id": groups[s.group], "mode": s.mode, "min_severity": s.min_severity,
+                              "inform_all": s.inform_all} for s in item.steps],
                    "report_list_ids": [lists[name] for name in item.report_lists]}
         try:
             content = service.normalized(content)
