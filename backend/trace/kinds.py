@@ -54,6 +54,7 @@ class TraceKind(_Kind):
     TRACE_CORRECTION = "trace.correction", "an operator corrected an earlier entry (entries are never changed)"
     REPORT_SENT = "report.sent", "the event's report was sent to its recipients"
     REPORT_WRITTEN = "report.written", "the event's report was written, with nobody to send it to"
+    REINFORCEMENT_NOTED = "event.reinforcement_noted", "the PC took note of a call for reinforcement: its alarm stops"
 
     @classmethod
     def of_response(cls, kind: str) -> TraceKind:
