@@ -7,7 +7,8 @@ from notifications.render import INFORMATION
 from notifications.sms_text import fit_sms
 
 WHAT = {"en_route": "en route", "on_site": "sur place", "done": "intervention terminée",
-        "need_help": "demande un renfort", "note": "note", "photo": "a envoyé une photo"}
+        "need_help": "demande un renfort", "note": "note", "photo": "a envoyé une photo",
+        "help_taken": "vient en renfort"}
 
 
 def report_back(kind: str, who: str, group: str | None = None, text: str = "") -> str:

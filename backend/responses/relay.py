@@ -27,8 +27,9 @@ from backend.trace.kinds import TraceKind
 from backend.trace.models import TraceEntry
 from notifications import information
 
-FIELD_KINDS = frozenset({"en_route", "on_site", "done", "need_help", "note", "photo"})
-SMS_KINDS = frozenset({"done", "need_help", "note"})
+# `help_taken`: a cadre took the page for reinforcement — whoever called for it learns help is coming.
+FIELD_KINDS = frozenset({"en_route", "on_site", "done", "need_help", "note", "photo", "help_taken"})
+SMS_KINDS = frozenset({"done", "need_help", "note", "help_taken"})
 TOLD_WHEN_INFORMED = frozenset({"done", "need_help"})
 ENGAGING = ("ack", "en_route", "on_site", "done", "need_help", "note")
 

@@ -65,6 +65,9 @@ def record(*, db_session: Session, event: Event, kind: str, person_id: int | Non
                 page_service.apply_signal(db_session=db_session, event=event, page=page,
                                           signal=esc.Acknowledged(person_id), now=now, actor=actor)
             _close_the_loop(db_session=db_session, event=event, page=page, acked_by=_name(person, actor), now=now)
+            if (page.policy or {}).get("help"):
+                relay.relay(db_session=db_session, event=event, kind="help_taken", author_id=person_id, text="",
+                            now=now, response_id=response.id)
         event_service.mark_acknowledged(db_session=db_session, event=event, now=now)
     elif kind == "decline":
         for page in pages:

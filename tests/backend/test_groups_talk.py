@@ -174,6 +174,9 @@ def test_renfort_pages_the_cadre_on_call_and_rings_until_noted(client, world, h,
     detail = client.get(f"{API}/events/{event['id']}", headers=h("operator")).json()
     [page] = [p for p in detail["pages"] if p["policy"].get("help")]
     assert (page["status"], page["acknowledged_by_person_id"]) == ("acknowledged", world.cadres[0])
+    # … and the technician who called learns that help is coming (a basic phone: by SMS).
+    coming = [n for n in messages(runtime, event["id"], "inform", world.techs[0]) if "vient en renfort" in n.text]
+    assert [n.channel for n in coming] == ["sms"] and "Cadre Un (Astreinte cadre)" in coming[0].text
 
 
 def test_a_renfort_typed_by_the_operator_does_not_ring_and_a_cadre_is_never_paged_for_their_own_call(
