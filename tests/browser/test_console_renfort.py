@@ -41,3 +41,29 @@ def test_a_call_for_reinforcement_rings_until_an_operator_takes_note(live, desk,
     beeps = page.evaluate("window.vigieConsole.sound.beeps")
     page.wait_for_timeout(8500)  # past the repeat period: noted means silent
     assert page.evaluate("window.vigieConsole.sound.beeps") == beeps
+
+
+def test_an_inform_step_offers_toute_la_liste_in_the_procedure_form(live, desk, pages):  # noqa: F811
+    world = live.world
+    page = pages(desk)
+    console_login(page, world.users["admin"])
+    page.click("a[data-nav=procedures]")
+    page.select_option("#pr-org", str(world.commune_id))
+    page.click("#pr-new")
+    page.fill("#pr-form input[name=category]", "Crue de l'Ouche")
+    page.select_option("#pr-add-group", label="Astreinte technique")
+    page.select_option("#pr-add-group", label="Astreinte élu")
+    elu = page.locator("#pr-steps li").nth(1)
+    expect(elu.locator("[data-all]")).to_have_count(0)  # a solicited group: nothing to choose
+    elu.locator("select[data-mode]").select_option("inform")
+    expect(elu.get_by_label("toute la liste")).not_to_be_checked()
+    elu.get_by_label("toute la liste").check()
+    page.click("#pr-save-validate")
+    admin = live.client()
+    admin.headers.update(login(admin, world.users["admin"]))
+    for _ in range(50):
+        found = [p for p in admin.get("/api/v1/procedures").json() if p["category"] == "Crue de l'Ouche"]
+        if found:
+            break
+        page.wait_for_timeout(100)
+    assert [(s["mode"], s["inform_all"]) for s in found[0]["steps"]] == [("solicit", False), ("inform", True)]
