@@ -40,16 +40,25 @@ def _what(event: EventSummary) -> str:
     return f"{event.title}, {event.place}" if event.place else event.title
 
 
+INFORMATION = "Pour information"  # what every message that asks nothing begins with
+
+
 def _lines(purpose: str, event: EventSummary, *, acked_by: str | None, note: str | None,
-           reply_code: str | None) -> tuple[str, str, str]:
+           reply_code: str | None, requested_by: str | None = None) -> tuple[str, str, str]:
     """(subject, body, reply hint) in plain French."""
     label = severity_label(event.severity)
     ref = f"{event.org_code} {label.upper()} {event.number}"
     code = f" {reply_code}" if reply_code else ""
+    if purpose == "solicit" and requested_by:
+        why = f" ({note})" if note else ""
+        return (f"[{ref}] RENFORT demandé par {requested_by}", f"RENFORT demandé par {requested_by}{why} : {_what(event)}",
+                f"Rep 1{code}=je prends 2{code}=indispo")
     if purpose == "solicit":
         return (f"[{ref}] {event.title}", _what(event), f"Rep 1{code}=je prends 2{code}=indispo")
+    if purpose == "inform" and note:  # a report-back from the field, told to the others on the event
+        return (f"[{ref}] {INFORMATION} — {note}", f"{INFORMATION} — {note} ({_what(event)})", "")
     if purpose == "inform":
-        return (f"[{ref}] Pour information : {event.title}", _what(event), "")
+        return (f"[{ref}] {INFORMATION} — {event.title}", f"{INFORMATION} — {_what(event)}", "")
     if purpose == "unreached":
         return (f"[{ref}] PERSONNE N'A PRIS EN CHARGE", f"Aucun acquittement : {_what(event)}",
                 "")
@@ -63,14 +72,21 @@ def _lines(purpose: str, event: EventSummary, *, acked_by: str | None, note: str
 
 def render(purpose: str, channel: ChannelKind | str, event: EventSummary, *, reply_code: str | None = None,
            person_name: str | None = None, acked_by: str | None = None,
-           links: dict[str, str] | None = None, note: str | None = None) -> Rendered:
+           links: dict[str, str] | None = None, note: str | None = None,
+           requested_by: str | None = None) -> Rendered:
+    """`requested_by`: a page for reinforcement asked by this person (`note`: what they said)."""
     channel = ChannelKind(channel)
-    subject, body, hint = _lines(purpose, event, acked_by=acked_by, note=note, reply_code=reply_code)
+    subject, body, hint = _lines(purpose, event, acked_by=acked_by, note=note, reply_code=reply_code,
+                                 requested_by=requested_by)
     data = {"purpose": purpose, "number": event.number, "severity": event.severity,
             "severity_label": severity_label(event.severity), "title": event.title, "place": event.place,
             "org": event.org_code}
     if purpose == "solicit":
         data["actions"] = ["ack", "decline"]
+    if requested_by:
+        data["reinforcement"] = True
+    if purpose == "inform":
+        data["information"] = True
     if channel is ChannelKind.SMS:
         head = f"[{event.org_code}] {severity_label(event.severity).upper()} {event.number}"
         return Rendered(fold_to_gsm7(subject), fit_sms(head, body, hint), None, data)

@@ -1,4 +1,5 @@
-"""Reading an on-call person's SMS reply: `1`/`OK` take it, `2`/`NON` decline, `3` on site, `4` done.
+"""Reading an on-call person's SMS reply: `1`/`OK` take it, `2`/`NON` decline, `3` on site, `4` done,
+`5`/`EN ROUTE` on the way, `6`/`RENFORT` asks for reinforcement.
 
 A page code may follow (`1 4821`); anything else is a note on the person's current page.
 """
@@ -9,9 +10,12 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-KINDS = {"1": "ack", "OK": "ack", "2": "decline", "NON": "decline", "3": "on_site", "4": "done"}
+KINDS = {"1": "ack", "OK": "ack", "2": "decline", "NON": "decline", "3": "on_site", "4": "done",
+         "5": "en_route", "EN ROUTE": "en_route", "6": "need_help", "RENFORT": "need_help"}
+# After « je prends », the codes of what comes next (one SMS: the page's hint has no room for them).
+NEXT_CODES = "Ensuite : 5=en route 3=sur place 4=termine 6=renfort"
 
-_COMMAND = re.compile(r"^\s*(?P<word>[0-9]|OK|NON)\b[\s.,;:!-]*(?:(?P<code>\d{4,6})\b)?[\s.,;:!-]*(?P<rest>.*)$",
+_COMMAND = re.compile(r"^\s*(?P<word>[0-9]|OK|NON|EN ROUTE|RENFORT)\b[\s.,;:!-]*(?:(?P<code>\d{4,6})\b)?[\s.,;:!-]*(?P<rest>.*)$",
                       re.IGNORECASE | re.DOTALL)
 
 
@@ -32,7 +36,7 @@ def parse_reply(text: str) -> Reply:
     body = " ".join((text or "").split())
     match = _COMMAND.match(_plain(body))
     if match:
-        word = match.group("word").upper()
+        word = " ".join(match.group("word").upper().split())
         if word in KINDS:
             rest = body[len(body) - len(match.group("rest")):].strip() if match.group("rest") else ""
             return Reply(KINDS[word], match.group("code"), rest)
@@ -42,7 +46,8 @@ def parse_reply(text: str) -> Reply:
 # What Vigie answers to a reply (the SMS back to the number that wrote) -------------------------------
 
 DONE_WORDS = {"ack": "je prends", "decline": "indisponible", "on_site": "sur place", "done": "termine",
-              "note": "note"}
+              "en_route": "en route", "need_help": "renfort demande", "note": "note"}
+AFTER = {"ack": NEXT_CODES, "need_help": "Le PC est alerte."}
 REFUSALS = {"already_acknowledged": "deja pris en charge", "event_closed": "evenement clos",
             "no_active_page": "plus aucune sollicitation en attente",
             "not_solicited": "vous n'etes pas sollicite pour cet evenement"}
@@ -50,7 +55,8 @@ REFUSALS = {"already_acknowledged": "deja pris en charge", "event_closed": "even
 
 def received(reply: Reply) -> str:
     detail = f" ({reply.text})" if reply.text and reply.kind != "note" else ""
-    return f"Recu : {DONE_WORDS[reply.kind]}{detail}."
+    after = f" {AFTER[reply.kind]}" if reply.kind in AFTER else ""
+    return f"Recu : {DONE_WORDS[reply.kind]}{detail}.{after}"
 
 
 def refused(code: str, *, taken_by: str | None = None) -> str:

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from backend.attachments.models import Attachment
 from backend.errors import Unprocessable
 from backend.events.models import Event
+from backend.responses import relay
 from backend.trace import service as trace_service
 from backend.trace.kinds import TraceKind
 from backend.trace.service import Actor
@@ -53,4 +54,6 @@ def store_photo(*, db_session: Session, event: Event, data: bytes, caption: str,
     trace_service.append(db_session=db_session, event=event, kind=TraceKind.RESPONSE_PHOTO, actor=actor, at=now, data={
         "attachment_id": attachment.id, "sha256": digest, "size": len(data), "content_type": kind,
         "caption": caption, "person_id": person_id})
+    relay.relay(db_session=db_session, event=event, kind="photo", author_id=person_id, text=caption, now=now,
+                attachment_id=attachment.id)
     return attachment

@@ -19,6 +19,7 @@ from backend.events.models import Event
 from backend.orgs.schemas import Id
 from backend.outbox.models import Notification
 from backend.pages import service as page_service
+from backend.responses import reinforcement
 from backend.responses import service as response_service
 from backend.responses.models import Response
 from backend.routing import OneHopRoute
@@ -109,6 +110,14 @@ def respond(event_id: Id, body: schemas.ResponseCreate, db: SessionDep, principa
         db_session=db, event=event, kind=body.kind, person_id=body.person_id, actor=actor_of(principal),
         via="operator", text=body.text, page_id=body.page_id, on_behalf_by_user_id=principal.user.id,
         reason=body.reason, client_id=idempotency_key)
+
+
+@router.post("/{event_id}/responses/{response_id}/noted", response_model=schemas.ResponseOut,
+             summary="The PC took note of a call for reinforcement: the consoles stop ringing for it")
+def note_reinforcement(event_id: Id, response_id: Id, db: SessionDep, principal: Operator):
+    event = visible_event(db, principal, event_id, lock=True)
+    return reinforcement.take_note(db_session=db, event=event, response_id=response_id, user_id=principal.user.id,
+                                   actor=actor_of(principal), now=db_now(db))
 
 
 @router.get("/{event_id}/trace", response_model=list[schemas.TraceEntryOut])

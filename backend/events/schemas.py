@@ -132,6 +132,8 @@ class ResponseOut(BaseModel):
     via: str
     on_behalf_by_user_id: int | None
     created_at: datetime
+    noted_at: datetime | None = Field(default=None, description="a call for reinforcement: when the PC took note")
+    noted_by_user_id: int | None = None
 
 
 class EventDetail(EventOut):

@@ -142,10 +142,10 @@ def create(*, db_session: Session, org_ids: frozenset[int], draft: EventCreate, 
     if plan is not None:
         page_service.open_pages(db_session=db_session, event=event, procedure=plan, now=now)
         _inform(db_session=db_session, event=event, organization=organization,
-                group_ids=page_service.informed_groups(plan, severity), now=now)
+                steps=page_service.informed_steps(plan, severity), now=now)
         if not severity_of(severity).solicits:  # nobody is asked: those it would ask are told
             _inform(db_session=db_session, event=event, organization=organization,
-                    group_ids=page_service.solicited_groups(plan, severity), now=now)
+                    steps=[(g, False) for g in page_service.solicited_groups(plan, severity)], now=now)
     return event
 
 
@@ -195,21 +195,22 @@ def _handle_out_of_coverage(*, db_session: Session, event: Event, organization: 
     return event.coverage_handling == "solicit"
 
 
-def _inform(*, db_session: Session, event: Event, organization: Organization, group_ids: list[int],
+def _inform(*, db_session: Session, event: Event, organization: Organization, steps: list[tuple[int, bool]],
             now: datetime) -> None:
-    for group_id in group_ids:
+    """Each informed group's person on call (who is on call now), or its whole list when the step says so."""
+    for group_id, whole_list in steps:
         group = db_session.get(OnCallGroup, group_id)
         people = []
-        for member in group.members:
-            person = db_session.get(Person, member.person_id, options=[joinedload(Person.contact_methods)])
-            if not person.active:
-                continue
+        for person_id in page_service.informed_people(db_session=db_session, group_id=group_id,
+                                                      whole_list=whole_list, at=now):
+            person = db_session.get(Person, person_id, options=[joinedload(Person.contact_methods)])
             rows = outbox_service.enqueue(db_session=db_session, event=event, organization=organization,
                                           person=person, purpose="inform", now=now)
             people.append({"person_id": person.id, "person": person.display_name,
                            "notifications": [{"id": r.id, "channel": r.channel} for r in rows]})
         trace_service.append(db_session=db_session, event=event, kind=TraceKind.EVENT_INFORMED, at=now,
-                             data={"group_id": group.id, "group": group.name, "people": people})
+                             data={"group_id": group.id, "group": group.name, "people": people,
+                                   "scope": "whole_list" if whole_list else "on_call"})
 
 
 def requalify(*, db_session: Session, event: Event, severity: int, reason: str, actor: Actor,
@@ -248,7 +249,8 @@ def requalify(*, db_session: Session, event: Event, severity: int, reason: str, 
         informed = {entry.data.get("group_id") for entry in db_session.scalars(
             select(TraceEntry).where(TraceEntry.event_id == event.id, TraceEntry.kind == TraceKind.EVENT_INFORMED))}
         _inform(db_session=db_session, event=event, organization=organization, now=now,
-                group_ids=[g for g in page_service.informed_groups(procedure, severity) if g not in informed])
+                steps=[(g, everyone) for g, everyone in page_service.informed_steps(procedure, severity)
+                       if g not in informed])
     return event
 
 

@@ -94,10 +94,11 @@ def preview(*, db_session: Session, organization_id: int, org_ids: frozenset[int
                                   "members": [_member(db_session, pid, severity, "solicit", policy)
                                               for pid in g.members]} for g in frozen.chain]})
     informed = []
-    for group_id in page_service.informed_groups(procedure, severity):
+    for group_id, whole_list in page_service.informed_steps(procedure, severity):
         group = page_service.group_roster(db_session=db_session, group_id=group_id, at=now)
-        informed.append({"group_id": group.group_id, "group": group.name,
-                         "members": [_member(db_session, pid, severity, "inform", policy) for pid in group.members]})
+        told = page_service.informed_people(db_session=db_session, group_id=group_id, whole_list=whole_list, at=now)
+        informed.append({"group_id": group.group_id, "group": group.name, "whole_list": whole_list,
+                         "members": [_member(db_session, pid, severity, "inform", policy) for pid in told]})
     organization = db_session.get(Organization, organization_id)
     covered = coverage_service.is_covered(db_session=db_session, organization=organization, at=now)
     handling = "solicit" if covered else coverage_service.settings_of(

@@ -133,14 +133,19 @@ def enqueue(*, db_session: Session, event: Event, organization: Organization, pe
             note: str | None = None) -> list[Notification]:
     """Queue the notifications of one person for one purpose (`contacts` forces the roads)."""
     policy = policy_of(db_session)
+    page = db_session.get(Page, page_id) if page_id is not None else None
+    # A page for reinforcement (backend/responses/reinforcement.py) says who asked, at its own severity.
+    reinforcement = (page.policy or {}).get("help") if page is not None and purpose == "solicit" else None
+    level = page.severity if page is not None and reinforcement else event.severity
+    if reinforcement:
+        note = reinforcement.get("text") or None
     planned = [Planned(cm) for cm in contacts] if contacts is not None else plan(
-        person, event.severity, purpose, policy)
+        person, level, purpose, policy)
     if contacts is None:
-        planned += calls(db_session, organization, person, event.severity, purpose, planned, policy, now)
+        planned += calls(db_session, organization, person, level, purpose, planned, policy, now)
     if not planned:
         return []
     summary = summary_of(event, organization)
-    page = db_session.get(Page, page_id) if page_id is not None else None
     code = reply_code_for(db_session, person_id=person.id, page=page) if purpose == "solicit" else None
     links = links_of(db_session)
     rows: list[Notification] = []
@@ -152,9 +157,12 @@ def enqueue(*, db_session: Session, event: Event, organization: Organization, pe
             one_tap = {"Je prends": links.url(person_id=person.id, page_id=page_id, action="ack", now=now),
                        "Indisponible": links.url(person_id=person.id, page_id=page_id, action="decline", now=now)}
         rendered = render(purpose, channel, summary, person_name=person.display_name, acked_by=acked_by,
-                          reply_code=code if channel is ChannelKind.SMS else None, links=one_tap, note=note)
+                          reply_code=code if channel is ChannelKind.SMS else None, links=one_tap, note=note,
+                          requested_by=reinforcement["person"] if reinforcement else None)
         data = {**rendered.data, "event_id": event.id, "page_id": page_id, "purpose": purpose,
                 "reply_code": page.reply_code if page is not None else None}
+        if purpose == "inform" and note:
+            data["note"] = note  # what a fallback road says again
         if item.delay_s:
             data["fallback"] = True
         if item.after_sms:
@@ -163,7 +171,7 @@ def enqueue(*, db_session: Session, event: Event, organization: Organization, pe
             organization_id=event.organization_id, event_id=event.id, page_id=page_id, person_id=person.id,
             contact_method_id=contact.id, page_version=page_version, channel=channel.value,
             address=contact.address, purpose=purpose, subject=rendered.subject, text=rendered.text,
-            html=rendered.html, data=data, urgent=severity_of(event.severity).urgent, status=NotificationStatus.QUEUED,
+            html=rendered.html, data=data, urgent=severity_of(level).urgent, status=NotificationStatus.QUEUED,
             due_at=now + timedelta(seconds=item.delay_s), created_at=now,
         )
         db_session.add(row)
@@ -223,7 +231,7 @@ def fall_back(*, db_session: Session, failed: Notification, now: datetime) -> No
     organization = db_session.get(Organization, failed.organization_id)
     rows = enqueue(db_session=db_session, event=event, organization=organization, person=person,
                    purpose=failed.purpose, now=now, page_id=failed.page_id, page_version=failed.page_version,
-                   contacts=[contact])
+                   contacts=[contact], note=(failed.data or {}).get("note"))
     return rows[0] if rows else None
 
 

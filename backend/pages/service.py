@@ -54,6 +54,19 @@ def informed_groups(procedure: Procedure | Plan, severity: int) -> list[int]:
     return [s.group_id for s in procedure.steps if s.mode == "inform" and s.min_severity <= severity]
 
 
+def informed_steps(procedure: Procedure | Plan, severity: int) -> list[tuple[int, bool]]:
+    """(group, whole list) for each group the procedure informs at this severity."""
+    return [(s.group_id, bool(getattr(s, "inform_all", False))) for s in procedure.steps
+            if s.mode == "inform" and s.min_severity <= severity]
+
+
+def informed_people(*, db_session: Session, group_id: int, whole_list: bool, at: datetime) -> tuple[int, ...]:
+    """Who an inform step tells: the group's person on call at `at` (the first escalation would try), or
+    every active member when the procedure asks for « toute la liste »."""
+    members = group_roster(db_session=db_session, group_id=group_id, at=at).members
+    return members if whole_list else members[:1]
+
+
 def open_pages(*, db_session: Session, event: Event, procedure: Procedure | Plan, now: datetime) -> list[Page]:
     """The pages the severity opens (escalation/severity.py): one walking the chain, or one per group at once.
 

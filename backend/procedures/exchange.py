@@ -45,7 +45,8 @@ def export_csv(document: dict) -> str:
                      "rapport à", "consignes"])
     for p in document["procedures"]:
         steps = " > ".join(f"{METROPOLE_PREFIX if s.get('of_metropole') else ''}{s['group']} "
-                           f"({MODES[s['mode']]}, gravité ≥ {s['min_severity']})" for s in p["steps"])
+                           f"({MODES[s['mode']]}{', toute la liste' if s.get('inform_all') else ''}, "
+                           f"gravité ≥ {s['min_severity']})" for s in p["steps"])
         writer.writerow([p["category"], p["cap_category"], "oui" if p["active"] else "non", p["version"], steps,
                          ", ".join(p["report_lists"]), p["instructions"]])
     return out.getvalue()
@@ -83,8 +84,8 @@ def import_file(*, db_session: Session, organization: Organization, document: Pr
         content = {"category": item.category, "cap_category": item.cap_category, "instructions": item.instructions,
                    "default_severity": item.default_severity,
                    "timings": {k: v.model_dump() for k, v in item.timings.items()},
-                   "steps": [{"group_id": group_of(s), "mode": s.mode, "min_severity": s.min_severity}
-                             for s in item.steps],
+                   "steps": [{"group_id": group_of(s), "mode": s.mode, "min_severity": s.min_severity,
+                              "inform_all": s.inform_all} for s in item.steps],
                    "report_list_ids": [lists[name] for name in item.report_lists]}
         try:
             content = service.normalized(content)
@@ -137,7 +138,7 @@ def _metropole_groups(db_session: Session, organization: Organization) -> dict[i
 
 
 def _exported_step(step, groups: dict[int, str], metropole_groups: dict[int, str]) -> dict:
+    common = {"mode": step.mode, "min_severity": step.min_severity, "inform_all": step.inform_all}
     if step.group_id in metropole_groups:
-        return {"group": metropole_groups[step.group_id], "of_metropole": True, "mode": step.mode,
-                "min_severity": step.min_severity}
-    return {"group": groups.get(step.group_id, ""), "mode": step.mode, "min_severity": step.min_severity}
+        return {"group": metropole_groups[step.group_id], "of_metropole": True, **common}
+    return {"group": groups.get(step.group_id, ""), **common}

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.db import Base, JSONType, UTCDateTime, utcnow
@@ -53,6 +53,8 @@ class ProcedureStep(Base):
     group_id: Mapped[int] = mapped_column(ForeignKey("oncall_groups.id"))
     mode: Mapped[str] = mapped_column(String(10), default="solicit")  # solicit | inform
     min_severity: Mapped[int] = mapped_column(default=1)
+    # An inform step reaches the group's person on call; the whole list only when the procedure says so.
+    inform_all: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class ProcedureReportList(Base):

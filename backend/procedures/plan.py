@@ -13,6 +13,7 @@ class PlanStep:
     group_id: int
     mode: str = "solicit"
     min_severity: int = 1
+    inform_all: bool = False  # an inform step: every member, not only the person on call
 
 
 @dataclass(frozen=True)
@@ -23,7 +24,8 @@ class Plan:
 
 def from_content(content: dict) -> Plan:
     """A procedure version's content (`ProcedureVersion.content`)."""
-    return Plan(steps=tuple(PlanStep(int(s["group_id"]), s.get("mode", "solicit"), int(s.get("min_severity", 1)))
+    return Plan(steps=tuple(PlanStep(int(s["group_id"]), s.get("mode", "solicit"), int(s.get("min_severity", 1)),
+                                     bool(s.get("inform_all")))
                             for s in content.get("steps", [])),
                 timings=dict(content.get("timings") or DEFAULT_TIMINGS))
 

@@ -13,6 +13,7 @@ from backend.procedures.models import CAP_CATEGORIES
 CapCategory = Literal[CAP_CATEGORIES]
 Severity = Literal["2", "3", "4"]
 TIMINGS_HELP = "per severity 2, 3, 4; a severity left out gets the default timing"
+INFORM_ALL_HELP = "an inform step tells every member of the group (« toute la liste »), not only the person on call"
 
 
 class Timing(BaseModel):
@@ -28,6 +29,7 @@ class StepIn(BaseModel):
     group_id: Id
     mode: Literal["solicit", "inform"] = "solicit"
     min_severity: int = Field(default=1, ge=1, le=4)
+    inform_all: bool = Field(default=False, description=INFORM_ALL_HELP)
 
 
 class ProcedureCreate(BaseModel):
@@ -72,6 +74,7 @@ class StepOut(BaseModel):
     group_name: str
     mode: str
     min_severity: int
+    inform_all: bool = False
 
 
 class ProcedureOut(BaseModel):
@@ -95,6 +98,7 @@ class VersionStepOut(BaseModel):
     group_name: str
     mode: str
     min_severity: int
+    inform_all: bool = False
 
 
 class VersionContentOut(BaseModel):
@@ -141,6 +145,7 @@ class ExportedStep(BaseModel):
                                                           "(e.g. its astreinte de décision), named as there")
     mode: Literal["solicit", "inform"] = "solicit"
     min_severity: int = Field(default=1, ge=1, le=4)
+    inform_all: bool = Field(default=False, description=INFORM_ALL_HELP)
 
 
 class ExportedProcedure(BaseModel):

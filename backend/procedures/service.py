@@ -175,8 +175,8 @@ def content_of(procedure: Procedure) -> dict:
     return normalized({"category": procedure.category, "cap_category": procedure.cap_category,
                        "instructions": procedure.instructions, "default_severity": procedure.default_severity,
                        "timings": procedure.timings or {},
-                       "steps": [{"group_id": s.group_id, "mode": s.mode, "min_severity": s.min_severity}
-                                 for s in procedure.steps],
+                       "steps": [{"group_id": s.group_id, "mode": s.mode, "min_severity": s.min_severity,
+                                  "inform_all": s.inform_all} for s in procedure.steps],
                        "report_list_ids": [r.list_id for r in procedure.report_lists]})
 
 
@@ -186,7 +186,8 @@ def normalized(content: dict) -> dict:
             "instructions": content.get("instructions") or "", "default_severity": content.get("default_severity"),
             "timings": with_defaults(content.get("timings") or {}),
             "steps": [{"group_id": int(s["group_id"]), "mode": s.get("mode") or "solicit",
-                       "min_severity": int(s.get("min_severity") or 1)} for s in content["steps"]],
+                       "min_severity": int(s.get("min_severity") or 1),
+                       "inform_all": bool(s.get("inform_all")) and s.get("mode") == "inform"} for s in content["steps"]],
             "report_list_ids": sorted(int(i) for i in content.get("report_list_ids") or [])}
 
 
@@ -210,7 +211,8 @@ def _apply(*, procedure: Procedure, content: dict) -> None:
     procedure.default_severity = content["default_severity"]
     procedure.timings = with_defaults(content["timings"])
     procedure.steps = [ProcedureStep(position=i, group_id=s["group_id"], mode=s["mode"],
-                                     min_severity=s["min_severity"]) for i, s in enumerate(content["steps"])]
+                                     min_severity=s["min_severity"], inform_all=s["inform_all"])
+                       for i, s in enumerate(content["steps"])]
     # Keep the rows that stay: the (procedure, list) key is unique and inserts are flushed first.
     current = {r.list_id: r for r in procedure.report_lists}
     procedure.report_lists = [current.get(i) or ProcedureReportList(list_id=i) for i in content["report_list_ids"]]
@@ -294,7 +296,8 @@ def procedure_views(*, db_session: Session, procedures: list[Procedure]) -> list
              "active": p.active, "created_at": p.created_at, "version": p.version,
              "draft_version": drafts.get(p.id),
              "steps": [{"position": s.position, "group_id": s.group_id, "group_name": names.get(s.group_id, ""),
-                        "mode": s.mode, "min_severity": s.min_severity} for s in p.steps],
+                        "mode": s.mode, "min_severity": s.min_severity, "inform_all": s.inform_all}
+                       for s in p.steps],
              "report_list_ids": sorted(r.list_id for r in p.report_lists)}
             for p in procedures]
 

@@ -91,7 +91,8 @@ def build(*, event, organization_name: str, trace: list, tz: str, chain_intact: 
                                               data.get("person", ""), _delay((entry.at - origin).total_seconds())))
         elif entry.kind == TraceKind.EVENT_INFORMED:
             names = ", ".join(p["person"] for p in data.get("people", []))
-            content.solicitations.append(Line(local(entry.at), f"Informé ({data.get('group', '')})", names,
+            what = f"Relayé : {data.get('text', '')}" if data.get("relay") else f"Informé ({data.get('group', '')})"
+            content.solicitations.append(Line(local(entry.at), what, names,
                                               _delay((entry.at - origin).total_seconds())))
         elif entry.kind == TraceKind.PAGE_UNREACHED:
             content.solicitations.append(Line(local(entry.at), "Personne n'a pris en charge : alerte au PC"))

@@ -26,7 +26,8 @@ class Recipient(BaseModel):
     person_id: int
     person: str
     notification_id: int
-    status: str = Field(description="of the e-mail: queued, sent, delivered, failed")
+    channel: str = Field(default="email", description="email (the report) or sms (told of it)")
+    status: str = Field(description="of the message: queued, sent, delivered, failed")
 
 
 class ReportOut(BaseModel):

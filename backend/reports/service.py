@@ -24,6 +24,7 @@ from backend.reports.render import to_html, to_pdf
 from backend.trace import service as trace_service
 from backend.trace.kinds import TraceKind
 from backend.trace.service import Actor
+from notifications import information
 from notifications import notice as notices
 
 
@@ -94,13 +95,23 @@ def _send(db_session: Session, event: Event, organization: Organization, report:
     sent = []
     for person in people:
         email = next((c for c in person.contact_methods if c.enabled and c.kind == "email"), None)
-        if email is None:
-            continue
-        row = outbox_service.enqueue_written(
-            db_session=db_session, organization_id=event.organization_id, event_id=event.id, person_id=person.id,
-            contact=email, purpose="report", subject=subject, text=text, html=html,
-            data={"purpose": "report", "report_id": report.id}, now=now)
-        sent.append({"person_id": person.id, "person": person.display_name, "notification_id": row.id})
+        mobile = next((c for c in person.contact_methods if c.enabled and c.kind == "sms"), None)
+        if email is not None:
+            row = outbox_service.enqueue_written(
+                db_session=db_session, organization_id=event.organization_id, event_id=event.id, person_id=person.id,
+                contact=email, purpose="report", subject=subject, text=text, html=html,
+                data={"purpose": "report", "report_id": report.id}, now=now)
+            sent.append({"person_id": person.id, "person": person.display_name, "notification_id": row.id,
+                         "channel": "email"})
+        if mobile is not None:  # a list is told by SMS too (the flood limit of each number holds)
+            sms_subject, sms_text = information.report_sms(org_code=organization.code, number=event.number,
+                                                           title=event.title, by_email=email is not None)
+            row = outbox_service.enqueue_written(
+                db_session=db_session, organization_id=event.organization_id, event_id=event.id, person_id=person.id,
+                contact=mobile, purpose="inform", subject=sms_subject, text=sms_text, html=None,
+                data={"purpose": "inform", "report_id": report.id, "information": True}, now=now)
+            sent.append({"person_id": person.id, "person": person.display_name, "notification_id": row.id,
+                         "channel": "sms"})
     return [d.name for d in dlists], sent
 
 

@@ -28,3 +28,6 @@ class Response(Base):
     on_behalf_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     client_id: Mapped[str | None] = mapped_column(String(64))  # the app's Idempotency-Key
+    # A call for reinforcement rings at the PC until an operator takes note of it.
+    noted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    noted_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

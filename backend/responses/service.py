@@ -19,6 +19,7 @@ from backend.outbox.models import Notification, NotificationStatus
 from backend.pages import service as page_service
 from backend.pages.models import Page
 from backend.people.models import Person
+from backend.responses import reinforcement, relay
 from backend.responses.models import Response
 from backend.trace import service as trace_service
 from backend.trace.kinds import TraceKind
@@ -64,11 +65,23 @@ def record(*, db_session: Session, event: Event, kind: str, person_id: int | Non
                 page_service.apply_signal(db_session=db_session, event=event, page=page,
                                           signal=esc.Acknowledged(person_id), now=now, actor=actor)
             _close_the_loop(db_session=db_session, event=event, page=page, acked_by=_name(person, actor), now=now)
+            if (page.policy or {}).get("help"):
+                relay.relay(db_session=db_session, event=event, kind="help_taken", author_id=person_id, text="",
+                            now=now, response_id=response.id)
         event_service.mark_acknowledged(db_session=db_session, event=event, now=now)
     elif kind == "decline":
         for page in pages:
             page_service.apply_signal(db_session=db_session, event=event, page=page,
                                       signal=esc.Declined(person_id, text), now=now, actor=actor)
+    paged = None
+    if kind == "need_help" and event.status != EventStatus.CLOSED:
+        if on_behalf_by_user_id is not None:  # the operator typed it: the PC knows already
+            response.noted_at, response.noted_by_user_id = now, on_behalf_by_user_id
+        paged = reinforcement.call_for_help(db_session=db_session, event=event, response=response, person=person,
+                                            now=now)
+    relay.relay(db_session=db_session, event=event, kind=kind, author_id=person_id, text=text, now=now,
+                response_id=response.id,
+                skip={paged.current_person_id} if paged is not None and paged.current_person_id else set())
     return response
 
 

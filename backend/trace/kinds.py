@@ -59,6 +59,7 @@ class TraceKind(_Kind):
     REPORT_WRITTEN = "report.written", "the event's report was written, with nobody to send it to"
     ALARM_REPEATED = "alarm.repeated", "an integration sent the same alarm again: counted, nobody paged again"
     ALARM_CLEARED = "alarm.cleared", "an integration said the alarm ended (\u00ab fin d'alarme \u00bb)"
+    REINFORCEMENT_NOTED = "event.reinforcement_noted", "the PC took note of a call for reinforcement: its alarm stops"
 
     @classmethod
     def of_response(cls, kind: str) -> TraceKind:

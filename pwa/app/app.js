@@ -12,7 +12,7 @@ const KIND = { ack: 'Je prends', decline: 'Indisponible', en_route: 'En route', 
 const REPORTS = [['en_route', 'En route'], ['on_site', 'Sur place'], ['done', 'Terminé'], ['need_help', 'Renfort']];
 const REASONS = ['Malade', 'Hors secteur', 'Déjà en intervention'];
 // What an SMS reply says for each answer (notifications/sms_reply.py): `1 4821` takes page 4821.
-const SMS_WORD = { ack: '1', decline: '2', on_site: '3', done: '4' };
+const SMS_WORD = { ack: '1', decline: '2', on_site: '3', done: '4', en_route: '5', need_help: '6' };
 // « Terminé » ends the intervention for the PC: a mis-tap can be taken back for this long.
 const UNDO_MS = 5000;
 const CHANNEL = { sms: 'SMS', email: 'e-mail', push: 'notification push', fcm: 'notification', voice: 'appel' };

@@ -139,7 +139,7 @@ def test_export_then_import_round_trip(client, world, h, new_procedure):
     document = exported(client, world, h)
     assert [p["category"] for p in document["procedures"]] == ["Chute d'arbre sur la voirie", "Inondation de voirie"]
     assert document["procedures"][1]["steps"][0] == {"group": "Astreinte technique", "mode": "solicit",
-                                                     "min_severity": 1}
+                                                     "min_severity": 1, "inform_all": False}
     url = f"{API}/organizations/{world.commune_id}/procedures/import"
     same = client.post(url, params={"dry_run": True}, json=document, headers=h("referent")).json()
     assert (same["created"], same["changed"], same["problems"], same["applied"]) == ([], [], [], False)

@@ -55,8 +55,8 @@ def test_closing_writes_the_report_from_the_trace_and_sends_it_to_the_lists(clie
     assert (report["version"], report["trigger"]) == (1, "closure")
     # Whom it went to, and where each e-mail stands (queued until the worker hands it over).
     assert report["lists"] == ["Direction générale"]
-    assert [(r["person_id"], r["person"], r["status"]) for r in report["recipients"]] == [
-        (world.cadres[0], "Cadre Un", "queued")]
+    assert [(r["person_id"], r["person"], r["channel"], r["status"]) for r in report["recipients"]] == [
+        (world.cadres[0], "Cadre Un", "email", "queued"), (world.cadres[0], "Cadre Un", "sms", "queued")]
     html = client.get(f"{API}/reports/{report['id']}.html", headers=op).text
     for expected in ("Rapport d'événement " + event["number"], "Brigadier Martin", "Police", "Tech Un",
                      "Je prends", "Sur place", "balisage posé", "Arbre dégagé, voie rouverte",

@@ -4,6 +4,7 @@
 import { callList, telLink } from "./contacts.js";
 import { EVENT_STATUS, severityLabel } from "./labels.js";
 import { renderPages, renderSummaries, stepsLegend, tickCountdowns } from "./pages.js";
+import { helpBox, unreachedAlarms, wireHelp } from "./reinforcement.js";
 import { orgName, silenceAlarms, store, subscribe } from "./store.js";
 import { esc, since, timeOf } from "./util.js";
 
@@ -82,6 +83,7 @@ export function mountBoard(root) {
     const card = click.target.closest("[data-event-id]");
     if (card && !click.target.closest("a, button")) openEvent(card.dataset.eventId);
   });
+  wireHelp(board);
   board.addEventListener("keydown", (key) => {
     if (key.key === "Enter" && key.target.matches(".card[data-event-id]")) {
       key.preventDefault();
@@ -131,21 +133,21 @@ function alarming(event) {
   return [...store.alarms.values()].some((a) => a.eventId === event.id) ? 1 : 0;
 }
 
-function alarmState(event) {
-  const alarms = [...store.alarms.values()].filter((a) => a.eventId === event.id);
+function alarmState(alarms) {
   if (!alarms.length) return null;
   return alarms.every((a) => a.silenced) ? "silenced" : "ringing";
 }
 
 function card(event) {
-  const alarm = alarmState(event);
-  const alarmBox = alarm
+  const alarm = alarmState([...store.alarms.values()].filter((a) => a.eventId === event.id));
+  const unreached = alarmState(unreachedAlarms(event.id));
+  const alarmBox = helpBox(event) + (unreached
     ? `<div class="alarm-box" role="alert"><strong>Personne n'a répondu</strong>
          <span>Appelez les astreintes par téléphone, puis saisissez la prise en charge :</span>
          ${callList(event.id, { others: false })}
-         ${alarm === "ringing" ? `<button type="button" class="ghost small" data-silence="${event.id}">Couper le son</button>` : ""}
+         ${unreached === "ringing" ? `<button type="button" class="ghost small" data-silence="${event.id}">Couper le son</button>` : ""}
        </div>`
-    : "";
+    : "");
   const open = unfolded.has(event.id);
   const people = new Set(event.pages.flatMap((p) => (p.policy?.chain || []).flatMap((g) => g.members))).size;
   const caller = [esc(event.caller_name), event.callback_number ? telLink(event.callback_number, { label: event.caller_name })

@@ -10,6 +10,7 @@ import { renderPages, tickCountdowns } from "./pages.js";
 import { showEventProcedure } from "./procedurehelp.js";
 import { phoneText } from "./people.js";
 import { showPhotos, wirePhotoViewer } from "./photos.js";
+import { helpBox, unreachedAlarms, wireHelp } from "./reinforcement.js";
 import { loadTrace, orgName, personName, refreshEvent, silenceAlarms, store, subscribe } from "./store.js";
 import { toast } from "./toast.js";
 import { traceRow } from "./trace.js";
@@ -36,6 +37,7 @@ export function mountEvent(root, eventId) {
     </aside>
   </div>`;
   const $ = (selector) => root.querySelector(selector);
+  wireHelp($("#ev-alarm"));
   let scheduled = false;
 
   function render() {
@@ -46,15 +48,15 @@ export function mountEvent(root, eventId) {
       return;
     }
     $("#ev-head").innerHTML = headHtml(detail);
-    const alarms = [...store.alarms.values()].filter((a) => a.eventId === eventId);
-    $("#ev-alarm").innerHTML = alarms.length
+    const alarms = unreachedAlarms(eventId);
+    $("#ev-alarm").innerHTML = helpBox(detail, { big: true }) + (alarms.length
       ? `<div class="alarm-box big${alarms.every((a) => a.silenced) ? "" : " ringing"}" role="alert">
            <strong>Personne n'a répondu</strong>
            <span>Appelez les astreintes par téléphone, puis saisissez ci-dessous qui prend en charge :</span>
            ${callList(eventId)}
            ${alarms.some((a) => !a.silenced) ? `<button type="button" class="ghost small" id="silence">Couper le son</button>` : ""}
          </div>`
-      : "";
+      : "");
     $("#silence")?.addEventListener("click", () => silenceAlarms(eventId));
     $("#ev-pages").innerHTML = renderPages(detail);
     tickCountdowns(root);

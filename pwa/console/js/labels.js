@@ -87,6 +87,7 @@ export const TRACE_KINDS = {
   "alarm.repeated": "Alarme répétée (personne n'est sollicité à nouveau)",
   "alarm.cleared": "Fin d'alarme",
   "event.out_of_coverage": "Hors des heures du PC",
+  "event.reinforcement_noted": "Renfort pris en compte par le PC",
 };
 
 export function traceKindLabel(kind) {

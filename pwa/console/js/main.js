@@ -132,10 +132,15 @@ function renderConnection() {
 
 function renderAlarmIndicator() {
   const box = $("#alarm-indicator");
-  const events = new Set([...store.alarms.values()].map((a) => a.eventId));
+  const alarms = [...store.alarms.values()];
+  const events = new Set(alarms.map((a) => a.eventId));
+  const unanswered = new Set(alarms.filter((a) => a.kind !== "help").map((a) => a.eventId)).size;
+  const help = alarms.filter((a) => a.kind === "help").length;
   box.hidden = events.size === 0;
-  box.classList.toggle("ringing", [...store.alarms.values()].some((a) => !a.silenced));
-  box.textContent = events.size === 1 ? "1 événement sans réponse" : `${events.size} événements sans réponse`;
+  box.classList.toggle("ringing", alarms.some((a) => !a.silenced));
+  box.textContent = [help ? `${help} renfort${help > 1 ? "s" : ""} demandé${help > 1 ? "s" : ""}` : "",
+                     unanswered ? `${unanswered} événement${unanswered > 1 ? "s" : ""} sans réponse` : ""]
+    .filter(Boolean).join(" · ");
   box.onclick = () => {
     const [first] = events;
     if (first) location.hash = `#/evenement/${first}`;

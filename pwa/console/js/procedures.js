@@ -32,7 +32,8 @@ function haystack(p) {
 const fold = (text) => text.toLocaleLowerCase("fr").normalize("NFD").replace(/[\u0300-\u036f]/g, "");
 
 export function chainText(steps) {
-  return steps.map((s) => `${s.group_name || `groupe ${s.group_id}`}${s.mode === "inform" ? " (informé)" : ""}${
+  return steps.map((s) => `${s.group_name || `groupe ${s.group_id}`}${
+    s.mode === "inform" ? (s.inform_all ? " (informé, toute la liste)" : " (informé)") : ""}${
     s.min_severity > 1 ? ` dès ${severityLabel(s.min_severity).toLowerCase()}` : ""}`).join(" → ");
 }
 
@@ -228,7 +229,8 @@ export function mountProcedures(root) {
     // Editing starts from the latest version, draft included: a second edit builds on the first.
     const base = latest?.content || procedure || { category: "", cap_category: "Other", instructions: "",
                                                   default_severity: null, steps: [], report_list_ids: [] };
-    let steps = base.steps.map((s) => ({ group_id: s.group_id, mode: s.mode, min_severity: s.min_severity }));
+    let steps = base.steps.map((s) => ({ group_id: s.group_id, mode: s.mode, min_severity: s.min_severity,
+                                         inform_all: Boolean(s.inform_all) }));
     const box = $("#pr-detail");
     box.innerHTML = `<form id="pr-form" class="form" novalidate>
       <h2>${procedure ? `Modifier « ${esc(procedure.category)} »` : "Nouvelle procédure"}</h2>
@@ -269,6 +271,8 @@ export function mountProcedures(root) {
           `<option value="${m}"${m === s.mode ? " selected" : ""}>${label}</option>`).join("")}</select>
         <select data-sev="${i}" aria-label="À partir de la gravité">${Object.entries(SEVERITY).map(([level, label]) =>
           `<option value="${level}"${Number(level) === s.min_severity ? " selected" : ""}>dès ${esc(label.toLowerCase())}</option>`).join("")}</select>
+        ${s.mode === "inform" ? `<label class="pr-inform-all" title="Sinon, seule la personne d'astreinte du groupe est informée"><input type="checkbox" data-all="${i}"${
+          s.inform_all ? " checked" : ""}> toute la liste</label>` : ""}
         <button type="button" class="ghost small" data-up="${i}" aria-label="Monter"${i ? "" : " disabled"}>↑</button>
         <button type="button" class="ghost small" data-down="${i}" aria-label="Descendre"${i < steps.length - 1 ? "" : " disabled"}>↓</button>
         <button type="button" class="ghost small" data-remove="${i}" aria-label="Retirer">✕</button></li>`).join("")
@@ -279,8 +283,13 @@ export function mountProcedures(root) {
       }
     }
     form.querySelector("#pr-steps").addEventListener("change", (change) => {
-      const { mode, sev } = change.target.dataset;
-      if (mode !== undefined) steps[Number(mode)].mode = change.target.value;
+      const { mode, sev, all } = change.target.dataset;
+      if (all !== undefined) steps[Number(all)].inform_all = change.target.checked;
+      if (mode !== undefined) {
+        steps[Number(mode)].mode = change.target.value;
+        if (change.target.value !== "inform") steps[Number(mode)].inform_all = false;
+        renderSteps();
+      }
       if (sev !== undefined) steps[Number(sev)].min_severity = Number(change.target.value);
     });
     form.querySelector("#pr-steps").addEventListener("click", (click) => {

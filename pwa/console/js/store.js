@@ -23,7 +23,7 @@ export const store = {
   lastId: null,         // the last trace entry id seen: where to resume from
   seen: new Set(),
   viaBacklog: new Set(), // entry ids that arrived as a replay after a reconnection
-  alarms: new Map(),    // page id -> {eventId, silenced}
+  alarms: new Map(),    // page id -> {eventId, silenced}; "help-<response id>" -> {kind: "help", eventId, response, silenced}
   connection: "connecting", // connecting | live | reconnecting
   connections: 0,
 };
@@ -164,6 +164,7 @@ function normalise(entry) {
 
 function updateAlarms(detail) {
   const open = detail.status !== "closed";
+  updateHelpAlarms(detail, open);
   for (const page of detail.pages) {
     const alarming = open && page.status === "unreached";
     if (alarming && !store.alarms.has(page.id)) {
@@ -177,6 +178,21 @@ function updateAlarms(detail) {
     for (const [pageId, alarm] of store.alarms) if (alarm.eventId === detail.id) store.alarms.delete(pageId);
   }
   emit({ type: "alarms" });
+}
+
+/** « Renfort »: rings like an unanswered event until an operator takes note of it (responses' `noted_at`). */
+function updateHelpAlarms(detail, open) {
+  for (const response of detail.responses || []) {
+    if (response.kind !== "need_help") continue;
+    const key = `help-${response.id}`;
+    const ringing = open && !response.noted_at;
+    if (ringing && !store.alarms.has(key)) {
+      store.alarms.set(key, { kind: "help", eventId: detail.id, response, silenced: false });
+      alarmBeep();
+    } else if (!ringing && store.alarms.has(key)) {
+      store.alarms.delete(key);
+    }
+  }
 }
 
 export function silenceAlarms(eventId) {

@@ -61,7 +61,9 @@ export function traceDetail(entry) {
   if (kind === "page.unreached") return `Personne n'a pris en charge après ${d.rounds ?? "?"} tour(s) : appelez les astreintes.`;
   if (kind === "page.acknowledged") return "Prise en charge : les sollicitations s'arrêtent.";
   if (kind === "page.cancelled") return CANCEL_REASONS[d.reason] || "";
-  if (kind === "event.informed") return `${d.group} : ${(d.people || []).map((p) => p.person).join(", ")}`;
+  if (kind === "event.informed" && d.relay) return `${d.text || d.from || ""} → ${(d.people || []).map((p) => p.person).join(", ")}`;
+  if (kind === "event.informed") return `${d.group} : ${(d.people || []).map((p) => p.person).join(", ")}${
+    d.scope === "whole_list" ? " (toute la liste)" : ""}`;
   if (kind === "event.requalified") {
     return `${severityLabel(d.from)} → ${severityLabel(d.to)}${d.reason ? ` · ${d.reason}` : ""}`;
   }
