@@ -139,7 +139,7 @@ def test_the_export_names_the_metropoles_group_and_the_import_takes_it_back(clie
     document = client.get(url, headers=h("admin")).json()
     mine = next(p for p in document["procedures"] if p["category"] == "Crue, évacuation possible")
     assert mine["steps"][1] == {"group": "Astreinte de décision", "of_metropole": True, "mode": "solicit",
-                                "min_severity": 1}
+                                "min_severity": 1, "inform_all": False}
     assert "of_metropole" not in mine["steps"][0]
     csv_text = client.get(url, params={"format": "csv"}, headers=h("admin")).text
     assert "Astreinte technique (sollicité, gravité ≥ 1) > Métropole — Astreinte de décision" in csv_text
