@@ -10,6 +10,7 @@ from notifications.base import ChannelKind
 from notifications.sms_text import fit_sms, fold_to_gsm7
 
 PURPOSES = ("solicit", "inform", "unreached", "closing", "confirm")
+EXERCISE_MARK = "EXERCICE — "  # a drill's every message starts so: nobody takes a drill for the real thing
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,7 @@ class EventSummary:
     place: str | None = None
     category: str | None = None
     description: str | None = None
+    exercise: bool = False
 
 
 @dataclass(frozen=True)
@@ -65,14 +67,20 @@ def render(purpose: str, channel: ChannelKind | str, event: EventSummary, *, rep
            links: dict[str, str] | None = None, note: str | None = None) -> Rendered:
     channel = ChannelKind(channel)
     subject, body, hint = _lines(purpose, event, acked_by=acked_by, note=note, reply_code=reply_code)
+    mark = EXERCISE_MARK if event.exercise else ""
+    subject = mark + subject
     data = {"purpose": purpose, "number": event.number, "severity": event.severity,
             "severity_label": severity_label(event.severity), "title": event.title, "place": event.place,
             "org": event.org_code}
     if purpose == "solicit":
         data["actions"] = ["ack", "decline"]
+    if event.exercise:
+        data["exercise"] = True
     if channel is ChannelKind.SMS:
-        head = f"[{event.org_code}] {severity_label(event.severity).upper()} {event.number}"
+        # In the head, which fit_sms never shortens: the body gives way, not the mark.
+        head = f"{mark}[{event.org_code}] {severity_label(event.severity).upper()} {event.number}"
         return Rendered(fold_to_gsm7(subject), fit_sms(head, body, hint), None, data)
+    body = mark + body
     text = "\n".join(part for part in (
         f"Bonjour {person_name}," if person_name and channel is ChannelKind.EMAIL else "",
         body,

@@ -79,7 +79,7 @@ def plan(person: Person, severity: int, purpose: str, policy: OutboxPolicy) -> l
 def summary_of(event: Event, organization: Organization) -> EventSummary:
     return EventSummary(org_code=organization.code, number=event.number, severity=event.severity,
                         title=event.title, place=event.place, category=event.category,
-                        description=event.description)
+                        description=event.description, exercise=event.exercise)
 
 
 def reply_code_for(db_session: Session, *, person_id: int, page: Page | None) -> str | None:
