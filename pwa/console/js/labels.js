@@ -82,6 +82,7 @@ export const TRACE_KINDS = {
   "report.sent": "Rapport diffusé",
   "report.written": "Rapport rédigé",
   "event.out_of_coverage": "Hors des heures du PC",
+  "event.cap": "Message CAP reçu",
 };
 
 export function traceKindLabel(kind) {
