@@ -34,7 +34,7 @@ def cap_time(at: datetime) -> str:
 
 
 def to_cap(*, db_session: Session, event: Event, public_url: str) -> bytes:
-    organization = db_session.get(Organization, event.organization_id)
+    organization = db_session.get_one(Organization, event.organization_id)
     procedure = db_session.get(Procedure, event.procedure_id) if event.procedure_id else None
     last_at = db_session.scalar(select(func.max(TraceEntry.at)).where(TraceEntry.event_id == event.id))
     sender = sender_of(public_url)

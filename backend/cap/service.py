@@ -62,7 +62,7 @@ def take(*, db_session: Session, org_ids: frozenset[int], message: CapMessage, a
     earlier = db_session.scalar(select(CapAlert).where(CapAlert.organization_id == organization.id,
                                                        CapAlert.sender == message.sender,
                                                        CapAlert.identifier == message.identifier))
-    if earlier is not None:
+    if earlier is not None and earlier.event_id is not None:
         event = event_service.get(db_session=db_session, event_id=earlier.event_id, org_ids=org_ids)
         return Taken(event, _ACTIONS[earlier.msg_type], duplicate=True)
     row = CapAlert(organization_id=organization.id, sender=message.sender, identifier=message.identifier,
