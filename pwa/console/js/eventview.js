@@ -4,6 +4,7 @@
 import { api } from "./api.js";
 import { returnToBoard } from "./board.js";
 import { callList, contactsOf, telLink } from "./contacts.js";
+import { exerciseBadge } from "./exercise.js";
 import { EVENT_STATUS, SEVERITY, severityLabel, sourceLabel } from "./labels.js";
 import { mountReports } from "./reports.js";
 import { renderPages, tickCountdowns } from "./pages.js";
@@ -197,7 +198,7 @@ function headHtml(d) {
     ["Pris en charge", d.acknowledged_at ? dayTimeOf(d.acknowledged_at) : ""],
   ].filter(([, value]) => value);
   return `<div class="ev-title">
-      <span class="sev-badge sev-${d.severity}" id="ev-severity">${esc(severityLabel(d.severity))}</span>
+      ${exerciseBadge(d)}<span class="sev-badge sev-${d.severity}" id="ev-severity">${esc(severityLabel(d.severity))}</span>
       <span class="number">${esc(d.number)}</span>
       <span class="status status-${esc(d.status)}" id="ev-status">${esc(EVENT_STATUS[d.status] || d.status)}</span>
       <span class="since muted" data-since="${esc(d.received_at)}">${esc(since(d.received_at))}</span>
