@@ -56,3 +56,17 @@ def test_the_phone_says_exercice_on_a_drill(live, phone):
     drill_card.click()
     expect(page.locator(".head [data-testid=exercise-badge]")).to_have_text("EXERCICE")
     screenshot(page, "pwa-exercise")
+
+
+def test_the_dashboard_shows_drills_apart(live, desk, pages):  # noqa: F811
+    world = live.world
+    client = operator_client(live)
+    create_event(client, world, title="Vraie chute d'arbre")
+    create_event(client, world, title="Exercice crue", exercise=True)
+    page = pages(desk)
+    console_login(page, world.users["operator"])
+    page.click("nav >> text=Indicateurs")
+    drills = page.locator("[data-testid=tile-exercises]")
+    expect(drills).to_contain_text("Exercices (hors convention)")
+    expect(drills.locator(".tile-value")).to_have_text("1")
+    expect(page.locator("[data-testid=tile-events] .tile-value")).to_have_text("1")
