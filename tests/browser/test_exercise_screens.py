@@ -70,3 +70,17 @@ def test_the_dashboard_shows_drills_apart(live, desk, pages):  # noqa: F811
     expect(drills).to_contain_text("Exercices (hors convention)")
     expect(drills.locator(".tile-value")).to_have_text("1")
     expect(page.locator("[data-testid=tile-events] .tile-value")).to_have_text("1")
+
+
+def test_the_event_screen_downloads_the_event_as_a_cap_alert(live, desk, pages):  # noqa: F811
+    world = live.world
+    event = create_event(operator_client(live), world, title="Exercice crue", exercise=True)
+    page = pages(desk)
+    console_login(page, world.users["operator"])
+    page.goto(f"/console/#/evenement/{event['id']}")
+    with page.expect_download() as info:
+        page.click("#cap-export")
+    path = info.value.path()
+    assert info.value.suggested_filename == f"evenement-{event['number']}.cap.xml"
+    xml = open(path, "rb").read()
+    assert b"urn:oasis:names:tc:emergency:cap:1.2" in xml and b"<status>Exercise</status>" in xml

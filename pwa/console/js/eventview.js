@@ -1,7 +1,7 @@
 // One event: its solicitations, its live main courante, and what the operator can do
 // (acknowledge on someone's behalf after a phone call, note, requalify, close).
 
-import { api } from "./api.js";
+import { api, download } from "./api.js";
 import { returnToBoard } from "./board.js";
 import { callList, contactsOf, telLink } from "./contacts.js";
 import { exerciseBadge } from "./exercise.js";
@@ -30,6 +30,7 @@ export function mountEvent(root, eventId) {
       <div id="ev-closed"></div>
       ${canAct ? actionsHtml() : `<p class="panel muted">Consultation seule : votre rôle ne permet pas d'agir sur l'événement.</p>`}
       <section class="panel ev-reports" id="ev-reports" data-testid="reports"></section>
+      <p class="panel"><button type="button" class="ghost small" id="cap-export">Exporter en CAP 1.2 (XML)</button></p>
     </div>
     <aside class="panel ev-trace">
       <h2>Main courante <span class="count" id="trace-count"></span></h2>
@@ -38,6 +39,8 @@ export function mountEvent(root, eventId) {
   </div>`;
   const $ = (selector) => root.querySelector(selector);
   let scheduled = false;
+  $("#cap-export").addEventListener("click", () => download(`/api/v1/events/${eventId}/cap`, `evenement-${eventId}.cap.xml`)
+    .catch((error) => toast(`Export CAP impossible : ${error.french || error.message}`, "error")));
 
   function render() {
     scheduled = false;
