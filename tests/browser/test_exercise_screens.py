@@ -8,6 +8,7 @@ from playwright.sync_api import expect
 from tests.browser.conftest import screenshot
 from tests.browser.test_console import card, console_login, create_event, operator_client, pages  # noqa: F401
 from tests.browser.test_pwa import enrol, new_event
+from tests.factories import login
 
 
 def test_the_exercice_box_opens_a_drill_badged_on_the_board_and_in_the_event(live, desk, pages):  # noqa: F811
@@ -62,13 +63,18 @@ def test_the_dashboard_shows_drills_apart(live, desk, pages):  # noqa: F811
     world = live.world
     client = operator_client(live)
     create_event(client, world, title="Vraie chute d'arbre")
-    create_event(client, world, title="Exercice crue", exercise=True)
+    drill = create_event(client, world, title="Exercice crue", exercise=True)
+    tech = live.client()
+    tech.headers.update(login(tech, world.users["oncall"]))
+    assert tech.post(f"/api/v1/events/{drill['id']}/responses", json={"kind": "ack"}).status_code == 201
     page = pages(desk)
     console_login(page, world.users["operator"])
     page.click("nav >> text=Indicateurs")
     drills = page.locator("[data-testid=tile-exercises]")
     expect(drills).to_contain_text("Exercices (hors convention)")
     expect(drills.locator(".tile-value")).to_have_text("1")
+    expect(drills).to_contain_text("première action dans l'heure : 100")
+    expect(drills).to_contain_text("Astreinte technique : acquittement en")
     expect(page.locator("[data-testid=tile-events] .tile-value")).to_have_text("1")
 
 

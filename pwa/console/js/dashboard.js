@@ -190,9 +190,12 @@ export function mountDashboard(root) {
   function exercisesTile(x) {
     if (!x || !x.events) return "";
     const fa = x.first_action;
+    const acks = Object.entries(x.ack_by_group || {}).map(([group, a]) =>
+      `${group} : acquittement en ${Math.round(a.median_s / 6) / 10} min (médiane)`.replace(".", ","));
     return tile("Exercices (hors convention)", String(x.events),
-      `première action dans l'heure : ${percent(fa.within_hour_rate)} · dans le délai cible : ${
-        percent(fa.within_target_rate)}${fa.without_action ? ` · ${fa.without_action} sans action` : ""}`, null, "exercises");
+      [`première action dans l'heure : ${percent(fa.within_hour_rate)} · dans le délai cible : ${
+        percent(fa.within_target_rate)}${fa.without_action ? ` · ${fa.without_action} sans action` : ""}`, ...acks]
+        .join(" · "), null, "exercises");
   }
 
   function chartsHtml(f) {
