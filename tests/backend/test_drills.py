@@ -143,3 +143,23 @@ def test_pay_never_counts_a_drills_intervention(client, h, world, runtime, novem
     rows = csv_rows(client, h, after["id"])
     assert not [r for r in rows if number in r[10]]
     assert rows == csv_rows(client, h, before["id"])
+
+
+def test_the_referents_out_of_hours_notice_and_the_reports_mail_say_exercice_for_a_drill():
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from notifications import notice as notices
+    from notifications.notice import render_notice
+
+    told = notices.out_of_coverage(org_code="CHENOVE", number="2026-0042", title="Fuite", place="École",
+                                   category="Réseaux", received=datetime(2026, 12, 5, 2, tzinfo=ZoneInfo("Europe/Paris")),
+                                   exercise=True)
+    assert render_notice(told, ChannelKind.SMS).text.startswith("[CHENOVE] EXERCICE - Hors horaires PC")
+    assert render_notice(told, ChannelKind.EMAIL).subject == "[CHENOVE] EXERCICE — Hors horaires PC — 2026-0042 Fuite"
+    subject, text = notices.report_mail(org_code="CHENOVE", org_name="Ville de Chenôve", number="2026-0042",
+                                        title="Fuite", version=1, exercise=True)
+    assert subject.startswith("EXERCICE — [CHENOVE] Rapport 2026-0042") and text.startswith("EXERCICE — Rapport")
+    real, _ = notices.report_mail(org_code="CHENOVE", org_name="Ville de Chenôve", number="2026-0042", title="Fuite",
+                                  version=1)
+    assert "EXERCICE" not in real
