@@ -22,6 +22,7 @@ from backend.auth.router import router as auth_router
 from backend.backpressure import PendingLimit
 from backend.calendars.router import router as calendars_router
 from backend.calls.router import router as calls_router
+from backend.cap.router import router as cap_router
 from backend.config import Settings, get_settings
 from backend.coverage.router import router as coverage_router
 from backend.db import transaction
@@ -70,7 +71,7 @@ ROUTERS = (
     inbound_router, twilio_router, vonage_router, smseagle_router, links_router, schedule_router, coverage_router,
     watch_router, calendars_router,
     calls_router, kpis_router, reports_router, archive_router, payroll_router, privacy_router,
-    directory_router, alerttests_router, webhooks_router, integrations_router, voice_router,
+    directory_router, alerttests_router, webhooks_router, integrations_router, voice_router, cap_router,
 )
 
 

@@ -4,6 +4,7 @@ from backend.attachments.models import Attachment  # noqa: F401
 from backend.auth.models import ApiToken, User  # noqa: F401
 from backend.calendars.models import CalendarFeed  # noqa: F401
 from backend.calls.models import BypassedAlert, Call  # noqa: F401
+from backend.cap.models import CapAlert  # noqa: F401
 from backend.coverage.models import CoverageException, CoverageSettings  # noqa: F401
 from backend.db import Base  # noqa: F401
 from backend.directory.models import DirectoryImport  # noqa: F401

@@ -117,14 +117,15 @@ def gap_report(*, org_code: str, group: str, gaps: list[tuple[datetime, datetime
 
 
 def out_of_coverage(*, org_code: str, number: str, title: str, place: str, category: str,
-                    received: datetime) -> Notice:
+                    received: datetime, exercise: bool = False) -> Notice:
     where = f", {place}" if place else ""
+    mark = "EXERCICE — " if exercise else ""
     return Notice(
-        kind="out_of_coverage", org_code=org_code, title=f"Hors horaires PC — {number} {title}",
+        kind="out_of_coverage", org_code=org_code, title=f"{mark}Hors horaires PC — {number} {title}",
         body=(f"Le PC a reçu le {fr_datetime(received)}, en dehors de ses horaires de couverture, un "
               f"signalement « {category} » : {title}{where}. Selon le choix de la commune, il vous est transmis "
               f"sans solliciter l'astreinte."),
-        sms=f"Hors horaires PC {number} : {title}{where}.", data={"number": number})
+        sms=f"{mark}Hors horaires PC {number} : {title}{where}.", data={"number": number})
 
 
 TEST_ALERT = "test_alert"
@@ -160,9 +161,11 @@ def digest_sms(merged: list[dict]) -> str:
 DIGEST_SUBJECT = "Messages regroupes"
 
 
-def report_mail(*, org_code: str, org_name: str, number: str, title: str, version: int) -> tuple[str, str]:
+def report_mail(*, org_code: str, org_name: str, number: str, title: str, version: int,
+                exercise: bool = False) -> tuple[str, str]:
     """(subject, text) of the e-mail that carries an event's report to its distribution lists (the
     report itself is the HTML part)."""
-    return (f"[{org_code}] Rapport {number} — {title}",
-            f"Rapport de l'événement {number} ({org_name}) : {title}.\n"
+    mark = "EXERCICE — " if exercise else ""
+    return (f"{mark}[{org_code}] Rapport {number} — {title}",
+            f"{mark}Rapport de l'événement {number} ({org_name}) : {title}.\n"
             f"Le rapport complet est dans ce message (version {version}).")

@@ -10,6 +10,7 @@ from notifications.base import ChannelKind
 from notifications.sms_text import fit_sms, fold_to_gsm7
 
 PURPOSES = ("solicit", "inform", "unreached", "closing", "confirm")
+EXERCISE_MARK = "EXERCICE — "  # a drill's every message starts so: nobody takes a drill for the real thing
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,7 @@ class EventSummary:
     category: str | None = None
     description: str | None = None
     org_name: str | None = None  # spoken in a call ("Chenôve"), where the code would be spelt out
+    exercise: bool = False
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,8 @@ def render(purpose: str, channel: ChannelKind | str, event: EventSummary, *, rep
     channel = ChannelKind(channel)
     subject, body, hint = _lines(purpose, event, acked_by=acked_by, note=note, reply_code=reply_code,
                                  requested_by=requested_by)
+    mark = EXERCISE_MARK if event.exercise else ""
+    subject = mark + subject
     data = {"purpose": purpose, "number": event.number, "severity": event.severity,
             "severity_label": severity_label(event.severity), "title": event.title, "place": event.place,
             "org": event.org_code}
@@ -87,12 +91,17 @@ def render(purpose: str, channel: ChannelKind | str, event: EventSummary, *, rep
         data["reinforcement"] = True
     if purpose == "inform":
         data["information"] = True
+    if event.exercise:
+        data["exercise"] = True
     if channel is ChannelKind.SMS:
-        head = f"[{event.org_code}] {severity_label(event.severity).upper()} {event.number}"
+        # In the head, which fit_sms never shortens: the body gives way, not the mark.
+        head = f"{mark}[{event.org_code}] {severity_label(event.severity).upper()} {event.number}"
         return Rendered(fold_to_gsm7(subject), fit_sms(head, body, hint), None, data)
     if channel is ChannelKind.VOICE:  # read aloud; the keys to press are the call's own (voice_twiml.py)
-        spoken = f"Vigie. Astreinte {event.org_name or event.org_code}, {severity_label(event.severity).lower()} : "
+        spoken = (f"Vigie. {'Exercice. ' if event.exercise else ''}Astreinte {event.org_name or event.org_code}, "
+                  f"{severity_label(event.severity).lower()} : ")
         return Rendered(subject, f"{spoken}{_what(event)}.", None, data)
+    body = mark + body
     text = "\n".join(part for part in (
         f"Bonjour {person_name}," if person_name and channel is ChannelKind.EMAIL else "",
         body,

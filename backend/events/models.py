@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Float, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import Float, ForeignKey, Index, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db import Base, JSONType, UTCDateTime, utcnow
@@ -56,6 +56,8 @@ class Event(Base):
     created_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     in_coverage: Mapped[bool | None]  # None: created before coverage windows existed
     coverage_handling: Mapped[str | None] = mapped_column(String(20))  # solicit | inform_referent
+    # A drill (« EXERCICE »): said in every message, counted apart from the convention's figures, never paid.
+    exercise: Mapped[bool] = mapped_column(default=False, server_default=false())
     trace_seq: Mapped[int] = mapped_column(default=0)
     trace_head: Mapped[str] = mapped_column(String(64), default="0" * 64)
 

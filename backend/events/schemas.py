@@ -32,6 +32,8 @@ class EventCreate(BaseModel):
     caller_name: str = Field(default="", max_length=200)
     callback_number: str = Field(default="", max_length=32)
     call_id: int | None = Field(default=None, ge=1, le=2**63 - 1, description="the logged call it comes from")
+    exercise: bool = Field(default=False, description="a drill (« EXERCICE »): messages say so, KPIs count it apart, "
+                                                      "pay never counts it")
 
 
 class Requalify(BaseModel):
@@ -89,6 +91,7 @@ class EventOut(BaseModel):
     closed_at: datetime | None
     in_coverage: bool | None = Field(description="received during the PC's coverage hours of the commune")
     coverage_handling: str | None = Field(description="solicit | inform_referent (the commune's choice outside)")
+    exercise: bool = Field(default=False, description="a drill (« EXERCICE »)")
 
 
 class PageOut(BaseModel):

@@ -116,6 +116,7 @@ def create(*, db_session: Session, org_ids: frozenset[int], draft: EventCreate, 
         caller_name=draft.caller_name, callback_number=draft.callback_number,
         status=EventStatus.OPEN, received_at=now, created_by_user_id=user_id,
         in_coverage=in_coverage, coverage_handling="solicit" if in_coverage else coverage.out_of_coverage,
+        exercise=draft.exercise,
     )
     db_session.add(event)
     db_session.flush()
@@ -123,6 +124,8 @@ def create(*, db_session: Session, org_ids: frozenset[int], draft: EventCreate, 
                "place": event.place, "source": event.source, "caller_name": event.caller_name,
                "callback_number": event.callback_number, "procedure_id": event.procedure_id,
                "severity_defaulted": draft.severity is None}
+    if draft.exercise:
+        created["exercise"] = True
     if version is not None:
         created["procedure_version"] = version.number
     if ad_hoc:
@@ -186,7 +189,8 @@ def _handle_out_of_coverage(*, db_session: Session, event: Event, organization: 
     if event.coverage_handling == "inform_referent":
         local = now.astimezone(ZoneInfo(organization.timezone or "Europe/Paris"))
         notice = notices.out_of_coverage(org_code=organization.code, number=event.number, title=event.title,
-                                         place=event.place, category=event.category, received=local)
+                                         place=event.place, category=event.category, received=local,
+                                         exercise=event.exercise)
         told = outbox_service.enqueue_to_referents(db_session=db_session, organization_id=organization.id,
                                                    notice=notice, now=now)
     trace_service.append(db_session=db_session, event=event, kind=TraceKind.EVENT_OUT_OF_COVERAGE, at=now, data={

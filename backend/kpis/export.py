@@ -36,6 +36,15 @@ def rows(figures: dict, tz: str) -> list[tuple[str, str, object, object]]:
             for k, v in figures["escalation_depth"]["distribution"].items()]
     out += [("remise par canal (taux)", c, v["success_rate"], "") for c, v in figures["delivery_by_channel"].items()]
     out += [("hors PC par catégorie", c, n, "") for c, n in figures["bypassed"]["by_category"].items()]
+    drills = figures["exercises"]
+    out += [("exercices (hors convention)", "exercices", drills["events"], ""),
+            ("exercices (hors convention)", "première action dans l'heure (taux)",
+             drills["first_action"]["within_hour_rate"], ""),
+            ("exercices (hors convention)", "première action dans le délai cible (taux)",
+             drills["first_action"]["within_target_rate"], ""),
+            ("exercices (hors convention)", "sans action", drills["first_action"]["without_action"], "")]
+    out += [("exercices : acquittement par groupe (médiane s)", g, v["median_s"], "")
+            for g, v in drills["ack_by_group"].items()]
     return out
 
 

@@ -14,6 +14,8 @@ Definitions, as the follow-up meeting reads them:
 - delivery by channel: notifications whose trace shows them handed over (`sent`/`delivered`) against
   those that ended `failed`.
 Events are counted by their reception time, in the commune's local months.
+Drills (events marked « EXERCICE ») are left out of every figure of the convention and shown apart
+(`exercises`: how many, their first action and their time to acknowledge).
 """
 
 from __future__ import annotations
@@ -66,14 +68,16 @@ def _seconds(entry: TraceEntry, since: datetime) -> float:
 def compute(*, db_session: Session, org_ids: frozenset[int], period: Period, tz: str = "Europe/Paris") -> dict:
     """Every figure of the dashboard for the communes `org_ids` over the period."""
     zone = ZoneInfo(tz)
-    events = list(db_session.scalars(select(Event).where(
+    received = list(db_session.scalars(select(Event).where(
         Event.organization_id.in_(org_ids), Event.received_at >= period.start, Event.received_at < period.end)
         .order_by(Event.received_at)))
     entries: dict[int, list[TraceEntry]] = defaultdict(list)
-    if events:
-        for entry in db_session.scalars(select(TraceEntry).where(TraceEntry.event_id.in_([e.id for e in events]))
+    if received:
+        for entry in db_session.scalars(select(TraceEntry).where(TraceEntry.event_id.in_([e.id for e in received]))
                                         .order_by(TraceEntry.event_id, TraceEntry.seq)):
             entries[entry.event_id].append(entry)
+    events = [e for e in received if not e.exercise]
+    drills = [e for e in received if e.exercise]
     calls = list(db_session.scalars(select(Call).where(
         Call.organization_id.in_(org_ids), Call.received_at >= period.start, Call.received_at < period.end,
         Call.voided_at.is_(None))))
@@ -104,9 +108,10 @@ def compute(*, db_session: Session, org_ids: frozenset[int], period: Period, tz:
         "by_category": dict(Counter(e.category for e in events).most_common()),
         "by_severity": {str(s): n for s, n in sorted(Counter(e.severity for e in events).items())},
         "by_month": dict(sorted(Counter(e.received_at.astimezone(zone).strftime("%Y-%m") for e in events).items())),
-        "ack_by_group": _ack_by_group(entries.values()),
-        "escalation_depth": _depth(entries.values()),
-        "delivery_by_channel": _delivery(entries.values()),
+        "ack_by_group": _ack_by_group(entries[e.id] for e in events),
+        "escalation_depth": _depth(entries[e.id] for e in events),
+        "delivery_by_channel": _delivery(entries[e.id] for e in events),
+        "exercises": _exercise_figures(drills, entries),
         "bypassed": {"total": sum(bypassed_by_category.values()),
                      "by_category": dict(bypassed_by_category.most_common())},
     }
@@ -137,6 +142,15 @@ def _first_action_figures(events: list[Event], delays: list[float | None]) -> di
             "within_target": within_target, "within_target_rate": _rate(within_target, len(events)),
             "without_action": sum(1 for d in delays if d is None), "target": 1.0, "by_severity": by_severity,
             "definition": FIRST_ACTION_DEFINITION}
+
+
+def _exercise_figures(drills: list[Event], entries: dict[int, list[TraceEntry]]) -> dict:
+    """The drills of the period, apart: how the chain would have answered, never in the convention's figures."""
+    first = _first_action_figures(drills, [_first_action(d, entries[d.id]) for d in drills])
+    return {"events": len(drills),
+            "first_action": {k: first[k] for k in ("within_hour", "within_hour_rate", "within_target",
+                                                   "within_target_rate", "without_action")},
+            "ack_by_group": _ack_by_group(entries[d.id] for d in drills)}
 
 
 def _ack_by_group(traces) -> dict:

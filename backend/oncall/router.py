@@ -38,6 +38,7 @@ class MyEvent(BaseModel):
     organization: str
     organization_code: str
     pc_phone: str | None
+    exercise: bool = False
 
 
 class OtherAnswer(BaseModel):

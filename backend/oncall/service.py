@@ -59,7 +59,8 @@ def my_pages(*, db_session: Session, person_id: int, now: datetime) -> list[dict
             "event": {"id": event.id, "number": event.number, "title": event.title, "place": event.place,
                       "description": event.description, "category": event.category, "status": event.status,
                       "received_at": event.received_at, "latitude": event.latitude, "longitude": event.longitude,
-                      "organization": org.name, "organization_code": org.code, "pc_phone": org.pc_phone},
+                      "organization": org.name, "organization_code": org.code, "pc_phone": org.pc_phone,
+                      "exercise": event.exercise},
         })
     out.sort(key=lambda p: (p["status"] != "active", -p["severity"], -p["event"]["received_at"].timestamp()))
     return out

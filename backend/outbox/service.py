@@ -112,7 +112,7 @@ def _on_a_call(db_session: Session, person_id: int, now: datetime) -> bool:
 def summary_of(event: Event, organization: Organization) -> EventSummary:
     return EventSummary(org_code=organization.code, number=event.number, severity=event.severity,
                         title=event.title, place=event.place, category=event.category,
-                        description=event.description, org_name=organization.name)
+                        description=event.description, org_name=organization.name, exercise=event.exercise)
 
 
 def reply_code_for(db_session: Session, *, person_id: int, page: Page | None) -> str | None:

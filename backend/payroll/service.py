@@ -445,6 +445,7 @@ def _interventions(db_session: Session, organization: Organization, start: datet
     """Per person: the interventions starting in [start, end), the group they were asked for, and notes."""
     events = {e.id: e for e in db_session.scalars(select(Event).where(
         Event.organization_id == organization.id, Event.received_at < end,
+        Event.exercise.is_(False),  # a drill is training, never paid as an intervention
         or_(Event.closed_at.is_(None), Event.closed_at >= start)))}
     if not events:
         return {}

@@ -48,6 +48,12 @@ class ReportContent:
     photos: list[Photo] = field(default_factory=list)
     chain_intact: bool = True
     generated: str = ""
+    exercise: bool = False
+
+    @property
+    def mark(self) -> str:
+        """Before the report's title: a drill's report is never read as a real event's."""
+        return "EXERCICE — " if self.exercise else ""
 
 
 def _delay(seconds: float) -> str:
@@ -79,7 +85,7 @@ def build(*, event, organization_name: str, trace: list, tz: str, chain_intact: 
         facts.append(("Hors horaires du PC", "oui — " + ("astreinte sollicitée" if event.coverage_handling == "solicit"
                                                          else "référent informé seulement")))
     content = ReportContent(title=event.title, commune=organization_name, number=event.number, facts=facts,
-                            chain_intact=chain_intact, generated=local(now))
+                            chain_intact=chain_intact, generated=local(now), exercise=bool(event.exercise))
     asked_at: dict[int, datetime] = {}
     for entry in trace:
         data = entry.data or {}

@@ -38,14 +38,14 @@ def to_html(c: ReportContent) -> str:
     closure = f"<h2>Clôture</h2><table>{pairs(c.closure)}</table>" if c.closure else "<h2>Clôture</h2><p>Événement en cours.</p>"
     chain = "intacte" if c.chain_intact else "ALTÉRÉE — voir la vérification de la main courante"
     return f"""<!doctype html><html lang="fr"><head><meta charset="utf-8">
-<title>Rapport {esc(c.number)} — {esc(c.title)}</title>
+<title>{esc(c.mark)}Rapport {esc(c.number)} — {esc(c.title)}</title>
 <style>body{{font-family:'DejaVu Sans',Arial,sans-serif;color:#111;max-width:900px;margin:24px auto;padding:0 12px}}
 h1{{font-size:22px;margin-bottom:0}} .sub{{color:#555;margin-top:4px}} h2{{font-size:17px;border-bottom:1px solid #ccc;
 padding-bottom:3px;margin-top:22px}} table{{border-collapse:collapse;width:100%}} th,td{{text-align:left;
 vertical-align:top;padding:4px 8px;border-bottom:1px solid #eee;font-size:14px}} th{{width:28%;color:#333}}
 .lines th{{width:auto;background:#f3f4f6}} figure{{margin:10px 0}} figure img{{max-width:100%;max-height:480px}}
 figcaption{{color:#333;font-size:13px}} .none{{color:#666}} footer{{color:#666;font-size:12px;margin-top:24px}}</style>
-</head><body><h1>Rapport d'événement {esc(c.number)}</h1>
+</head><body><h1>{esc(c.mark)}Rapport d'événement {esc(c.number)}</h1>
 <p class="sub">{esc(c.commune)} — {esc(c.title)}</p>
 <h2>Réception et qualification</h2><table>{pairs(c.facts)}</table>
 {sections}{closure}
@@ -89,10 +89,10 @@ def to_pdf(c: ReportContent) -> bytes:
     small = ParagraphStyle("small", parent=styles["BodyText"], fontSize=8.5, leading=10.5)
     buffer = io.BytesIO()
     doc = SimpleDocTemplate(buffer, pagesize=A4, leftMargin=16 * mm, rightMargin=16 * mm, topMargin=14 * mm,
-                            bottomMargin=14 * mm, title=f"Rapport {c.number}", author="Vigie", lang="fr")
+                            bottomMargin=14 * mm, title=f"{c.mark}Rapport {c.number}", author="Vigie", lang="fr")
     grid = TableStyle([("GRID", (0, 0), (-1, -1), 0.3, colors.HexColor("#cccccc")),
                        ("VALIGN", (0, 0), (-1, -1), "TOP"), ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#f3f4f6"))])
-    flow = [Paragraph(f"Rapport d'événement {html.escape(c.number)}", styles["Title"]),
+    flow = [Paragraph(f"{c.mark}Rapport d'événement {html.escape(c.number)}", styles["Title"]),
             Paragraph(html.escape(f"{c.commune} — {c.title}"), styles["Heading3"]),
             Paragraph("Réception et qualification", styles["Heading2"])]
 

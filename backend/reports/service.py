@@ -91,7 +91,8 @@ def _send(db_session: Session, event: Event, organization: Organization, report:
     people = db_session.scalars(select(Person).options(selectinload(Person.contact_methods))
                                 .where(Person.id.in_(person_ids), Person.active).order_by(Person.last_name))
     subject, text = notices.report_mail(org_code=organization.code, org_name=organization.name,
-                                        number=event.number, title=event.title, version=report.version)
+                                        number=event.number, title=event.title, version=report.version,
+                                        exercise=event.exercise)
     sent = []
     for person in people:
         email = next((c for c in person.contact_methods if c.enabled and c.kind == "email"), None)

@@ -29,6 +29,8 @@ class TraceKind(_Kind):
     EVENT_INFORMED = "event.informed", "groups or lists were told of the event, without being asked to answer"
     EVENT_REQUALIFIED = "event.requalified", "the operator changed the event's severity"
     EVENT_CLOSED = "event.closed", "the event was closed, with its reason and follow-up"
+    EVENT_CAP = "event.cap", ("a CAP 1.2 message about the event was received: the alert that opened it, "
+                              "its sender's update or cancellation")
     PAGE_STARTED = "page.started", "a solicitation began: its chain of groups and people, frozen"
     PAGE_NOTIFY = "page.notify", "one person was solicited (first, after a timeout or a decline, or a new round)"
     PAGE_ESCALATED = "page.escalated", "nobody in a group answered: the chain moved on to the next group"

@@ -343,10 +343,15 @@ function staleNote() {
   return `<p class="stale">Hors ligne — dernières informations connues (${since(state.pagesAt)}).</p>`;
 }
 
+// A drill says so before anything else: nobody drives to an exercise as to the real thing.
+function drillBadge(e) {
+  return e.exercise ? '<span class="badge drill" data-testid="exercise-badge">EXERCICE</span>' : '';
+}
+
 function card(p) {
   const e = p.event, t = ts(e.received_at), n = pendingFor(e.id).length;
   return `<a class="card sev${p.severity}${p.status === 'active' ? '' : ' past'}" href="#/event/${e.id}">
-  <div class="row"><span class="badge sev${p.severity}">${SEV[p.severity] || 'Grave'}</span>
+  <div class="row">${drillBadge(e)}<span class="badge sev${p.severity}">${SEV[p.severity] || 'Grave'}</span>
    <span class="muted">${esc(e.number)}</span><span class="muted end" data-since="${t}">${since(t)}</span></div>
   <div class="title">${esc(e.title)}</div>
   ${e.place ? `<div class="place">${esc(e.place)}</div>` : ''}
@@ -384,7 +389,7 @@ function mapLink(e) {
 function headHtml(p) {
   const e = p.event, t = ts(e.received_at);
   return `<div class="head sev${p.severity}">
-    <div class="row"><span class="badge sev${p.severity}">${SEV[p.severity] || 'Grave'}</span>
+    <div class="row">${drillBadge(e)}<span class="badge sev${p.severity}">${SEV[p.severity] || 'Grave'}</span>
       <span class="muted">${esc(e.number)} · ${esc(e.organization)}</span></div>
     <h1>${esc(e.title)}</h1>
     ${e.place ? `<p class="place">${esc(e.place)}</p>` : ''}

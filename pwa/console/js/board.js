@@ -2,6 +2,7 @@
 // they stand (unfolded on demand); Enter on a card opens the event, Escape there comes back to the same card.
 
 import { callList, telLink } from "./contacts.js";
+import { exerciseBadge } from "./exercise.js";
 import { EVENT_STATUS, severityLabel } from "./labels.js";
 import { renderPages, renderSummaries, stepsLegend, tickCountdowns } from "./pages.js";
 import { helpBox, unreachedAlarms, wireHelp } from "./reinforcement.js";
@@ -155,7 +156,7 @@ function card(event) {
   return `<article class="card compact sev-${event.severity}${alarm ? ` alarm alarm-${alarm}` : ""}" data-event-id="${event.id}"
         data-number="${esc(event.number)}" tabindex="0" aria-label="${esc(`${event.number} — ${event.title}`)}">
       <header class="card-head">
-        <span class="sev-badge sev-${event.severity}">${esc(severityLabel(event.severity))}</span>
+        ${exerciseBadge(event)}<span class="sev-badge sev-${event.severity}">${esc(severityLabel(event.severity))}</span>
         <span class="number">${esc(event.number)}</span>
         <span class="status status-${esc(event.status)}">${esc(EVENT_STATUS[event.status] || event.status)}</span>
         <span class="since" title="Reçu à ${esc(timeOf(event.received_at))}" data-since="${esc(event.received_at)}">${

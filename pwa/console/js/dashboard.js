@@ -179,10 +179,23 @@ export function mountDashboard(root) {
       tile("Événements", String(f.events), Object.keys(f.by_category).length
         ? `${plural(Object.keys(f.by_category).length, "catégorie")}` : "sur la période", null, "events"),
       tile("Alertes hors PC", String(f.bypassed.total), "à suivre (convention)", null, "bypassed"),
+      exercisesTile(f.exercises),
     ].join("");
     $("#db-definition").textContent = fa.definition || "";
     $("#db-charts").innerHTML = chartsHtml(f);
     renderBypassed();
+  }
+
+  // Drills are left out of every figure above (the convention's) and said here, apart.
+  function exercisesTile(x) {
+    if (!x || !x.events) return "";
+    const fa = x.first_action;
+    const acks = Object.entries(x.ack_by_group || {}).map(([group, a]) =>
+      `${group} : acquittement en ${Math.round(a.median_s / 6) / 10} min (médiane)`.replace(".", ","));
+    return tile("Exercices (hors convention)", String(x.events),
+      [`première action dans l'heure : ${percent(fa.within_hour_rate)} · dans le délai cible : ${
+        percent(fa.within_target_rate)}${fa.without_action ? ` · ${fa.without_action} sans action` : ""}`, ...acks]
+        .join(" · "), null, "exercises");
   }
 
   function chartsHtml(f) {

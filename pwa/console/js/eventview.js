@@ -1,9 +1,10 @@
 // One event: its solicitations, its live main courante, and what the operator can do
 // (acknowledge on someone's behalf after a phone call, note, requalify, close).
 
-import { api } from "./api.js";
+import { api, download } from "./api.js";
 import { returnToBoard } from "./board.js";
 import { callList, contactsOf, telLink } from "./contacts.js";
+import { exerciseBadge } from "./exercise.js";
 import { EVENT_STATUS, SEVERITY, severityLabel, sourceLabel } from "./labels.js";
 import { mountReports } from "./reports.js";
 import { renderPages, tickCountdowns } from "./pages.js";
@@ -30,6 +31,7 @@ export function mountEvent(root, eventId) {
       <div id="ev-closed"></div>
       ${canAct ? actionsHtml() : `<p class="panel muted">Consultation seule : votre rôle ne permet pas d'agir sur l'événement.</p>`}
       <section class="panel ev-reports" id="ev-reports" data-testid="reports"></section>
+      <p class="panel"><button type="button" class="ghost small" id="cap-export">Exporter en CAP 1.2 (XML)</button></p>
     </div>
     <aside class="panel ev-trace">
       <h2>Main courante <span class="count" id="trace-count"></span></h2>
@@ -39,6 +41,8 @@ export function mountEvent(root, eventId) {
   const $ = (selector) => root.querySelector(selector);
   wireHelp($("#ev-alarm"));
   let scheduled = false;
+  $("#cap-export").addEventListener("click", () => download(`/api/v1/events/${eventId}/cap`, `evenement-${eventId}.cap.xml`)
+    .catch((error) => toast(`Export CAP impossible : ${error.french || error.message}`, "error")));
 
   function render() {
     scheduled = false;
@@ -199,7 +203,7 @@ function headHtml(d) {
     ["Pris en charge", d.acknowledged_at ? dayTimeOf(d.acknowledged_at) : ""],
   ].filter(([, value]) => value);
   return `<div class="ev-title">
-      <span class="sev-badge sev-${d.severity}" id="ev-severity">${esc(severityLabel(d.severity))}</span>
+      ${exerciseBadge(d)}<span class="sev-badge sev-${d.severity}" id="ev-severity">${esc(severityLabel(d.severity))}</span>
       <span class="number">${esc(d.number)}</span>
       <span class="status status-${esc(d.status)}" id="ev-status">${esc(EVENT_STATUS[d.status] || d.status)}</span>
       <span class="since muted" data-since="${esc(d.received_at)}">${esc(since(d.received_at))}</span>

@@ -88,6 +88,7 @@ export const TRACE_KINDS = {
   "alarm.cleared": "Fin d'alarme",
   "event.out_of_coverage": "Hors des heures du PC",
   "event.reinforcement_noted": "Renfort pris en compte par le PC",
+  "event.cap": "Message CAP reçu",
 };
 
 export function traceKindLabel(kind) {

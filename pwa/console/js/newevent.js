@@ -40,6 +40,8 @@ export function mountNewEvent(root, { callId = null } = {}) {
           <label class="sev-choice sev-${level}"><input type="radio" name="severity" value="${level}">
             <span>${level} · ${esc(label)}</span></label>`).join("")}
       </fieldset>
+      <label class="exercise-choice"><input type="checkbox" name="exercise" data-testid="exercise-box">
+        <span>Exercice <span class="muted small">— chaque message dira « EXERCICE » ; compté à part, jamais payé</span></span></label>
       <label><span>Titre <span class="req">*</span></span>
         <input name="title" maxlength="200" required placeholder="ex. : Arbre tombé en travers de la chaussée">
       </label>
@@ -214,6 +216,7 @@ export function mountNewEvent(root, { callId = null } = {}) {
       source: form.elements.source.value,
       caller_name: form.elements.caller_name.value.trim(),
       callback_number: form.elements.callback_number.value.trim(),
+      exercise: form.elements.exercise.checked,
       ...(linkedCall ? { call_id: linkedCall.id } : {}),
       ...(sel.group_ids && adHoc.category() ? { category: adHoc.category() } : {}),
     };

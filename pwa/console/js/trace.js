@@ -71,6 +71,11 @@ export function traceDetail(entry) {
     return [d.reason ? `Motif : ${d.reason}` : "", d.follow_up ? `suite à donner : ${d.follow_up}` : ""]
       .filter(Boolean).join(" · ");
   }
+  if (kind === "event.cap") {
+    const type = { Alert: "alerte", Update: "mise à jour", Cancel: "annulation" }[d.msg_type] || d.msg_type;
+    return [`CAP ${type}${d.status === "Exercise" ? " (exercice)" : ""} de ${d.sender} (${d.identifier})`,
+            d.headline, d.note].filter(Boolean).join(" · ");
+  }
   if (kind === "trace.correction") return d.text || "";
   if (kind === "report.sent" || kind === "report.written") return reportDetail(d);
   if (kind === "alarm.repeated") return `${d.source} · ${d.alarm_key} · ${d.occurrences}ᵉ occurrence`;
