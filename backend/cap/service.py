@@ -39,7 +39,9 @@ from backend.trace.service import Actor
 from notifications.render import EXERCISE_MARK
 
 SEVERITY_OF_CAP = {"Extreme": 4, "Severe": 3, "Moderate": 2, "Minor": 1}
-PAGED_STATUSES = ("Actual", "Exercise")
+# CAP's own <status> words (not a Vigie status): an alert that pages, and the one that is a drill.
+EXERCISE = "Exercise"
+PAGED_STATUSES = ("Actual", EXERCISE)
 
 
 @dataclass(frozen=True)
@@ -119,7 +121,7 @@ def _open(*, db_session: Session, organization: Organization, message: CapMessag
         cap_urgency=info.urgency, cap_certainty=info.certainty,  # type: ignore[arg-type]  # checked by read()
         title=_title(info.headline or info.event), description=description[:10_000], place=info.area_desc[:300],
         latitude=info.latitude, longitude=info.longitude, source="other",
-        caller_name=(info.sender_name or message.sender)[:200], exercise=message.status == "Exercise")
+        caller_name=(info.sender_name or message.sender)[:200], exercise=message.status == EXERCISE)
     event = event_service.create(db_session=db_session, org_ids=frozenset({organization.id}), draft=draft,
                                  actor=actor, user_id=user_id)
     trace_service.append(db_session=db_session, event=event, kind=TraceKind.EVENT_CAP, actor=actor,
