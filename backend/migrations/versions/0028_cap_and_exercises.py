@@ -15,8 +15,8 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('events', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('exercise', sa.Boolean(), nullable=False, server_default=sa.false()))
+    # Not in a batch: on SQLite that copies the events table, which pages and the trace refer to.
+    op.add_column('events', sa.Column('exercise', sa.Boolean(), nullable=False, server_default=sa.false()))
     op.create_table(
         'cap_alerts',
         sa.Column('id', sa.Integer(), nullable=False),
@@ -38,5 +38,4 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index('ix_cap_alerts_event_id', table_name='cap_alerts')
     op.drop_table('cap_alerts')
-    with op.batch_alter_table('events', schema=None) as batch_op:
-        batch_op.drop_column('exercise')
+    op.drop_column('events', 'exercise')  # SQLite 3.35+ drops it in place

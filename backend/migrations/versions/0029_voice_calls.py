@@ -13,12 +13,11 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('organizations', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('voice_from_severity', sa.Integer(), nullable=True))
-        batch_op.add_column(sa.Column('voice_after_sms_minutes', sa.Integer(), nullable=True))
+    # Not in a batch: on SQLite that copies the organizations table, which every other table refers to.
+    op.add_column('organizations', sa.Column('voice_from_severity', sa.Integer(), nullable=True))
+    op.add_column('organizations', sa.Column('voice_after_sms_minutes', sa.Integer(), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('organizations', schema=None) as batch_op:
-        batch_op.drop_column('voice_after_sms_minutes')
-        batch_op.drop_column('voice_from_severity')
+    op.drop_column('organizations', 'voice_after_sms_minutes')  # SQLite 3.35+ drops them in place
+    op.drop_column('organizations', 'voice_from_severity')

@@ -79,6 +79,8 @@ export function mountProcedures(root) {
     const id = orgId();
     $("#pr-new").hidden = !mayEdit(id);
     $("#pr-import-label").hidden = !mayEdit(id);
+    // Until this commune's groups are read, a new form would offer the previous commune's.
+    $("#pr-new").disabled = true;
     try {
       // A commune's procedure may also escalate to the métropole's groups (its astreinte de décision).
       const metropole = store.orgs.get(store.orgs.get(id)?.served_by_id);
@@ -90,6 +92,7 @@ export function mountProcedures(root) {
       procedures = found.map((p) => ({ ...p, text: haystack(p) }));
       groups = [...foundGroups, ...metropoleGroups.map((g) => ({ ...g, name: `Métropole — ${g.name}` }))];
       lists = foundLists;
+      $("#pr-new").disabled = false;
       render();
       if (keep) showDetail(keep);
     } catch (error) {
