@@ -471,4 +471,4 @@ def test_a_planning_too_long_or_too_far_is_refused_before_any_work(client, world
     began = time.monotonic()
     answer = client.get(f"/api/v1/organizations/{world.commune_id}/planning?{query}", headers=referent)
     assert answer.status_code == 422 and answer.json()["error"]["code"] == code
-    assert time.monotonic() - began < 2
+    assert time.monotonic() - began < 5  # a refusal, not a planning computed (2 s flaked twice in full CI runs)
