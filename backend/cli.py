@@ -44,7 +44,23 @@ def _db(args) -> int:
     settings = get_settings()
     upgrade(settings.sqlalchemy_url)
     print(f"database up to date ({_safe_url(settings.database_url)})")
+    sealed = _seal_clear_secrets(settings)
+    if sealed:
+        print(f"{sealed} webhook secret(s) sealed")
     return 0
+
+
+def _seal_clear_secrets(settings) -> int:
+    from backend.db import make_engine, make_session_factory, transaction
+    from backend.runtime import session_info
+    from backend.webhooks.service import seal_clear_secrets
+
+    engine = make_engine(settings.sqlalchemy_url)
+    try:
+        with transaction(make_session_factory(engine)) as session:
+            return seal_clear_secrets(db_session=session, sealer=session_info(settings)["sealer"])
+    finally:
+        engine.dispose()
 
 
 def _demo(args) -> int:

@@ -54,8 +54,10 @@ class Settings(BaseSettings):
     # the steps and messages already accepted. 0 keeps the priority.
     api_nice: int = 5
 
-    # Signing one-tap links; generated once under var_dir when not given.
+    # Signing one-tap links and sealing the secrets kept in the database; generated once under
+    # var_dir when not given. After changing it, the former keys here still open what they sealed.
     secret_key: str | None = None
+    previous_secret_keys: list[str] = []
     link_ttl_hours: float = 24.0
 
     # Channels. Nothing configured: every kind prints on the console (`make run` works offline).
@@ -77,6 +79,8 @@ class Settings(BaseSettings):
     # Webhooks out: one request's deadline, and http:// to any host (otherwise https, or http to this machine).
     webhook_timeout_s: float = 10.0
     webhook_allow_http: bool = False
+    # Internal networks (CIDR) receivers may be in; any other private, loopback or link-local address is refused.
+    webhook_internal_networks: list[str] = []
     # twilio:// URLs (the SMS's form) placing calls read aloud, tried in order; none: nobody is called.
     voice_providers: list[str] = []
 

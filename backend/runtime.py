@@ -21,6 +21,7 @@ from backend.live.hub import Hub
 from backend.live.pg_listener import PgListener, libpq_dsn
 from backend.outbox.service import OutboxPolicy
 from backend.ratelimit import RateLimits
+from backend.sealing import Sealer
 from backend.signals import Signals
 from backend.worker.dispatcher import DEFAULT_LIMITS
 from backend.worker.engine import Worker
@@ -36,6 +37,7 @@ def session_info(settings: Settings, signals: Signals | None = None) -> dict:
     secret = settings.secret_key or load_or_create_secret(settings.var_dir / "secret.key")
     return {"signals": signals, "var_dir": settings.var_dir,
             "links": LinkSigner(secret, settings.public_url, timedelta(hours=settings.link_ttl_hours)),
+            "sealer": Sealer(secret, settings.previous_secret_keys),
             "outbox_policy": OutboxPolicy(push_fallback_seconds=settings.push_fallback_seconds,
                                           sms_flood_limit=settings.sms_flood_limit,
                                           voice=bool(settings.voice_providers))}
@@ -102,6 +104,7 @@ class Runtime:
                              send_deadline_s=self.settings.send_deadline_s,
                              retention_months=self.settings.delivery_retention_months,
                              webhook_deadline_s=self.settings.webhook_timeout_s,
+                             webhook_networks=self.settings.webhook_internal_networks,
                              send_limits={**DEFAULT_LIMITS, **{ChannelKind(k): v for k, v in
                                                                self.settings.send_limits.items()}})
         self.signals.on_wake(self.worker.dispatcher.wake)

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from backend.db import db_now, transaction
 from backend.webhooks import service, signing
+from backend.webhooks.destinations import Destinations, guarded_transport
 from backend.webhooks.models import WebhookDelivery
 from backend.worker.due import seconds_until_due
 
@@ -39,7 +40,8 @@ PURGE_EVERY_S = 3600.0  # finished deliveries past their keeping time (idempoten
 class WebhookDeliverer:
     def __init__(self, *, session_factory: sessionmaker[Session], worker_id: str, max_sleep_s: float,
                  deadline_s: float = DEFAULT_DEADLINE_S, limit: int = DEFAULT_LIMIT,
-                 per_subscription: int = PER_SUBSCRIPTION, read_factory: sessionmaker[Session] | None = None):
+                 per_subscription: int = PER_SUBSCRIPTION, read_factory: sessionmaker[Session] | None = None,
+                 destinations: Destinations | None = None):
         self.session_factory = session_factory
         self.read_factory = read_factory or session_factory
         self.worker_id = worker_id
@@ -49,6 +51,7 @@ class WebhookDeliverer:
         self.lease = timedelta(seconds=deadline_s * 2 + 5)
         self.limit = limit
         self.per_subscription = per_subscription
+        self.destinations = destinations or Destinations()
         self.in_flight: dict[int, int] = {}
         self.delivered = 0
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -85,9 +88,12 @@ class WebhookDeliverer:
         self._woken = asyncio.Event()
         self._results: asyncio.Queue[tuple[service.Outcome, asyncio.Future]] = asyncio.Queue()
         recorder = asyncio.create_task(self._record_forever())
-        # One client for every delivery: connections to a receiver are kept and reused.
+        # One client for every delivery: connections to a receiver are kept and reused. Straight to
+        # the receiver (no proxy from the environment): the destination guard checks the address
+        # Vigie itself connects to.
         async with httpx.AsyncClient(timeout=httpx.Timeout(self.deadline_s), follow_redirects=False,
-                                     headers={"user-agent": USER_AGENT}) as client:
+                                     headers={"user-agent": USER_AGENT}, trust_env=False,
+                                     transport=guarded_transport(self.destinations)) as client:
             started.set()
             while not self._stopping:
                 self._woken.clear()

@@ -29,8 +29,8 @@ class WebhookSubscription(Base):
     kinds: Mapped[list] = mapped_column(JSONType, default=list)
     description: Mapped[str] = mapped_column(String(300), default="")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    # Never in an answer, a log or a URL: shown once, when made.
-    secret: Mapped[str] = mapped_column(String(100))
+    # Never in an answer, a log or a URL: shown once, when made; kept sealed (backend/sealing.py).
+    secret: Mapped[str] = mapped_column(String(400))
     disabled_reason: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by: Mapped[str] = mapped_column(String(200), default="")

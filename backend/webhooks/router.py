@@ -15,6 +15,7 @@ from backend.signals import signals_of
 from backend.webhooks import schemas
 from backend.webhooks import service as webhook_service
 from backend.webhooks.dependencies import active_subscription, managed_subscription
+from backend.webhooks.destinations import Destinations
 from backend.webhooks.models import WebhookSubscription
 
 router = APIRouter(route_class=OneHopRoute, prefix="/api/v1/webhooks", tags=["webhooks"])
@@ -46,10 +47,11 @@ def list_subscriptions(db: SessionDep, principal: DirectoryEditor, organization_
 def create_subscription(body: schemas.SubscriptionIn, db: SessionDep, principal: DirectoryEditor,
                         settings: SettingsDep):
     organization = org_service.get_editable(db_session=db, principal=principal, organization_id=body.organization_id)
-    subscription = webhook_service.create(db_session=db, organization_id=organization.id, url=body.url,
-                                          kinds=body.kinds, description=body.description, active=body.active,
-                                          by=principal.user.full_name, allow_http=settings.webhook_allow_http)
-    return {**subscriptions_out(db, [subscription])[0], "secret": subscription.secret}
+    subscription, secret = webhook_service.create(
+        db_session=db, organization_id=organization.id, url=body.url, kinds=body.kinds, description=body.description,
+        active=body.active, by=principal.user.full_name, allow_http=settings.webhook_allow_http,
+        destinations=Destinations(settings.webhook_internal_networks))
+    return {**subscriptions_out(db, [subscription])[0], "secret": secret}
 
 
 @router.get("/{subscription_id}", response_model=schemas.SubscriptionOut)
@@ -63,7 +65,8 @@ def update_subscription(subscription_id: Id, body: schemas.SubscriptionPatch, db
                         principal: DirectoryEditor, settings: SettingsDep):
     subscription = managed_subscription(db, principal, subscription_id, lock=True)
     webhook_service.update_subscription(db_session=db, subscription=subscription, changes=body.changes(),
-                                        allow_http=settings.webhook_allow_http, now=db_now(db))
+                                        allow_http=settings.webhook_allow_http,
+                                        destinations=Destinations(settings.webhook_internal_networks), now=db_now(db))
     return subscriptions_out(db, [subscription])[0]
 
 

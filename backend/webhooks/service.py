@@ -14,9 +14,11 @@ from sqlalchemy.orm import Session
 from backend.errors import NotFound, Unprocessable
 from backend.events.models import Event
 from backend.orgs.models import Organization
+from backend.sealing import Sealer, Unreadable, is_sealed
 from backend.trace.kinds import TraceKind
 from backend.trace.models import TraceEntry
 from backend.webhooks import signing
+from backend.webhooks.destinations import LOOPBACK_NAMES, Destinations
 from backend.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookSubscription
 
 PING = "ping"
@@ -26,12 +28,12 @@ RETRY_WINDOW = timedelta(hours=24)
 KEPT_FOR = timedelta(days=30)  # a finished delivery stays visible this long
 MAX_ERROR_CHARS = 300
 _CACHE = "webhook_subscriptions"
-LOOPBACK_NAMES = {"localhost", "localhost.localdomain"}
 
 
 # Subscriptions ---------------------------------------------------------------------------
-def check_url(url: str, *, allow_http: bool) -> str:
-    """https, or http to this machine (a receiver under test), or anywhere when the setting allows it."""
+def check_url(url: str, *, allow_http: bool, destinations: Destinations) -> str:
+    """https (or http to this machine, or anywhere when the setting allows it), never to an internal
+    address the install did not name."""
     parts = urlsplit(url)
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise Unprocessable("the address must be an https:// URL", code="invalid_webhook_url")
@@ -40,6 +42,10 @@ def check_url(url: str, *, allow_http: bool) -> str:
                             code="invalid_webhook_url")
     if parts.scheme == "http" and not (allow_http or _is_loopback(parts.hostname)):
         raise Unprocessable("the address must be https:// (http only to this machine)", code="webhook_url_not_https")
+    refusal = destinations.refusal(parts.hostname)
+    if refusal:
+        raise Unprocessable(f"{refusal}: receivers on the PC's own networks must be named in "
+                            "VIGIE_WEBHOOK_INTERNAL_NETWORKS", code="webhook_url_internal")
     return url
 
 
@@ -62,20 +68,23 @@ def check_kinds(kinds: list[str]) -> list[str]:
 
 
 def create(*, db_session: Session, organization_id: int, url: str, kinds: list[str], description: str,
-           active: bool, by: str, allow_http: bool) -> WebhookSubscription:
-    subscription = WebhookSubscription(organization_id=organization_id, url=check_url(url, allow_http=allow_http),
+           active: bool, by: str, allow_http: bool, destinations: Destinations) -> tuple[WebhookSubscription, str]:
+    """The subscription, and its secret in clear: shown this once, kept sealed."""
+    secret = signing.new_secret()
+    subscription = WebhookSubscription(organization_id=organization_id,
+                                       url=check_url(url, allow_http=allow_http, destinations=destinations),
                                        kinds=check_kinds(kinds), description=description, active=active,
-                                       secret=signing.new_secret(), created_by=by)
+                                       secret=_sealer(db_session).seal(secret), created_by=by)
     db_session.add(subscription)
     db_session.flush()
     db_session.info.pop(_CACHE, None)
-    return subscription
+    return subscription, secret
 
 
 def update_subscription(*, db_session: Session, subscription: WebhookSubscription, changes: dict,
-                        allow_http: bool, now: datetime) -> WebhookSubscription:
+                        allow_http: bool, destinations: Destinations, now: datetime) -> WebhookSubscription:
     if "url" in changes:
-        subscription.url = check_url(changes["url"], allow_http=allow_http)
+        subscription.url = check_url(changes["url"], allow_http=allow_http, destinations=destinations)
     if "kinds" in changes:
         subscription.kinds = check_kinds(changes["kinds"])
     if "description" in changes:
@@ -90,8 +99,26 @@ def update_subscription(*, db_session: Session, subscription: WebhookSubscriptio
 
 
 def rotate_secret(*, db_session: Session, subscription: WebhookSubscription) -> str:
-    subscription.secret = signing.new_secret()
-    return subscription.secret
+    secret = signing.new_secret()
+    subscription.secret = _sealer(db_session).seal(secret)
+    return secret
+
+
+def _sealer(db_session: Session) -> Sealer:
+    sealer = db_session.info.get("sealer")
+    if sealer is None:
+        raise RuntimeError("the session carries no sealer: configure it with backend.runtime.session_info(settings)")
+    return sealer
+
+
+def seal_clear_secrets(*, db_session: Session, sealer: Sealer) -> int:
+    """Secrets written before they were sealed (`vigie db upgrade` calls this); how many were sealed."""
+    sealed = 0
+    for subscription in db_session.scalars(select(WebhookSubscription)):
+        if not is_sealed(subscription.secret):
+            subscription.secret = sealer.seal(subscription.secret)
+            sealed += 1
+    return sealed
 
 
 def remove(*, db_session: Session, subscription: WebhookSubscription) -> None:
@@ -245,15 +272,24 @@ def claim_due(*, db_session: Session, worker_id: str, now: datetime, lease_until
     communes = dict(db_session.execute(select(Organization.id, Organization.name).where(
         Organization.id.in_({row.organization_id for row in taken}))).all())
     shipments = []
+    sealer = _sealer(db_session)
     for row in taken:
         subscription = subscriptions[row.subscription_id]
         if not subscription.active:
             row.status, row.due_at = DeliveryStatus.CANCELLED, None
             continue
+        try:
+            secret = sealer.open(subscription.secret)
+        except Unreadable:
+            # Nothing unsigned ever leaves; a new secret (« Nouveau secret ») mends it.
+            row.status, row.due_at, row.last_error = (DeliveryStatus.FAILED, None,
+                                                      "secret illisible (clé d'installation changée) : "
+                                                      "générez un nouveau secret")
+            continue
         row.claimed_by, row.claim_until = worker_id, lease_until
         body = body_of(row, entries.get(row.trace_entry_id or 0), events.get(row.event_id or 0),
                        communes.get(row.organization_id, ""))
-        shipments.append(Shipment(row.id, row.subscription_id, subscription.url, subscription.secret, row.event_id,
+        shipments.append(Shipment(row.id, row.subscription_id, subscription.url, secret, row.event_id,
                                   body, row.attempts))
     return shipments
 

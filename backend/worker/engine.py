@@ -28,6 +28,7 @@ from backend.privacy import retention
 from backend.watch import service as watch_service
 from backend.watch.models import WatchStatus, WatchTurn
 from backend.webhooks.deliverer import WebhookDeliverer
+from backend.webhooks.destinations import Destinations
 from backend.worker import faults, metrics
 from backend.worker.dispatcher import Dispatcher
 from backend.worker.due import seconds_until_due
@@ -51,7 +52,7 @@ class Worker:
                  max_attempts: int = 5, worker_id: str | None = None, sms_flood_limit: int = 8,
                  send_limits: dict[ChannelKind, int] | None = None, send_deadline_s: float | None = None,
                  read_factory: sessionmaker[Session] | None = None, retention_months: int = 12,
-                 webhook_deadline_s: float = 10.0):
+                 webhook_deadline_s: float = 10.0, webhook_networks: list[str] | tuple[str, ...] = ()):
         self.session_factory = session_factory
         self.retention_months = retention_months
         # Looking for due work only reads: on SQLite it takes no write turn from the requests.
@@ -68,7 +69,8 @@ class Worker:
         # Webhooks out on a thread of their own: a receiver that hangs holds neither steps nor messages.
         self.webhooks = WebhookDeliverer(session_factory=session_factory, read_factory=read_factory,
                                          worker_id=self.worker_id, max_sleep_s=max_sleep_seconds,
-                                         deadline_s=webhook_deadline_s)
+                                         deadline_s=webhook_deadline_s,
+                                         destinations=Destinations(webhook_networks))
         self._wake = threading.Event()
         self._sleeping_until: datetime | None = None  # database time; None while a cycle runs
         self._stop = threading.Event()

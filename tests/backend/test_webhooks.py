@@ -19,10 +19,11 @@ DEADLINE_S = 2.0
 
 @pytest.fixture
 def settings(database_url, tmp_path) -> Settings:
-    # A short request deadline: the hanging receiver is cut off in a test's time.
+    # A short request deadline: the hanging receiver is cut off in a test's time. The receivers
+    # listen on loopback: named as an internal network receivers may be in.
     return Settings(DATABASE_URL=database_url, var_dir=tmp_path / "var", run_worker=False,
                     max_sleep_seconds=5.0, lease_seconds=5.0, sms_inbound_secret=INBOUND_SECRET,
-                    webhook_timeout_s=DEADLINE_S)
+                    webhook_timeout_s=DEADLINE_S, webhook_internal_networks=["127.0.0.0/8", "::1/128"])
 
 
 @pytest.fixture
@@ -318,3 +319,104 @@ def test_the_secret_never_reaches_the_logs(live, world, h, caplog):
         client.post(f"{API}/webhooks/{made['id']}/test", headers=h("referent"))
         receiver.wait_for(1)
     assert caplog.records and made["secret"] not in caplog.text
+
+
+# The PC's own network is not a receiver (SSRF) -----------------------------------------------
+@pytest.mark.parametrize("url", [
+    "http://127.0.0.1:6379/", "https://localhost/vigie", "https://10.20.0.5/hook", "https://192.168.1.1/",
+    "https://169.254.169.254/latest/meta-data/", "https://[::1]/", "https://[::ffff:127.0.0.1]/", "https://0.0.0.0/",
+    "https://100.64.0.1/", "https://[fd00::1]/",
+])
+def test_an_internal_address_is_refused_unless_the_install_names_its_network(make_client, world, h, settings, url):
+    settings.webhook_internal_networks = []
+    client = make_client()
+    response = client.post(f"{API}/webhooks", headers=h("referent"), json={
+        "organization_id": world.commune_id, "url": url})
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["code"] == "webhook_url_internal"
+    assert "VIGIE_WEBHOOK_INTERNAL_NETWORKS" in response.json()["error"]["message"]
+    assert client.get(f"{API}/webhooks", headers=h("referent")).json() == []
+
+
+def test_the_hyperviseurs_network_named_by_the_install_is_accepted(make_client, world, h, settings):
+    settings.webhook_internal_networks = ["10.20.0.0/16"]
+    client = make_client()
+    inside = client.post(f"{API}/webhooks", headers=h("referent"), json={
+        "organization_id": world.commune_id, "url": "https://10.20.3.4/vigie"})
+    assert inside.status_code == 201, inside.text
+    outside = client.post(f"{API}/webhooks", headers=h("referent"), json={
+        "organization_id": world.commune_id, "url": "https://10.21.0.1/vigie"})
+    assert outside.json()["error"]["code"] == "webhook_url_internal"
+    moved = client.patch(f"{API}/webhooks/{inside.json()['id']}", headers=h("referent"),
+                         json={"url": "https://169.254.169.254/"})
+    assert moved.status_code == 422 and moved.json()["error"]["code"] == "webhook_url_internal"
+
+
+def test_a_name_that_resolves_to_an_internal_address_gets_nothing(make_client, world, h, settings, database_url):
+    """Saved while its name looked harmless; at each connection the address it resolves to is checked."""
+    import socket
+
+    name = socket.gethostname()
+    try:
+        resolved = socket.getaddrinfo(name, 80, type=socket.SOCK_STREAM)[0][4][0]
+    except OSError:
+        pytest.skip(f"{name} does not resolve here")
+    import ipaddress
+    if ipaddress.ip_address(resolved).is_global:
+        pytest.skip(f"{name} resolves to a public address here")
+    settings.webhook_allow_http, settings.webhook_internal_networks = True, []
+    with Receiver() as receiver:
+        port = receiver.url.split(":")[2].split("/")[0]
+        client = make_client(worker=True)
+        made = client.post(f"{API}/webhooks", headers=h("referent"), json={
+            "organization_id": world.commune_id, "url": f"http://{name}:{port}/hook"})
+        assert made.status_code == 201, made.text
+        client.post(f"{API}/webhooks/{made.json()['id']}/test", headers=h("referent"))
+        failed = wait_until(lambda: next((d for d in deliveries(client, h, made.json()["id"])
+                                          if d["last_error"]), None))
+        time.sleep(0.5)
+        assert receiver.received == []
+    assert "adresse interne refusée" in failed["last_error"] and resolved in failed["last_error"]
+
+
+def test_the_secret_is_kept_sealed_and_still_signs(live, world, h, runtime):
+    from sqlalchemy import select
+
+    from backend.db import transaction
+    from backend.webhooks.models import WebhookSubscription
+
+    with Receiver() as receiver:
+        made = subscribe(live, h("referent"), receiver, world.commune_id)
+        with transaction(runtime.session_factory) as session:
+            stored = session.scalar(select(WebhookSubscription.secret).where(WebhookSubscription.id == made["id"]))
+        assert stored.startswith("sealed:v1:") and made["secret"] not in stored
+        live.post(f"{API}/webhooks/{made['id']}/test", headers=h("referent"))
+        got = receiver.wait_for(1)
+    assert got[0]["signed"]
+
+
+def test_a_secret_sealed_under_a_former_key_still_opens_with_the_previous_keys_setting():
+    from backend.sealing import Sealer, Unreadable
+
+    sealed = Sealer("former-install-key-0123456789").seal("whsec_abc")
+    assert Sealer("new-install-key-0123456789", ["former-install-key-0123456789"]).open(sealed) == "whsec_abc"
+    with pytest.raises(Unreadable):
+        Sealer("new-install-key-0123456789").open(sealed)
+
+
+def test_db_upgrade_seals_the_secrets_written_in_clear_before(client, world, h, runtime, settings):
+    from sqlalchemy import select, update
+
+    from backend.cli import _seal_clear_secrets
+    from backend.db import transaction
+    from backend.webhooks.models import WebhookSubscription
+
+    made = client.post(f"{API}/webhooks", headers=h("referent"), json={
+        "organization_id": world.commune_id, "url": "https://hooks.example.org/vigie"}).json()
+    with transaction(runtime.session_factory) as session:  # as a row of yesterday's version was
+        session.execute(update(WebhookSubscription).values(secret=made["secret"]))
+    assert _seal_clear_secrets(settings) == 1
+    assert _seal_clear_secrets(settings) == 0
+    with transaction(runtime.session_factory) as session:
+        stored = session.scalar(select(WebhookSubscription.secret))
+        assert session.info["sealer"].open(stored) == made["secret"] and made["secret"] not in stored

@@ -3,6 +3,7 @@ once), tests it, sees each delivery's status, sends one again; a refusal is said
 
 from __future__ import annotations
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import screenshot
@@ -11,6 +12,12 @@ from tests.browser.test_csp import watch_violations
 from tests.factories import PASSWORD
 from tests.peers.webhook_receiver import Receiver
 from tests.smoke.harness import login
+
+
+@pytest.fixture
+def settings(settings):
+    settings.webhook_internal_networks = ["127.0.0.0/8"]  # the receiver listens on loopback
+    return settings
 
 
 def test_a_referent_subscribes_a_receiver_tests_it_and_sends_a_delivery_again(live, desk, pages):  # noqa: F811
