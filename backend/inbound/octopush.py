@@ -7,8 +7,9 @@ sms-gateway-api-documentation/callbacks/acknowledge-receipt; a reply is `message
 the SMS answered, when found), `number`, `text`, `sim_card_number`, `reception_date` — …/inbounds/
 (older pages name the date `answer_date`). It asks for an answer with no content, within a second.
 
-Octopush signs nothing, and publishes no addresses its callbacks come from: the only credential it
-can carry is one Vigie puts in the URL it is given. So each URL ends in `?key=` and a long random key
+Octopush signs nothing, and its documentation gives no addresses its callbacks come from (an
+allow-list would rest on a guess that breaks when it moves): the only credential it can carry is one
+Vigie puts in the URL it is given. So each URL ends in `?key=` and a long random key
 (`VIGIE_OCTOPUSH_CALLBACK_KEY`, 32+ characters), compared in constant time. In a query, not the path:
 the server's log lines drop every query (`backend/log_redaction.py`); a reverse proxy in front must
 not log it either. The key does not prove freshness: a receipt is taken once per (`message_id`,
