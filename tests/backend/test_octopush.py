@@ -202,7 +202,10 @@ def test_the_callbacks_are_rate_limited_per_address(make_client, settings, octop
     assert [a.status_code for a in answers] == [200, 200, 200, 429] and "Retry-After" in answers[-1].headers
 
 
-def test_the_callbacks_are_closed_until_a_key_is_set(make_client, settings, octopush):
+def test_the_callbacks_are_closed_until_a_key_is_set(make_client, settings, octopush, caplog):
     settings.octopush_callback_key = None
+    with caplog.at_level(logging.WARNING, logger="vigie.channels"):
+        build_registry(settings)
+    assert any("VIGIE_OCTOPUSH_CALLBACK_KEY" in r.getMessage() for r in caplog.records)
     answer = make_client().post(f"/api/v1/sms/octopush/inbound?key={KEY}", json=octopush.incoming(TECH1, "1"))
     assert answer.status_code == 503 and answer.json()["error"]["code"] == "inbound_sms_not_configured"
