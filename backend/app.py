@@ -33,6 +33,7 @@ from backend.enrolment.router import router as enrolment_router
 from backend.errors import ERROR_RESPONSES
 from backend.events.router import router as events_router
 from backend.groups.router import router as groups_router
+from backend.inbound.octopush import router as octopush_router
 from backend.inbound.router import router as inbound_router
 from backend.inbound.smseagle import router as smseagle_router
 from backend.inbound.twilio import router as twilio_router
@@ -68,8 +69,8 @@ PWA_DIR = Path(__file__).resolve().parent.parent / "pwa"
 ROUTERS = (
     auth_router, oncall_router, attachments_router, events_router, live_router, ops_router, orgs_router,
     people_router, groups_router, procedures_router, users_router, devices_router, enrolment_router,
-    inbound_router, twilio_router, vonage_router, smseagle_router, links_router, schedule_router, coverage_router,
-    watch_router, calendars_router,
+    inbound_router, twilio_router, vonage_router, octopush_router, smseagle_router, links_router, schedule_router,
+    coverage_router, watch_router, calendars_router,
     calls_router, kpis_router, reports_router, archive_router, payroll_router, privacy_router,
     directory_router, alerttests_router, webhooks_router, integrations_router, voice_router, cap_router,
 )

@@ -34,6 +34,11 @@ def build_registry(settings: Settings) -> ChannelRegistry:
 
         registry.register(SmsChannel(settings.sms_providers, deadline_s=settings.send_deadline_s,
                                      status_callbacks=status_callbacks(settings.public_url)))
+        from notifications.sms_octopush import account_of
+
+        if not settings.octopush_callback_key and any(account_of(url) for url in settings.sms_providers):
+            log.warning("an octopush:// SMS provider without VIGIE_OCTOPUSH_CALLBACK_KEY: its receipts and "
+                        "replies are refused (503), an SMS not delivered is never known as such")
     if settings.voice_providers:
         from notifications.voice_twilio import VoiceChannel
 

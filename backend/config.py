@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -67,6 +68,8 @@ class Settings(BaseSettings):
     sms_inbound_tolerance_s: int = 300  # a signed callback older (or further ahead) than this is refused
     # The `apikey` an SMSEagle gateway sends with each incoming SMS (its « Callback URL » setting).
     smseagle_callback_key: str | None = None
+    # Octopush signs nothing: its callback URLs, set in its interface, carry this key (`?key=`).
+    octopush_callback_key: str | None = None
     smtp_url: str | None = None  # Apprise mailto:// or mailtos:// URL without recipient
     fcm_credentials: Path | None = None  # service-account JSON
     webpush_enabled: bool = True  # VAPID keys are generated under var_dir on first start
@@ -89,6 +92,15 @@ class Settings(BaseSettings):
     def _refuse_placeholder(cls, value: str | None) -> str | None:
         if value is not None and (value.lower() in PLACEHOLDER_SECRETS or len(value) < 10):
             raise ValueError("VIGIE_ADMIN_PASSWORD must be at least 10 characters and not a placeholder")
+        return value
+
+    @field_validator("octopush_callback_key")
+    @classmethod
+    def _long_random_key(cls, value: str | None) -> str | None:
+        # The key is all that tells Octopush's callbacks from a stranger's: a guessable one is refused.
+        if value is not None and not re.fullmatch(r"[A-Za-z0-9_-]{32,}", value):
+            raise ValueError("VIGIE_OCTOPUSH_CALLBACK_KEY must be at least 32 letters, digits, '-' or '_' "
+                             "(python -c 'import secrets; print(secrets.token_urlsafe(32))')")
         return value
 
     @property

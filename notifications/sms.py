@@ -12,7 +12,8 @@ message itself; nothing else in the template is substituted. Examples:
   (`form://` is the same with a form-encoded body);
 - a provider plugin with the number in the path, e.g. Apprise's `bulksms://`, `clicksend://`…;
 - Twilio (`twilio://SID:TOKEN@%2B33100000000/{to}`) and Vonage (`vonage://KEY:SECRET@SENDER/{to}`),
-  in Apprise's forms, are spoken directly by `notifications/sms_twilio.py` and `sms_vonage.py`: they
+  in Apprise's forms, and Octopush (`octopush://LOGIN:API_KEY@SENDER/{to}`, in the same form) are
+  spoken directly by `notifications/sms_twilio.py`, `sms_vonage.py` and `sms_octopush.py`: they
   keep the provider's id of the message, which its delivery receipt names.
 
 One Apprise object holds one URL (one provider, one recipient): Apprise reports per URL, so
@@ -36,7 +37,7 @@ from urllib.parse import quote, urlsplit
 
 import apprise
 
-from notifications import sms_twilio, sms_vonage
+from notifications import sms_octopush, sms_twilio, sms_vonage
 from notifications.base import ChannelKind, OutboundMessage, SendResult
 
 log = logging.getLogger("vigie.sms")
@@ -178,11 +179,14 @@ def notify_one(pool: ApprisePool, url: str, *, body: str, title: str = "",
 
 
 def direct_sender(template: str, status_callbacks: dict[str, str], timeout_s: float):
-    """The sender of a provider Vigie speaks to itself (Twilio, Vonage), or None for Apprise's."""
+    """The sender of a provider Vigie speaks to itself (Twilio, Vonage, Octopush), or None for Apprise's."""
     if (twilio := sms_twilio.account_of(template)) is not None:
         return sms_twilio.TwilioSender(twilio, status_callback=status_callbacks.get("twilio"), timeout_s=timeout_s)
     if (vonage := sms_vonage.account_of(template)) is not None:
         return sms_vonage.VonageSender(vonage, status_callback=status_callbacks.get("vonage"), timeout_s=timeout_s)
+    if (octopush := sms_octopush.account_of(template)) is not None:
+        # Its receipts go where its interface says (« Callbacks »): nothing to ask per message.
+        return sms_octopush.OctopushSender(octopush, timeout_s=timeout_s)
     return None
 
 
@@ -219,7 +223,7 @@ class SmsChannel:
         self._templates: list[str] = []
         self.provider_names: list[str] = []
         # Providers spoken directly (their message id kept for the delivery receipt): index -> sender.
-        self._direct: dict[int, sms_twilio.TwilioSender | sms_vonage.VonageSender] = {}
+        self._direct: dict[int, sms_twilio.TwilioSender | sms_vonage.VonageSender | sms_octopush.OctopushSender] = {}
         callbacks = status_callbacks or {}
         for index, template in enumerate(provider_urls, start=1):
             name = provider_name(index, template)

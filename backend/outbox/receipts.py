@@ -22,7 +22,8 @@ from backend.trace.kinds import TraceKind
 log = logging.getLogger("vigie.receipts")
 
 DELIVERED = frozenset({"delivered", "read"})
-FAILED = frozenset({"undelivered", "failed", "rejected", "expired"})  # Twilio; Vonage
+FAILED = frozenset({"undelivered", "failed", "rejected", "expired",  # Twilio; Vonage
+                    "not_delivered", "not_allowed", "bad_destination", "blacklisted_number"})  # Octopush
 
 
 def record(*, db_session: Session, provider_message_id: str, status: str, error: str, provider: str,
