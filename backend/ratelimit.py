@@ -37,6 +37,10 @@ INBOUND_PER_ADDRESS = Rule.of("inbound-address", "600/minute")
 LINKS_PER_ADDRESS = Rule.of("links-address", "60/minute;600/hour")
 ENROL_PER_ADDRESS = Rule.of("enrol-address", "20/minute;100/hour")
 TEST_ALERTS_PER_PERSON = Rule.of("test-alert-person", "3 per 10 minutes")
+# An integration's key: a hyperviseur stuck in a loop is slowed, not the PC (a storm's 200 alarms at
+# once fit many times over; a refused one is retried by its source, and repeats are merged anyway).
+INTEGRATION_PER_KEY = Rule.of("integration-key", "1200/minute")
+API_KEY_FAILURES_PER_ADDRESS = Rule.of("api-key-failures-address", "30/minute;300/hour")
 
 
 class RateLimits:

@@ -15,6 +15,7 @@ from backend.deps import get_principal, oauth2_scheme
 from backend.errors import Forbidden, Unauthorized
 from backend.integrations import service as integration_service
 from backend.integrations.service import Caller
+from backend.ratelimit import API_KEY_FAILURES_PER_ADDRESS, INTEGRATION_PER_KEY, client_address
 from backend.sqlite_writer import Busy
 
 log = logging.getLogger("vigie.integrations")
@@ -28,16 +29,24 @@ def _key_of(token: str | None, api_key: str | None) -> str | None:
 
 def _authenticate(request: Request, key: str, scope: str) -> Caller:
     runtime = request.app.state.runtime
-    with runtime.read_factory() as session:
-        caller = integration_service.authenticate(db_session=session, key=key)
-        stale = integration_service.needs_touch(caller.last_used_at, db_now(session))
+    address = client_address(request)
+    # Before the database: an address trying keys is refused at once (429), a valid key's too.
+    runtime.rate_limits.check(API_KEY_FAILURES_PER_ADDRESS, address)
+    try:
+        with runtime.read_factory() as session:
+            caller = integration_service.authenticate(db_session=session, key=key)
+            stale = integration_service.needs_touch(caller.last_used_at, db_now(session))
+    except Unauthorized:
+        runtime.rate_limits.hit(API_KEY_FAILURES_PER_ADDRESS, address)
+        raise
+    runtime.rate_limits.take(INTEGRATION_PER_KEY, str(caller.integration_id))
     if scope not in caller.scopes:
         raise Forbidden(f"this key is not allowed {scope}", code="scope_forbidden")
     if stale:
         try:
             with transaction(runtime.session_factory) as session:
                 integration_service.touch(db_session=session, integration_id=caller.integration_id,
-                                          address=request.client.host if request.client else None)
+                                          address=address)
         except (Busy, OperationalError):  # recorded on a later request: the last use is only indicative
             log.warning("last use of integration %s not recorded this time", caller.integration_id)
     return caller

@@ -334,3 +334,25 @@ def test_the_same_call_sent_at_once_by_the_telephony_is_logged_once(client, worl
     assert len({a.json()["id"] for a in answers}) == 1
     with transaction(runtime.session_factory) as s:
         assert s.scalar(select(func.count(Call.id)).where(Call.external_id == "pbx-race")) == 1
+
+
+def test_a_key_in_a_loop_is_slowed_to_its_limit_and_another_key_goes_on(make_client, world, h, settings):
+    settings.rate_limits = {"integration-key": "5/minute"}
+    client = make_client()
+    looping, other = _key(client, h, world.commune_id)["key"], _key(client, h, world.commune_id)["key"]
+    answers = [_alarm(client, looping, alarm_key=f"boucle-{n}").status_code for n in range(6)]
+    assert answers == [201] * 5 + [429]
+    refused = _alarm(client, looping, alarm_key="boucle-7")
+    assert refused.json()["error"]["code"] == "rate_limited" and int(refused.headers["retry-after"]) >= 1
+    assert _alarm(client, other, alarm_key="ailleurs").status_code == 201
+
+
+def test_an_address_trying_keys_is_refused_before_any_lookup(make_client, world, h, settings):
+    settings.rate_limits = {"api-key-failures-address": "3/minute"}
+    client = make_client()
+    good = _key(client, h, world.commune_id)["key"]
+    assert [_alarm(client, "vigie_" + "x" * 40).status_code for _ in range(3)] == [401] * 3
+    blocked = _alarm(client, "vigie_" + "y" * 40)
+    assert blocked.status_code == 429 and blocked.json()["error"]["code"] == "rate_limited"
+    # The same address with the right key waits too: guessing does not learn when it found one.
+    assert _alarm(client, good).status_code == 429
