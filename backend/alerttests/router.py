@@ -29,7 +29,8 @@ class RoadOut(BaseModel):
     channel: str
     label: str = Field(description="the device's name, the number or the address")
     status: str = Field(description="queued, sent, delivered, failed, cancelled, merged; "
-                              "received: the app's service worker got the push")
+                              "received: the app's service worker got the push, or key 1 was pressed "
+                              "during the test call; voicemail: an answering machine took the call")
     error: str | None
 
 
