@@ -261,7 +261,8 @@ def enqueue_notice(*, db_session: Session, organization_id: int, person: Person,
         chosen = notice_roads(notice.kind, urgent=urgent, push=bool(by_road["push"]), sms=bool(by_road["sms"]),
                               email=bool(by_road["email"]))
         contacts = [cm for road in chosen for cm in by_road[road]]
-    roads = [(person.id, contact.id, contact.kind, contact.address) for contact in contacts]
+    roads: list[tuple[int | None, int | None, str, str]] = [
+        (person.id, contact.id, contact.kind, contact.address) for contact in contacts]
     if call is not None:
         roads.append((person.id, call.id, ChannelKind.VOICE.value, call.address))
     return _queue_notice(db_session, organization_id, notice, now, urgent, person.display_name, roads)

@@ -8,8 +8,13 @@ import pytest
 from playwright.sync_api import expect
 
 from notifications.voice_twilio import VoiceChannel
-from tests.browser.test_pwa import TECH1, assert_french, enrol
-from tests.browser.test_pwa import no_script_errors  # noqa: F401  (autouse: no uncaught error in the page)
+from tests.browser.conftest import PHONE, screenshot
+from tests.browser.test_pwa import (
+    TECH1,
+    assert_french,
+    enrol,
+    no_script_errors,  # noqa: F401  (autouse: no uncaught error in the page)
+)
 from tests.factories import build_world
 from tests.peers.twilio_voice import FakeTwilioVoice
 from tests.smoke.harness import LiveServer, wait_until
@@ -52,8 +57,6 @@ def open_test(page):
 
 
 def test_the_test_call_shows_ringing_then_recu_once_1_is_pressed(live_calling, playwright_browser, twilio):
-    from tests.browser.conftest import PHONE, screenshot
-
     context = playwright_browser.new_context(base_url=live_calling.url, **PHONE)
     context.grant_permissions(["notifications"], origin=live_calling.url)
     page = enrol(live_calling, context)
