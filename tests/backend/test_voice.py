@@ -492,3 +492,14 @@ def test_a_machine_on_an_earlier_call_does_not_move_a_page_already_taken(commune
     assert [e["data"]["person_id"] for e in trace_of(client, operator, event_id, "page.notify")] == [world.techs[0]]
     assert client.get(f"/api/v1/events/{event_id}", headers=operator).json()["status"] == "acknowledged"
     assert not [c for c in twilio.calls if c.to == TECH2]
+
+
+def test_the_ring_time_setting_is_bounded():
+    from pydantic import ValidationError
+
+    from backend.config import Settings
+
+    assert Settings(voice_ring_s=45).voice_ring_s == 45
+    for wrong in (0, 4, 121):
+        with pytest.raises(ValidationError):
+            Settings(voice_ring_s=wrong)
