@@ -43,7 +43,7 @@ def build_registry(settings: Settings) -> ChannelRegistry:
         from notifications.voice_twilio import VoiceChannel
 
         registry.register(VoiceChannel(settings.voice_providers, public_url=settings.public_url,
-                                       deadline_s=settings.send_deadline_s))
+                                       deadline_s=settings.send_deadline_s, ring_s=settings.voice_ring_s))
     if settings.smtp_url:
         from notifications.email import EmailChannel
 

@@ -86,6 +86,9 @@ class Settings(BaseSettings):
     webhook_internal_networks: list[str] = []
     # twilio:// URLs (the SMS's form) placing calls read aloud, tried in order; none: nobody is called.
     voice_providers: list[str] = []
+    # Twilio's `Timeout`: how long a call rings before it is « sans réponse ». A call's whole length
+    # (this, the answering machine detection, then the readings) is what another page waits for.
+    voice_ring_s: int = Field(default=30, ge=5, le=120)
 
     @field_validator("admin_password")
     @classmethod

@@ -40,7 +40,8 @@ def session_info(settings: Settings, signals: Signals | None = None) -> dict:
             "sealer": Sealer(secret, settings.previous_secret_keys),
             "outbox_policy": OutboxPolicy(push_fallback_seconds=settings.push_fallback_seconds,
                                           sms_flood_limit=settings.sms_flood_limit,
-                                          voice=bool(settings.voice_providers))}
+                                          voice=bool(settings.voice_providers),
+                                          voice_ring_s=settings.voice_ring_s)}
 
 
 @dataclass

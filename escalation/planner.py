@@ -105,6 +105,15 @@ class Declined:
 
 
 @dataclass(frozen=True)
+class NotReached:
+    """The person's call was taken by an answering machine: like a timeout come early, not a decline
+    (they are asked again in a later round)."""
+
+    person_id: int
+    reason: str = "voicemail"
+
+
+@dataclass(frozen=True)
 class Acknowledged:
     person_id: int | None  # None: acknowledged by an operator on nobody's behalf
 
@@ -119,7 +128,7 @@ class Cancelled:
     reason: str
 
 
-Signal = Start | Tick | Declined | Acknowledged | Requalified | Cancelled
+Signal = Start | Tick | Declined | NotReached | Acknowledged | Requalified | Cancelled
 
 
 # Actions: what the shell must do.
@@ -128,7 +137,7 @@ class Notify:
     person_id: int
     group_id: int
     round: int
-    reason: str  # "start", "timeout", "declined"
+    reason: str  # "start", "timeout", "declined", "voicemail"
 
 
 @dataclass(frozen=True)
@@ -183,6 +192,10 @@ def decide(state: PageState, policy: Policy, signal: Signal, now: datetime) -> D
         if state.current_target(policy) == signal.person_id:
             return _advance(declined, policy, now, reason="declined")
         return Decision(declined)
+    if isinstance(signal, NotReached):
+        if state.current_target(policy) == signal.person_id:
+            return _advance(state, policy, now, reason=signal.reason)
+        return Decision(state)
     if isinstance(signal, Acknowledged):
         done = replace(state, status=PageStatus.ACKNOWLEDGED, due_at=None)
         return Decision(done, (Stopped(PageStatus.ACKNOWLEDGED, "acknowledged"),))

@@ -33,6 +33,7 @@ class Notice:
     sms_hint: str = ""
     actions: tuple[str, ...] = ()
     data: dict = field(default_factory=dict)
+    spoken: str = ""  # what a call reads (the keys it takes are the call's own: voice_twiml.py)
 
 
 def render_notice(notice: Notice, channel: ChannelKind | str, *, person_name: str | None = None) -> Rendered:
@@ -44,6 +45,8 @@ def render_notice(notice: Notice, channel: ChannelKind | str, *, person_name: st
         return Rendered(fold_to_gsm7(notice.title), fit_sms(f"[{notice.org_code}]", notice.sms, notice.sms_hint),
                         None, data)
     subject = f"[{notice.org_code}] {notice.title}"
+    if channel is ChannelKind.VOICE:
+        return Rendered(notice.title, notice.spoken or notice.body, None, data)
     if channel is not ChannelKind.EMAIL:
         return Rendered(notice.title, notice.body, None, data)
     greeting = f"Bonjour {person_name},\n\n" if person_name else ""
@@ -136,7 +139,9 @@ def test_alert(*, org_code: str) -> Notice:
     return Notice(
         kind=TEST_ALERT, org_code=org_code, title="Test de vos alertes Vigie",
         body="Ceci est un test demandé depuis l'application : aucune intervention n'est attendue.",
-        sms="Test de vos alertes Vigie : ce SMS vous est bien parvenu. Aucune intervention attendue.")
+        sms="Test de vos alertes Vigie : ce SMS vous est bien parvenu. Aucune intervention attendue.",
+        spoken=("Vigie. Ceci est un appel de test, demandé depuis l'application d'astreinte. "
+                "Aucune intervention n'est attendue."))
 
 
 def install_link(*, channel: ChannelKind | str, person_name: str, url: str) -> tuple[str, str]:

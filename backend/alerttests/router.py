@@ -29,7 +29,8 @@ class RoadOut(BaseModel):
     channel: str
     label: str = Field(description="the device's name, the number or the address")
     status: str = Field(description="queued, sent, delivered, failed, cancelled, merged; "
-                              "received: the app's service worker got the push")
+                              "received: the app's service worker got the push, or key 1 was pressed "
+                              "during the test call; voicemail: an answering machine took the call")
     error: str | None
 
 
@@ -59,9 +60,9 @@ def _out(db, rows: list[Notification]) -> TestAlertOut:
         contact = db.get(ContactMethod, row.contact_method_id) if row.contact_method_id else None
         label = (contact.label if contact is not None and contact.kind in ("push", "fcm") and contact.label
                  else "notification push" if row.channel in ("push", "fcm") else row.address)
-        roads.append(RoadOut(notification_id=row.id, channel=row.channel, label=label,
-                             status=service.road_status(row),
-                             error=row.last_error if row.status == NotificationStatus.FAILED else None))
+        status = service.road_status(row)
+        roads.append(RoadOut(notification_id=row.id, channel=row.channel, label=label, status=status,
+                             error=row.last_error if status == NotificationStatus.FAILED else None))
     return TestAlertOut(id=rows[0].id, created_at=rows[0].created_at, roads=roads)
 
 

@@ -2,7 +2,8 @@
 
 No table of its own: a test is its notification rows (purpose `test_alert`, no event, no page),
 tied together by the id of the first one (`data.test_id`). With no event they write no trace
-entry, so no KPI, report or pay rule ever counts them.
+entry, so no KPI, report or pay rule ever counts them. Where calls are configured, the mobile is
+called too: key 1 during that call marks it « reçu » (backend/voice/service.py).
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ from backend.outbox import service as outbox_service
 from backend.outbox.models import Notification
 from backend.people.models import ContactMethod, Person
 from notifications import notice as notices
+from notifications.base import ChannelKind
+from notifications.voice_twilio import not_a_person
 
 PURPOSE = notices.TEST_ALERT
-# Generous bound on the rows of one test (every push device, one SMS, one e-mail).
+# Generous bound on the rows of one test (every push device, one SMS, one e-mail, one call).
 MAX_ROADS = 50
 
 
@@ -33,6 +36,13 @@ def roads_of(person: Person) -> list[ContactMethod]:
     return (push + sms + email)[:MAX_ROADS]
 
 
+def mobile_to_call(db_session: Session, person: Person) -> ContactMethod | None:
+    """The number a page would call (its SMS number), when this installation places calls."""
+    if not outbox_service.policy_of(db_session).voice:
+        return None
+    return next((cm for cm in person.contact_methods if cm.enabled and cm.kind == "sms"), None)
+
+
 def send(*, db_session: Session, person: Person, now: datetime) -> list[Notification]:
     contacts = roads_of(person)
     if not contacts:
@@ -42,7 +52,8 @@ def send(*, db_session: Session, person: Person, now: datetime) -> list[Notifica
     # Urgent: the test goes the way a grave solicitation does (high-priority push), or it proves little.
     rows = outbox_service.enqueue_notice(db_session=db_session, organization_id=person.organization_id,
                                          person=person, notice=notices.test_alert(org_code=org_code),
-                                         now=now, urgent=True, contacts=contacts)
+                                         now=now, urgent=True, contacts=contacts,
+                                         call=mobile_to_call(db_session, person))
     test_id = rows[0].id
     for row in rows:
         row.data = {**(row.data or {}), "test_id": test_id}
@@ -74,4 +85,9 @@ def mark_received(*, db_session: Session, person_id: int, test_id: int, notifica
 
 
 def road_status(row: Notification) -> str:
-    return "received" if (row.data or {}).get("received_at") else row.status
+    data = row.data or {}
+    if data.get("received_at"):
+        return "received"
+    if row.channel == ChannelKind.VOICE.value and not_a_person(data.get("answered_by", "")):
+        return "voicemail"
+    return row.status

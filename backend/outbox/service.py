@@ -28,6 +28,7 @@ from escalation.voice import call_after_sms_s, calls_at_once
 from notifications.base import ChannelKind
 from notifications.notice import Notice, render_notice
 from notifications.render import EventSummary, render
+from notifications.voice_twilio import DEFAULT_RING_S, call_length_s
 
 PUSH_KINDS = ("push", "fcm")
 @dataclass(frozen=True)
@@ -35,6 +36,7 @@ class OutboxPolicy:
     push_fallback_seconds: float = 120.0
     sms_flood_limit: int = 8
     voice: bool = False  # a voice provider is configured: communes that chose calls get them
+    voice_ring_s: float = DEFAULT_RING_S  # Twilio's ring time, with which a call's length is reckoned
 
 
 class SessionNotConfigured(RuntimeError):
@@ -80,7 +82,8 @@ def plan(person: Person, severity: int, purpose: str, policy: OutboxPolicy) -> l
     return [Planned(cm, road.delay_s) for road in chosen for cm in contacts[road.kind]]
 
 
-CALL_LENGTH = timedelta(seconds=90)  # a call rings 30 s, then reads its page up to three times
+# Further back than this, a call handed to Twilio has ended whatever its words and ring time.
+LONGEST_CALL = timedelta(minutes=10)
 
 
 def calls(db_session: Session, organization: Organization, person: Person, severity: int, purpose: str,
@@ -92,7 +95,7 @@ def calls(db_session: Session, organization: Organization, person: Person, sever
     if calls_at_once(severity, purpose, from_severity=organization.voice_from_severity):
         # One call at a time to a phone: during another page's call this one waits for it to end
         # (held back, so it is dropped if this page is answered or moves on meanwhile).
-        wait_s = CALL_LENGTH.total_seconds() if _on_a_call(db_session, person.id, now) else 0.0
+        wait_s = call_in_progress_s(db_session, person.id, now, ring_s=policy.voice_ring_s)
         return [Planned(sms.contact, wait_s, channel=ChannelKind.VOICE.value)]
     after_s = call_after_sms_s(severity, purpose, from_severity=organization.voice_from_severity,
                                after_sms_minutes=organization.voice_after_sms_minutes)
@@ -101,12 +104,22 @@ def calls(db_session: Session, organization: Organization, person: Person, sever
     return [Planned(sms.contact, sms.delay_s + after_s, channel=ChannelKind.VOICE.value, after_sms=True)]
 
 
-def _on_a_call(db_session: Session, person_id: int, now: datetime) -> bool:
-    return db_session.scalar(select(Notification.id).where(
+def call_in_progress_s(db_session: Session, person_id: int, now: datetime, *, ring_s: float) -> float:
+    """Seconds until the person's call in progress (or about to be placed) has ended at the latest; 0: none.
+
+    A call is over once its ring time, the machine detection and every reading of its words are spent
+    (`call_length_s`), even if Twilio's word on its end was lost.
+    """
+    ongoing = db_session.execute(select(
+        Notification.status, Notification.handed_off_at, Notification.text, Notification.purpose).where(
         Notification.person_id == person_id, Notification.channel == ChannelKind.VOICE.value,
         ((Notification.status == NotificationStatus.QUEUED) & (Notification.due_at <= now))
-        | ((Notification.status == NotificationStatus.SENT) & (Notification.handed_off_at >= now - 2 * CALL_LENGTH)))
-        .limit(1)) is not None
+        | ((Notification.status == NotificationStatus.SENT) & (Notification.handed_off_at >= now - LONGEST_CALL)))
+        .limit(10)).all()
+    ends = [(handed_off if status == NotificationStatus.SENT and handed_off is not None else now)
+            + timedelta(seconds=call_length_s(ring_s, text, purpose))
+            for status, handed_off, text, purpose in ongoing]
+    return max([(end - now).total_seconds() for end in ends] + [0.0])
 
 
 def summary_of(event: Event, organization: Organization) -> EventSummary:
@@ -236,9 +249,10 @@ def fall_back(*, db_session: Session, failed: Notification, now: datetime) -> No
 
 
 def enqueue_notice(*, db_session: Session, organization_id: int, person: Person, notice: Notice, now: datetime,
-                   urgent: bool = False, contacts: list[ContactMethod] | None = None) -> list[Notification]:
+                   urgent: bool = False, contacts: list[ContactMethod] | None = None,
+                   call: ContactMethod | None = None) -> list[Notification]:
     """A message about the planning (no event): push where the person has it, else SMS, else e-mail;
-    an urgent one goes by push and SMS together."""
+    an urgent one goes by push and SMS together. `call`: a mobile also called (the notice's `spoken`)."""
     if contacts is None:
         usable = [cm for cm in person.contact_methods if cm.enabled]
         by_road = {"push": [cm for kind in PUSH_KINDS for cm in usable if cm.kind == kind],
@@ -247,8 +261,11 @@ def enqueue_notice(*, db_session: Session, organization_id: int, person: Person,
         chosen = notice_roads(notice.kind, urgent=urgent, push=bool(by_road["push"]), sms=bool(by_road["sms"]),
                               email=bool(by_road["email"]))
         contacts = [cm for road in chosen for cm in by_road[road]]
-    return _queue_notice(db_session, organization_id, notice, now, urgent, person.display_name, [
-        (person.id, contact.id, contact.kind, contact.address) for contact in contacts])
+    roads: list[tuple[int | None, int | None, str, str]] = [
+        (person.id, contact.id, contact.kind, contact.address) for contact in contacts]
+    if call is not None:
+        roads.append((person.id, call.id, ChannelKind.VOICE.value, call.address))
+    return _queue_notice(db_session, organization_id, notice, now, urgent, person.display_name, roads)
 
 
 def enqueue_email_notice(*, db_session: Session, organization_id: int, address: str, name: str, notice: Notice,

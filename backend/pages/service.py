@@ -239,6 +239,22 @@ def step_due_page(*, db_session: Session, page_id: int, worker_id: str, now: dat
     return True
 
 
+def not_reached(*, db_session: Session, event: Event, page_id: int, person_id: int, asked_at: datetime,
+                now: datetime, reason: str = "voicemail") -> bool:
+    """A call asking the person for this page was taken by a machine: the next person is asked now.
+
+    Only while the page still waits for that same asking of them (`asked_at`, when the call was
+    queued): a machine answering an older round's call moves nothing. True when the page moved on.
+    """
+    page = db_session.scalar(select(Page).where(Page.id == page_id).with_for_update(key_share=True)
+                             .execution_options(populate_existing=True))
+    if (page is None or page.status != ACTIVE or page.current_person_id != person_id
+            or page.notified_at is None or page.notified_at > asked_at):
+        return False
+    apply_signal(db_session=db_session, event=event, page=page, signal=esc.NotReached(person_id, reason), now=now)
+    return True
+
+
 def pages_of_event(*, db_session: Session, event_id: int) -> list[Page]:
     return list(db_session.scalars(select(Page).where(Page.event_id == event_id).order_by(Page.id)))
 

@@ -47,7 +47,8 @@ class TraceKind(_Kind):
     CONTACT_REMOVED = "contact.removed", "a provider said an address no longer exists: it was removed"
     VOICE_ANSWERED = "voice.answered", "a call was picked up: the solicitation is read aloud"
     VOICE_KEY = "voice.key", "a key was pressed during a call (1 takes, 2 not available, another reads again)"
-    VOICE_ENDED = "voice.ended", "a call ended: answered by a key, or not taken (no answer, busy, hung up)"
+    VOICE_ENDED = "voice.ended", ("a call ended (`reason`): answered by a key, or not taken (no answer, busy, hung up, "
+                                  "an answering machine: « messagerie »)")
     RESPONSE_ACK = "response.ack", "a person took the solicitation (\u00ab je prends \u00bb)"
     RESPONSE_DECLINE = "response.decline", "a person said they are not available"
     RESPONSE_EN_ROUTE = "response.en_route", "a person is on their way"

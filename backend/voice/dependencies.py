@@ -38,6 +38,11 @@ async def signed_call_fields(request: Request, settings) -> dict[str, str]:
     return fields
 
 
+def answered_by_of(fields: dict[str, str]) -> str:
+    """Twilio's answering machine detection: human, machine_start, fax, unknown… ('' without detection)."""
+    return fields.get("AnsweredBy", "").strip().lower()[:40]
+
+
 def gather_url(public_url: str, notification_id: int):
     """Where the key pressed during round n of the call is posted."""
     base = call_urls(public_url, notification_id)["gather"]

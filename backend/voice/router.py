@@ -1,6 +1,7 @@
 """Twilio's calls to Vigie during a call: what to say (`/twiml`), the key pressed (`/gather`), the end (`/status`).
 
-Each is signed with `X-Twilio-Signature` over the URL called and the posted fields. Twilio's
+Each is signed with `X-Twilio-Signature` over the URL called and the posted fields; the pick-up and the
+end carry Twilio's answering machine detection (`AnsweredBy`). Twilio's
 signature holds no time, so each is taken once: the pick-up per call, a key per call and round, an
 end per call and status. A copy gets the call's words again, and changes nothing.
 """
@@ -18,12 +19,13 @@ from backend.inbound.dependencies import take_once
 from backend.orgs.schemas import Id
 from backend.routing import OneHopRoute
 from backend.voice import service
-from backend.voice.dependencies import gather_url, signed_call_fields
+from backend.voice.dependencies import answered_by_of, gather_url, signed_call_fields
 from notifications import voice_twiml
 from notifications.voice_twilio import PREFIX
 
 router = APIRouter(route_class=OneHopRoute, prefix=PREFIX, tags=["voice"])
 TWIML: dict[int | str, dict[str, Any]] = {200: {"content": {"text/xml": {}}}}
+PROVIDER = "Twilio"
 EMPTY = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 
 
@@ -36,16 +38,18 @@ def _xml(text: str) -> Response:
 async def call_twiml(notification_id: Id, request: Request, settings: SettingsDep):
     fields = await signed_call_fields(request, settings)
     factory, sid = request.app.state.runtime.session_factory, fields["CallSid"]
-    urls = gather_url(settings.public_url, notification_id)
+    urls, answered_by = gather_url(settings.public_url, notification_id), answered_by_of(fields)
 
     def pick_up() -> str:
         said: list[str] = []
         if take_once(factory, f"twilio-call:{sid}:answered", lambda session, now: said.append(service.answered(
-                db_session=session, notification_id=notification_id, call_sid=sid, gather_url=urls, now=now))):
+                db_session=session, notification_id=notification_id, call_sid=sid, answered_by=answered_by,
+                gather_url=urls, provider=PROVIDER, now=now))):
             return said[0]
         with transaction(factory) as session:  # a copy: the same words, nothing traced again
             return service.answered(db_session=session, notification_id=notification_id, call_sid=sid,
-                                    gather_url=urls, now=db_now(session), trace=False)
+                                    answered_by=answered_by, gather_url=urls, provider=PROVIDER,
+                                    now=db_now(session), trace=False)
 
     return _xml(await run_in_threadpool(pick_up))
 
@@ -75,6 +79,7 @@ async def call_status(notification_id: Id, request: Request, settings: SettingsD
     await run_in_threadpool(
         take_once, request.app.state.runtime.session_factory, f"twilio-call:{sid}:{status}",
         lambda session, now: service.ended(db_session=session, notification_id=notification_id, call_sid=sid,
-                                           status=status, duration_s=int(duration[:7]) if duration[:7].isdigit() else None,
-                                           provider="Twilio", now=now))
+                                           status=status, answered_by=answered_by_of(fields),
+                                           duration_s=int(duration[:7]) if duration[:7].isdigit() else None,
+                                           provider=PROVIDER, now=now))
     return _xml(EMPTY)

@@ -23,8 +23,10 @@ export const mustInstallFirst = () => { const p = platform(); return p.ios && !p
 
 const STATUS = { queued: 'en file d\'attente', sent: 'envoyé', delivered: 'remis', received: 'reçu sur ce téléphone',
   failed: 'échec', cancelled: 'annulé', merged: 'regroupé' };
-const ROAD = { push: 'Notification push', fcm: 'Notification', sms: 'SMS', email: 'E-mail' };
-const DONE = new Set(['received', 'delivered', 'failed', 'cancelled', 'merged']);
+// A test call: « envoyé » is the phone ringing, « reçu » is key 1 pressed during the call.
+const CALL_STATUS = { sent: 'appel en cours', delivered: 'reçu', received: 'reçu', voicemail: 'messagerie' };
+const ROAD = { push: 'Notification push', fcm: 'Notification', sms: 'SMS', email: 'E-mail', voice: 'Appel' };
+const DONE = new Set(['received', 'delivered', 'failed', 'cancelled', 'merged', 'voicemail']);
 
 export function alertsModule({ main, toast, esc, frenchError, lost }) {
   let test = null, polling = null, enrolLink = '';
@@ -72,20 +74,33 @@ export function alertsModule({ main, toast, esc, frenchError, lost }) {
   function roadsHtml() {
     if (!test) return '';
     const rows = test.roads.map((r) => {
-      const cls = r.status === 'failed' ? 'ko' : r.status === 'received' || r.status === 'delivered' ? 'ok'
-        : r.status === 'sent' ? 'sent' : 'run';
+      const cls = r.status === 'failed' || r.status === 'voicemail' ? 'ko'
+        : r.status === 'received' || r.status === 'delivered' ? 'ok' : r.status === 'sent' ? 'sent' : 'run';
+      const words = (r.channel === 'voice' && CALL_STATUS[r.status]) || STATUS[r.status] || r.status;
       return `<li class="step ${cls}" data-channel="${esc(r.channel)}" data-status="${esc(r.status)}">
         <b>${esc(ROAD[r.channel] || r.channel)} — ${esc(r.label)}</b>
-        <span>${esc(STATUS[r.status] || r.status)}${r.error ? ` : ${esc(r.error)}` : ''}</span></li>`;
+        <span>${esc(words)}${r.error ? ` : ${esc(r.error)}` : ''}</span></li>`;
     }).join('');
     const push = test.roads.filter((r) => r.channel === 'push' || r.channel === 'fcm');
     const heard = push.some((r) => r.status === 'received');
     const note = !push.length ? '<p class="warnc">Aucune notification push sur vos appareils : activez-les (« Appareils »).</p>'
       : heard ? '<p class="okc">La notification est arrivée sur ce téléphone.</p>'
         : '<p class="muted">La notification doit apparaître sur ce téléphone dans la minute.</p>';
-    return `<ol class="steps">${rows}</ol>${note}
+    return `<ol class="steps">${rows}</ol>${note}${callNote()}
       <p class="muted">Vérifiez aussi que le SMS et l'e-mail sont arrivés, et que le téléphone a sonné en mode silencieux :
       sinon, suivez <a href="#/devices/dnd">« Laisser passer les alertes »</a>.</p>`;
+  }
+
+  /* Said only when this installation calls (a call road in the test): otherwise, nothing about calls. */
+  function callNote() {
+    const call = test.roads.find((r) => r.channel === 'voice');
+    if (!call) return '';
+    if (call.status === 'received' || call.status === 'delivered') return '<p class="okc">L\'appel vous est parvenu : vous avez tapé 1.</p>';
+    if (call.status === 'voicemail') {
+      return '<p class="warnc">L\'appel est tombé sur votre messagerie : une vraie alerte passerait alors à la personne suivante. Vérifiez que le téléphone sonne en mode silencieux.</p>';
+    }
+    if (call.status === 'failed') return '<p class="warnc">L\'appel n\'a pas abouti.</p>';
+    return '<p class="muted">Vigie vous appelle : décrochez et tapez 1 pour confirmer que vous entendez.</p>';
   }
 
   function drawTest() {
@@ -104,7 +119,9 @@ export function alertsModule({ main, toast, esc, frenchError, lost }) {
     if (r.status === 401) return lost();
     if (r.ok) { test = r.data; drawTest(); } else if (!test.roads.length) { test = null; return; }
     const started = Date.parse(test.created_at.endsWith('Z') ? test.created_at : `${test.created_at}Z`);
-    const waiting = test.roads.some((x) => !DONE.has(x.status) && !(x.channel !== 'push' && x.status === 'sent'));
+    // A push waits for its arrival, a call for its key; an SMS or e-mail handed off is all we will know.
+    const waiting = test.roads.some((x) => !DONE.has(x.status)
+      && !(!['push', 'voice'].includes(x.channel) && x.status === 'sent'));
     if (waiting && Date.now() - started < 3 * 60000) polling = setTimeout(poll, 2000);
   }
 

@@ -21,7 +21,7 @@ from notifications import voice_twiml
 from notifications.base import ChannelKind, OutboundMessage, SendResult
 from notifications.recording import RecordingChannel
 from notifications.sms_twilio import signature
-from notifications.voice_twilio import VoiceChannel
+from notifications.voice_twilio import VoiceChannel, call_length_s
 from tests.factories import build_world, login
 from tests.peers.twilio_voice import FakeTwilioVoice
 from tests.smoke.harness import wait_until
@@ -63,7 +63,25 @@ def test_the_channel_places_a_call_through_twilio_with_vigies_urls_only():
     assert placed.url == f"{PUBLIC}/api/v1/voice/twilio/7/twiml"  # an id, no words, no secret
     assert placed.status_callback == f"{PUBLIC}/api/v1/voice/twilio/7/status"
     assert placed.status_events == ["answered", "completed"]
+    # Synchronous detection: the words are fetched once Twilio knows a person answered, within 10 s.
+    assert (placed.machine_detection, placed.machine_detection_timeout) == ("Enable", "10")
     assert refused.outcome.value == "failed"
+
+
+def test_the_ring_time_is_twilios_timeout_and_a_calls_length_follows_it():
+    with FakeTwilioVoice() as twilio:
+        channel = VoiceChannel([twilio.provider_url()], public_url=PUBLIC, ring_s=20)
+        assert asyncio.run(channel.send(call())).outcome.value == "sent"
+        channel.close()
+    assert twilio.calls[0].timeout == "20"
+    text = "Vigie. Astreinte Ville de Chenôve, grave : Chute d'arbre, avenue Roland Carraz."
+    # Ringing (and Twilio's margin), the detection, then three readings each waiting 8 s for a key.
+    reading = voice_twiml.reading_s(text)
+    assert 3 * 8 + 3 * len(text) / 16 < reading < 3 * 8 + 3 * (len(text) + 80) / 10
+    assert call_length_s(20, text, "solicit") == 20 + 5 + 10 + reading
+    assert call_length_s(45, text, "solicit") - call_length_s(20, text, "solicit") == 25
+    longer = text + " Fuite de gaz signalée par les riverains, périmètre de sécurité en place."
+    assert call_length_s(20, longer, "solicit") > call_length_s(20, text, "solicit")
 
 
 def test_a_refused_account_is_retried_and_an_impossible_number_fails_at_once():
@@ -99,11 +117,12 @@ def settings(settings, twilio):
 @pytest.fixture
 def commune(make_client, settings, recording_channels, twilio):
     """A running Vigie (worker included) whose commune chose its calls, and a way to open an event."""
-    recording_channels.register(VoiceChannel(settings.voice_providers, public_url=PUBLIC))
-    client = make_client(worker=True, channels=recording_channels)
-    factory = client.app.state.runtime.session_factory
 
-    def _commune(*, ack_timeout_s=300, **choice):
+    def _commune(*, ack_timeout_s=300, ring_s=30, **choice):
+        settings.voice_ring_s = ring_s
+        recording_channels.register(VoiceChannel(settings.voice_providers, public_url=PUBLIC, ring_s=ring_s))
+        client = make_client(worker=True, channels=recording_channels)
+        factory = client.app.state.runtime.session_factory
         world = build_world(factory, ack_timeout_s=ack_timeout_s)
         admin, operator = login(client, world.users["admin"]), login(client, world.users["operator"])
         answer = client.patch(f"/api/v1/organizations/{world.commune_id}", headers=admin, json=choice)
@@ -274,16 +293,35 @@ def test_a_call_picked_up_and_hung_up_without_a_key_is_not_taken(commune, twilio
     assert client.get(f"/api/v1/events/{event_id}", headers=operator).json()["status"] == "open"
 
 
-def test_a_second_page_waits_for_the_call_in_progress(commune, twilio):
-    client, factory, _, _, open_event = commune(voice_from_severity=3)
+def test_a_second_page_waits_for_the_call_in_progress_its_ring_time_and_readings(commune, twilio):
+    client, factory, _, _, open_event = commune(voice_from_severity=3, ring_s=20)
     open_event(3)
-    ringing(twilio, factory)
+    in_progress = row_of(factory, ringing(twilio, factory).sid)
+    assert twilio.calls[0].timeout == "20"  # VIGIE_VOICE_RING_S is Twilio's ring time
     second = open_event(3)
     held = wait_until(lambda: first(factory, select(Notification).where(Notification.event_id == second,
                                                                          Notification.channel == "voice")), timeout=15)
     assert held.status == "queued" and held.data["fallback"]
-    assert held.due_at - held.created_at == timedelta(seconds=90)
+    # Until the first call has rung, been detected and read three times, at the latest: not a fixed 90 s.
+    length = timedelta(seconds=call_length_s(20, in_progress.text, "solicit"))
+    assert abs(held.due_at - (in_progress.handed_off_at + length)) < timedelta(milliseconds=1)
+    assert timedelta(seconds=20 + 5 + 10 + 24) < length < timedelta(seconds=150)
     assert len([c for c in twilio.calls if c.to == TECH1]) == 1
+
+
+def test_a_call_whose_end_was_never_heard_of_stops_holding_the_phone_after_its_length(commune, twilio):
+    client, factory, _, _, open_event = commune(voice_from_severity=3)
+    open_event(3)
+    in_progress = row_of(factory, ringing(twilio, factory).sid)
+    length = timedelta(seconds=call_length_s(30, in_progress.text, "solicit"))
+    with transaction(factory) as s:  # Twilio's « completed » was lost, and the call's time has passed
+        s.execute(update(Notification).where(Notification.id == in_progress.id)
+                  .values(handed_off_at=in_progress.handed_off_at - length - timedelta(seconds=1)))
+    second = open_event(3)
+    # Nothing to wait for: the second page rings at once.
+    wait_until(lambda: len([c for c in twilio.calls if c.to == TECH1]) == 2, timeout=15, what="a second call")
+    held = first(factory, select(Notification).where(Notification.event_id == second, Notification.channel == "voice"))
+    assert not held.data.get("fallback")
 
 
 def test_forged_misaddressed_or_unknown_callbacks_are_refused(commune, twilio):
@@ -384,3 +422,84 @@ def test_an_answer_before_the_delay_cancels_the_held_call(commune, twilio):
         page = s.scalar(select(Page).where(Page.event_id == event_id))
         assert page.status == "acknowledged" and call_row.status == "cancelled"
     assert twilio.calls == []
+
+
+def test_a_call_taken_by_an_answering_machine_says_nothing_and_the_next_person_is_called_at_once(commune, twilio):
+    client, factory, world, operator, open_event = commune(voice_from_severity=3, ack_timeout_s=300)
+    event_id = open_event(3)
+    placed = ringing(twilio, factory)
+    row = row_of(factory, placed.sid)
+
+    hung_up = post(client, *twilio.pick_up(placed, answered_by="machine_start"))
+    assert hung_up.status_code == 200
+    assert hung_up.text == '<?xml version="1.0" encoding="UTF-8"?><Response><Hangup/></Response>'  # not a word
+    failed = row_of(factory, placed.sid)
+    assert failed.status == "failed" and failed.last_error == "Twilio: messagerie (machine_start)"
+    # The step's timeout is five minutes away: the next person is called now.
+    ringing(twilio, factory, to=TECH2)
+    notify = [e["data"] for e in trace_of(client, operator, event_id, "page.notify")]
+    assert [(n["person_id"], n["reason"]) for n in notify] == [(world.techs[0], "start"), (world.techs[1], "voicemail")]
+
+    (ended,) = trace_of(client, operator, event_id, "voice.ended")
+    assert (ended["data"]["reason"], ended["data"]["answered_by"], ended["data"]["taken"]) == (
+        "voicemail", "machine_start", False)
+    assert ended["data"]["notification_id"] == row.id
+    assert trace_of(client, operator, event_id, "voice.answered") == []  # nobody picked up
+    detail = [e["data"]["detail"] for e in trace_of(client, operator, event_id, "notification.failed")
+              if e["data"]["notification_id"] == row.id]
+    assert detail == ["appel non pris (Twilio : messagerie)"]
+
+    # Twilio then reports the call completed (by the same machine): it has already ended, once.
+    assert post(client, *twilio.status(placed, "completed", 4)).status_code == 200
+    assert len(trace_of(client, operator, event_id, "voice.ended")) == 1
+    assert client.get(f"/api/v1/events/{event_id}", headers=operator).json()["status"] == "open"
+    # Tech Un's SMS still carries the page: their answer still counts.
+    tech = login(client, world.users["oncall"])
+    assert client.post(f"/api/v1/events/{event_id}/responses", headers=tech, json={"kind": "ack"}).status_code == 201
+
+
+def test_a_fax_or_a_machine_heard_only_at_the_end_also_ends_the_call_not_taken(commune, twilio):
+    client, factory, world, operator, open_event = commune(voice_from_severity=3, ack_timeout_s=300)
+    event_id = open_event(3)
+    placed = ringing(twilio, factory)
+    placed.answered_by = "fax"  # Twilio's words on the call's end carry what its detection found
+    assert post(client, *twilio.status(placed, "completed", 3)).status_code == 200
+    row = row_of(factory, placed.sid)
+    assert row.status == "failed" and row.last_error == "Twilio: fax (fax)"
+    (ended,) = trace_of(client, operator, event_id, "voice.ended")
+    assert (ended["data"]["reason"], ended["data"]["answered_by"]) == ("fax", "fax")
+    ringing(twilio, factory, to=TECH2)
+
+
+def test_an_undecided_detection_or_a_person_hears_the_page(commune, twilio):
+    client, factory, _, operator, open_event = commune(voice_from_severity=3)
+    event_id = open_event(3)
+    placed = ringing(twilio, factory)
+    said = post(client, *twilio.pick_up(placed, answered_by="unknown")).text  # fail safe: read it
+    assert "<Gather" in said and "Chute d'arbre" in said
+    (answered,) = trace_of(client, operator, event_id, "voice.answered")
+    assert answered["data"]["answered_by"] == "unknown"
+    assert row_of(factory, placed.sid).status == "sent"
+
+
+def test_a_machine_on_an_earlier_call_does_not_move_a_page_already_taken(commune, twilio):
+    client, factory, world, operator, open_event = commune(voice_from_severity=3, ack_timeout_s=300)
+    event_id = open_event(3)
+    placed = ringing(twilio, factory)
+    tech = login(client, world.users["oncall"])
+    assert client.post(f"/api/v1/events/{event_id}/responses", headers=tech, json={"kind": "ack"}).status_code == 201
+    assert post(client, *twilio.pick_up(placed, answered_by="machine_end_beep")).status_code == 200
+    assert [e["data"]["person_id"] for e in trace_of(client, operator, event_id, "page.notify")] == [world.techs[0]]
+    assert client.get(f"/api/v1/events/{event_id}", headers=operator).json()["status"] == "acknowledged"
+    assert not [c for c in twilio.calls if c.to == TECH2]
+
+
+def test_the_ring_time_setting_is_bounded():
+    from pydantic import ValidationError
+
+    from backend.config import Settings
+
+    assert Settings(voice_ring_s=45).voice_ring_s == 45
+    for wrong in (0, 4, 121):
+        with pytest.raises(ValidationError):
+            Settings(voice_ring_s=wrong)

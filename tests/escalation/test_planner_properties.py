@@ -34,6 +34,7 @@ def histories(draw, policy):
     signal = st.one_of(
         st.just(esc.Tick()),
         st.builds(esc.Declined, st.sampled_from(people), st.just("malade")),
+        st.builds(esc.NotReached, st.sampled_from(people)),
         st.builds(esc.Acknowledged, st.one_of(st.none(), st.sampled_from(people))),
         st.builds(esc.Requalified, st.sampled_from([2, 3, 4])),
     )
@@ -149,6 +150,26 @@ def test_a_decline_by_the_current_target_moves_on_at_once(data):
     if len(people) > 1:
         assert notified([moved]) == [people[1]]
         assert [a.reason for a in moved.actions if isinstance(a, esc.Notify)] == ["declined"]
+    else:
+        assert moved.state.status is esc.PageStatus.UNREACHED
+
+
+@given(st.data())
+def test_a_call_taken_by_a_machine_moves_on_at_once_without_counting_as_a_decline(data):
+    policy = data.draw(policies())
+    start = esc.decide(esc.PageState(), policy, esc.Start(), T0)
+    target = start.state.current_target(policy)
+    moved = esc.decide(start.state, policy, esc.NotReached(target), T0 + timedelta(seconds=20))
+    people = people_of(policy)
+    if len(people) > 1:
+        assert notified([moved]) == [people[1]]
+        assert [a.reason for a in moved.actions if isinstance(a, esc.Notify)] == ["voicemail"]
+        assert moved.state.due_at == T0 + timedelta(seconds=20 + policy.timing(3).ack_timeout_s)
+        assert target not in moved.state.declined  # asked again in the next round
+        stale = esc.decide(moved.state, policy, esc.NotReached(target), T0 + timedelta(seconds=30))
+        assert stale.state == moved.state and not stale.actions  # an earlier person's voicemail changes nothing
+    elif policy.timing(3).repeats:
+        assert notified([moved]) == [target] and moved.state.round == 1
     else:
         assert moved.state.status is esc.PageStatus.UNREACHED
 

@@ -1,13 +1,18 @@
 """A local Twilio Programmable Voice: the Calls API as Twilio documents it, and its signed callbacks.
 
 `POST /2010-04-01/Accounts/{AccountSid}/Calls.json` with HTTP Basic auth and a form (`To`, `From`,
-`Url`, `Method`, `StatusCallback`, `StatusCallbackEvent` repeated, `Timeout`): 201 and the call
-resource as JSON (`sid` "CA…", `status` "queued"); 401 code 20003 for a wrong account or token;
-400 code 21211 for a `To` that is not a number.
+`Url`, `Method`, `StatusCallback`, `StatusCallbackEvent` repeated, `Timeout`, `MachineDetection`,
+`MachineDetectionTimeout`): 201 and the call resource as JSON (`sid` "CA…", `status` "queued"); 401
+code 20003 for a wrong account or token; 400 code 21211 for a `To` that is not a number, 21208 for a
+`Timeout` that is not a positive whole number, 21201-like for a `MachineDetection` other than
+`Enable` or `DetectMessageEnd`.
 
 What Twilio does next is played by the test with the callbacks built here, as Twilio sends them
 (form fields, `X-Twilio-Signature` over the URL called): the pick-up fetching `Url`, a key posted
-to the `<Gather>`'s `action`, the call's status posted to `StatusCallback`.
+to the `<Gather>`'s `action`, the call's status posted to `StatusCallback`. With answering machine
+detection asked (synchronous, as Vigie asks it), Twilio fetches `Url` only once it knows who
+answered and says so in `AnsweredBy` (human, machine_start, fax, unknown…), there and in the status
+callbacks that follow; without it, no `AnsweredBy` at all.
 """
 
 from __future__ import annotations
@@ -38,6 +43,9 @@ class Call:
     status_events: list[str]
     timeout: str
     form: list[tuple[str, str]] = field(default_factory=list)
+    machine_detection: str = ""
+    machine_detection_timeout: str = "30"  # Twilio's default
+    answered_by: str = ""  # what the detection found, once the call was picked up
 
 
 class FakeTwilioVoice:
@@ -67,10 +75,17 @@ class FakeTwilioVoice:
                 if not fields.get("Url"):
                     twilio.refused += 1
                     return self._answer(400, {"code": 21205, "message": "Url parameter is required.", "status": 400})
+                if not re.fullmatch(r"[1-9]\d{0,2}", fields.get("Timeout", "60")) or int(fields.get("Timeout", "60")) > 600:
+                    twilio.refused += 1
+                    return self._answer(400, {"code": 21208, "message": "Invalid Timeout", "status": 400})
+                if fields.get("MachineDetection", "Enable") not in ("Enable", "DetectMessageEnd"):
+                    twilio.refused += 1
+                    return self._answer(400, {"code": 21201, "message": "Invalid MachineDetection", "status": 400})
                 call = Call("CA" + secrets.token_hex(16), fields["To"], fields.get("From", ""), fields["Url"],
                             fields.get("Method", "POST"), fields.get("StatusCallback", ""),
                             [value for name, value in form if name == "StatusCallbackEvent"],
-                            fields.get("Timeout", "60"), form)
+                            fields.get("Timeout", "60"), form, fields.get("MachineDetection", ""),
+                            fields.get("MachineDetectionTimeout", "30"))
                 twilio.calls.append(call)
                 self._answer(201, {"sid": call.sid, "account_sid": twilio.account_sid, "to": call.to,
                                    "from": call.sender, "status": "queued", "direction": "outbound-api"})
@@ -102,11 +117,15 @@ class FakeTwilioVoice:
             "x-twilio-signature": signature(self.auth_token, url, list(fields.items()))}
 
     def _fields(self, call: Call, status: str) -> dict[str, str]:
-        return {"CallSid": call.sid, "AccountSid": self.account_sid, "From": call.sender, "To": call.to,
-                "CallStatus": status, "Direction": "outbound-api", "ApiVersion": "2010-04-01"}
+        fields = {"CallSid": call.sid, "AccountSid": self.account_sid, "From": call.sender, "To": call.to,
+                  "CallStatus": status, "Direction": "outbound-api", "ApiVersion": "2010-04-01"}
+        if call.machine_detection and call.answered_by:
+            fields["AnsweredBy"] = call.answered_by
+        return fields
 
-    def pick_up(self, call: Call):
-        """The call answered: Twilio fetches its `Url`."""
+    def pick_up(self, call: Call, answered_by: str = "human"):
+        """The call answered: Twilio fetches its `Url` (once its detection says by whom, if asked)."""
+        call.answered_by = answered_by
         return (call.url, *self.signed(call.url, self._fields(call, "in-progress")))
 
     def press(self, call: Call, action: str, digits: str):

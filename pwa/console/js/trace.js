@@ -9,6 +9,13 @@ const NOTIFY_REASONS = {
   start: "premier appelé", timeout: "le précédent n'a pas répondu à temps",
   decline: "le précédent est indisponible", declined: "le précédent est indisponible",
   requalified: "après requalification", unreachable: "le précédent est injoignable",
+  voicemail: "l'appel du précédent est tombé sur sa messagerie",
+};
+
+// Why a call ended (voice.ended's `reason`): a key, a machine, or Twilio's word for the call.
+const CALL_ENDS = {
+  key: "répondu par une touche", voicemail: "messagerie", fax: "fax", completed: "décroché sans touche",
+  "no-answer": "sans réponse", busy: "occupé", failed: "échec", canceled: "annulé",
 };
 
 const CANCEL_REASONS = {
@@ -55,6 +62,10 @@ export function traceDetail(entry) {
     if (d.text) parts.push(`« ${d.text} »`);
     if (d.caption) parts.push(`« ${d.caption} »`);
     return parts.filter(Boolean).join(" · ");
+  }
+  if (kind === "voice.ended") {
+    return [who(d), CALL_ENDS[d.reason] || CALL_ENDS[d.status] || d.status,
+            d.duration_s ? `${d.duration_s} s` : ""].filter(Boolean).join(" · ");
   }
   if (kind === "page.escalated") return `${d.from_group || "?"} → ${d.to_group || "?"}`;
   if (kind === "page.repeated") return `La chaîne reprend : tour ${(d.round ?? 1) + 1}`;
