@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from typing import Any
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request, Response
@@ -37,7 +38,7 @@ from backend.routing import OneHopRoute
 
 router = APIRouter(route_class=OneHopRoute, prefix="/api/v1/sms/octopush", tags=["sms"])
 
-EMPTY = {200: {"description": "received (an empty body: Octopush wants nothing displayed)"}}
+EMPTY: dict[int | str, dict[str, Any]] = {200: {"description": "received (an empty body: Octopush wants nothing displayed)"}}
 
 
 async def _fields(request: Request, settings) -> dict[str, str]:
