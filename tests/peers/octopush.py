@@ -16,10 +16,10 @@ from __future__ import annotations
 import json
 import re
 import secrets
-import threading
 from dataclasses import dataclass, field
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from tests.peers.http_fake import FakeServer, JsonHandler
 
 API_LOGIN, API_KEY = "pc-astreinte@example.org", "octopush-test-api-key-0123456789"
 SENDER = re.compile(r"^[A-Za-z0-9 ]{3,11}$")
@@ -35,13 +35,13 @@ class Message:
     client_port: int = 0  # the same port twice: the sender kept its connection (and client)
 
 
-class FakeOctopush:
+class FakeOctopush(FakeServer):
     def __init__(self) -> None:
         self.messages: list[Message] = []
         self.refused = 0
         octopush = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(JsonHandler):
             protocol_version = "HTTP/1.1"  # keep-alive, as Octopush's API offers
 
             def do_POST(self) -> None:  # noqa: N802 - http.server's name
@@ -66,23 +66,7 @@ class FakeOctopush:
                 self._answer(201, {"sms_ticket": message.ticket, "number_of_contacts": 1,
                                    "number_of_sms_needed": 1, "total_cost": 0.055})
 
-            def _answer(self, status: int, body: dict) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._listen(Handler)
 
     def provider_url(self, key: str = API_KEY, sender: str = "Vigie", extra: str = "") -> str:
         return f"octopush://{API_LOGIN}:{key}@{sender}/{{to}}?base={self.base}{extra}"
@@ -96,14 +80,6 @@ class FakeOctopush:
     def incoming(number: str, text: str, ticket: str = "") -> dict:
         return {"message_id": ticket, "number": number, "text": text, "sim_card_number": "38100",
                 "reception_date": _now()}
-
-    def __enter__(self) -> FakeOctopush:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._server.shutdown()
-        self._server.server_close()
 
 
 def _invalid(body) -> str:

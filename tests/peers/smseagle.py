@@ -7,60 +7,40 @@ access token in `params`) answering as SMSEagle does (`{"result": {"message_id":
 from __future__ import annotations
 
 import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from tests.peers.http_fake import FakeServer, JsonHandler
 
 TOKEN = "0005gOjCOlMH8F2BP8"
 
 
-class FakeSmsEagle:
+class FakeSmsEagle(FakeServer):
     def __init__(self) -> None:
         self.sent: list[dict] = []  # the params of each accepted send
         self.refused = 0
         self._next_id = 4753
         eagle = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(JsonHandler):
             def do_POST(self) -> None:  # noqa: N802 - http.server's name
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 call = json.loads(body or b"{}")
                 params = call.get("params") or {}
                 if self.path != "/jsonrpc/sms" or call.get("method") != "sms.send_sms":
-                    return self._answer({"result": "Invalid method"})
+                    return self._answer(200, {"result": "Invalid method"})
                 if params.get("access_token") != TOKEN:
                     eagle.refused += 1
-                    return self._answer({"result": "Invalid login or password"})
+                    return self._answer(200, {"result": "Invalid login or password"})
                 eagle._next_id += 1
                 eagle.sent.append(params)
-                self._answer({"result": {"message_id": eagle._next_id, "status": "ok"}})
+                self._answer(200, {"result": {"message_id": eagle._next_id, "status": "ok"}})
 
-            def _answer(self, body: dict) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._listen(Handler)
 
     def provider_url(self, token: str = TOKEN) -> str:
-        return f"smseagle://{token}@127.0.0.1:{self._server.server_address[1]}/{{to}}"
+        return f"smseagle://{token}@127.0.0.1:{self.port}/{{to}}"
 
     @staticmethod
     def callback(sender: str, text: str, msgid: str, apikey: str | None) -> dict[str, str]:
         fields = {"sender": sender, "timestamp": time.strftime("%Y%m%d%H%M%S"), "text": text, "msgid": msgid}
         return fields | ({"apikey": apikey} if apikey is not None else {})
-
-    def __enter__(self) -> FakeSmsEagle:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._server.shutdown()
-        self._server.server_close()

@@ -13,15 +13,13 @@ Twilio's published example in the tests) — for the test to post to Vigie.
 from __future__ import annotations
 
 import base64
-import json
 import re
 import secrets
-import threading
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlencode
 
 from notifications.sms_twilio import signature
+from tests.peers.http_fake import FakeServer, JsonHandler
 
 ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
 AUTH_TOKEN = "twilio-test-auth-token-0123456789"
@@ -37,14 +35,14 @@ class Message:
     status_callback: str | None
 
 
-class FakeTwilio:
+class FakeTwilio(FakeServer):
     def __init__(self, account_sid: str = ACCOUNT_SID, auth_token: str = AUTH_TOKEN) -> None:
         self.account_sid, self.auth_token = account_sid, auth_token
         self.messages: list[Message] = []
         self.refused = 0
         twilio = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(JsonHandler):
             def do_POST(self) -> None:  # noqa: N802 - http.server's name
                 length = int(self.headers.get("Content-Length") or 0)
                 form = dict(parse_qsl(self.rfile.read(length).decode()))
@@ -68,23 +66,7 @@ class FakeTwilio:
                                    "from": message.sender, "body": message.body, "status": "queued",
                                    "num_segments": "1", "direction": "outbound-api"})
 
-            def _answer(self, status: int, body: dict) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._listen(Handler)
 
     def provider_url(self, sender: str = "+33100000000", token: str | None = None) -> str:
         """Vigie's provider URL for this account (Apprise's Twilio form, pointed at this server)."""
@@ -110,11 +92,3 @@ class FakeTwilio:
         return sid, self.signed(url, {"MessageSid": sid, "SmsSid": sid, "AccountSid": self.account_sid,
                                       "From": sender, "To": to, "Body": body, "NumMedia": "0",
                                       "ApiVersion": "2010-04-01"})
-
-    def __enter__(self) -> FakeTwilio:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._server.shutdown()
-        self._server.server_close()

@@ -18,15 +18,13 @@ callbacks that follow; without it, no `AnsweredBy` at all.
 from __future__ import annotations
 
 import base64
-import json
 import re
 import secrets
-import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlencode
 
 from notifications.sms_twilio import signature
+from tests.peers.http_fake import FakeServer, JsonHandler
 from tests.peers.twilio import ACCOUNT_SID, AUTH_TOKEN
 
 CALLS = re.compile(r"^/2010-04-01/Accounts/(?P<sid>AC\w+)/Calls\.json$")
@@ -48,14 +46,14 @@ class Call:
     answered_by: str = ""  # what the detection found, once the call was picked up
 
 
-class FakeTwilioVoice:
+class FakeTwilioVoice(FakeServer):
     def __init__(self, account_sid: str = ACCOUNT_SID, auth_token: str = AUTH_TOKEN) -> None:
         self.account_sid, self.auth_token = account_sid, auth_token
         self.calls: list[Call] = []
         self.refused = 0
         twilio = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(JsonHandler):
             def do_POST(self) -> None:  # noqa: N802 - http.server's name
                 length = int(self.headers.get("Content-Length") or 0)
                 form = parse_qsl(self.rfile.read(length).decode(), keep_blank_values=True)
@@ -90,23 +88,7 @@ class FakeTwilioVoice:
                 self._answer(201, {"sid": call.sid, "account_sid": twilio.account_sid, "to": call.to,
                                    "from": call.sender, "status": "queued", "direction": "outbound-api"})
 
-            def _answer(self, status: int, body: dict) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._listen(Handler)
 
     def provider_url(self, sender: str = "+33100000000", token: str | None = None) -> str:
         return f"twilio://{self.account_sid}:{token or self.auth_token}@{sender.replace('+', '%2B')}/{{to}}?base={self.base}"
@@ -136,11 +118,3 @@ class FakeTwilioVoice:
     def status(self, call: Call, status: str, duration: int = 0):
         fields = {**self._fields(call, status), "CallDuration": str(duration), "Timestamp": "Sat, 05 Dec 2026"}
         return (call.status_callback, *self.signed(call.status_callback, fields))
-
-    def __enter__(self) -> FakeTwilioVoice:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._server.shutdown()
-        self._server.server_close()

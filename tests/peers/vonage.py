@@ -9,15 +9,13 @@ optional `callback` and `status-report-req`) and answers 200 with `{"message-cou
 
 from __future__ import annotations
 
-import json
 import secrets
-import threading
 import time
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlencode
 
 from notifications.sms_vonage import signature
+from tests.peers.http_fake import FakeServer, JsonHandler
 
 API_KEY, API_SECRET = "abcd1234", "vonage-test-secret-0123"
 SIGNATURE_SECRET = "vonage-signature-secret-0123456789"
@@ -32,14 +30,14 @@ class Message:
     callback: str | None
 
 
-class FakeVonage:
+class FakeVonage(FakeServer):
     def __init__(self, method: str = "sha256") -> None:
         self.method = method
         self.messages: list[Message] = []
         self.refused = 0
         vonage = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(JsonHandler):
             def do_POST(self) -> None:  # noqa: N802 - http.server's name
                 form = dict(parse_qsl(self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()))
                 if self.path != "/sms/json":
@@ -59,23 +57,7 @@ class FakeVonage:
                     "to": message.to, "message-id": message.message_id, "status": "0",
                     "remaining-balance": "3.14159265", "message-price": "0.03330000", "network": "20801"}]})
 
-            def _answer(self, status: int, body: dict) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._listen(Handler)
 
     def provider_url(self, sender: str = "Vigie", secret: str = API_SECRET) -> str:
         return (f"vonage://{API_KEY}:{secret}@{sender}/{{to}}?base={self.base}"
@@ -95,14 +77,6 @@ class FakeVonage:
         return self.signed({"msisdn": sender.removeprefix("+"), "to": to, "messageId": secrets.token_hex(8).upper(),
                             "text": text, "type": "text", "keyword": text.split()[0].upper() if text.split() else "",
                             "api-key": API_KEY, "message-timestamp": "2026-12-05 01:05:00"})
-
-    def __enter__(self) -> FakeVonage:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._server.shutdown()
-        self._server.server_close()
 
 
 def form(fields: dict[str, str]) -> tuple[bytes, dict[str, str]]:
