@@ -35,38 +35,26 @@ class Message:
     status_callback: str | None
 
 
-class FakeTwilio(FakeServer):
-    def __init__(self, account_sid: str = ACCOUNT_SID, auth_token: str = AUTH_TOKEN) -> None:
+class TwilioAccount(FakeServer):
+    """An account of Twilio's REST API: its credentials, the refusals it gives, its signed callbacks."""
+
+    def __init__(self, account_sid: str, auth_token: str) -> None:
         self.account_sid, self.auth_token = account_sid, auth_token
-        self.messages: list[Message] = []
         self.refused = 0
-        twilio = self
 
-        class Handler(JsonHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's name
-                length = int(self.headers.get("Content-Length") or 0)
-                form = dict(parse_qsl(self.rfile.read(length).decode()))
-                match = MESSAGES.match(self.path)
-                if not match:
-                    return self._answer(404, {"code": 20404, "message": "The requested resource was not found",
-                                              "status": 404})
-                expected = base64.b64encode(f"{twilio.account_sid}:{twilio.auth_token}".encode()).decode()
-                if match["sid"] != twilio.account_sid or self.headers.get("Authorization") != f"Basic {expected}":
-                    twilio.refused += 1
-                    return self._answer(401, {"code": 20003, "message": "Authenticate", "status": 401})
-                if not re.fullmatch(r"\+[1-9]\d{6,14}", form.get("To", "")):
-                    twilio.refused += 1
-                    return self._answer(400, {"code": 21211, "message": f"The 'To' number {form.get('To')} is "
-                                              "not a valid phone number.", "status": 400})
-                message = Message("SM" + secrets.token_hex(16), form["To"],
-                                  form.get("From") or form.get("MessagingServiceSid", ""), form.get("Body", ""),
-                                  form.get("StatusCallback"))
-                twilio.messages.append(message)
-                self._answer(201, {"sid": message.sid, "account_sid": twilio.account_sid, "to": message.to,
-                                   "from": message.sender, "body": message.body, "status": "queued",
-                                   "num_segments": "1", "direction": "outbound-api"})
-
-        self._listen(Handler)
+    def refusal(self, handler, resource: re.Pattern, to: str) -> tuple[int, dict] | None:
+        """What Twilio answers a request it refuses (its error body), or None."""
+        match = resource.match(handler.path)
+        if not match:
+            return 404, {"code": 20404, "message": "The requested resource was not found", "status": 404}
+        expected = base64.b64encode(f"{self.account_sid}:{self.auth_token}".encode()).decode()
+        if match["sid"] != self.account_sid or handler.headers.get("Authorization") != f"Basic {expected}":
+            self.refused += 1
+            return 401, {"code": 20003, "message": "Authenticate", "status": 401}
+        if not re.fullmatch(r"\+[1-9]\d{6,14}", to):
+            self.refused += 1
+            return 400, {"code": 21211, "message": f"The 'To' number {to} is not a valid phone number.", "status": 400}
+        return None
 
     def provider_url(self, sender: str = "+33100000000", token: str | None = None) -> str:
         """Vigie's provider URL for this account (Apprise's Twilio form, pointed at this server)."""
@@ -77,6 +65,30 @@ class FakeTwilio(FakeServer):
         return urlencode(fields).encode(), {
             "content-type": "application/x-www-form-urlencoded",
             "x-twilio-signature": signature(self.auth_token, url, list(fields.items()))}
+
+
+class FakeTwilio(TwilioAccount):
+    def __init__(self, account_sid: str = ACCOUNT_SID, auth_token: str = AUTH_TOKEN) -> None:
+        super().__init__(account_sid, auth_token)
+        self.messages: list[Message] = []
+        twilio = self
+
+        class Handler(JsonHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+                length = int(self.headers.get("Content-Length") or 0)
+                form = dict(parse_qsl(self.rfile.read(length).decode()))
+                refused = twilio.refusal(self, MESSAGES, form.get("To", ""))
+                if refused:
+                    return self._answer(*refused)
+                message = Message("SM" + secrets.token_hex(16), form["To"],
+                                  form.get("From") or form.get("MessagingServiceSid", ""), form.get("Body", ""),
+                                  form.get("StatusCallback"))
+                twilio.messages.append(message)
+                self._answer(201, {"sid": message.sid, "account_sid": twilio.account_sid, "to": message.to,
+                                   "from": message.sender, "body": message.body, "status": "queued",
+                                   "num_segments": "1", "direction": "outbound-api"})
+
+        self._listen(Handler)
 
     def status_callback(self, message: Message, status: str, error_code: str | None = None):
         fields = {"MessageSid": message.sid, "SmsSid": message.sid, "AccountSid": self.account_sid,

@@ -17,15 +17,13 @@ callbacks that follow; without it, no `AnsweredBy` at all.
 
 from __future__ import annotations
 
-import base64
 import re
 import secrets
 from dataclasses import dataclass, field
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl
 
-from notifications.sms_twilio import signature
-from tests.peers.http_fake import FakeServer, JsonHandler
-from tests.peers.twilio import ACCOUNT_SID, AUTH_TOKEN
+from tests.peers.http_fake import JsonHandler
+from tests.peers.twilio import ACCOUNT_SID, AUTH_TOKEN, TwilioAccount
 
 CALLS = re.compile(r"^/2010-04-01/Accounts/(?P<sid>AC\w+)/Calls\.json$")
 
@@ -46,11 +44,10 @@ class Call:
     answered_by: str = ""  # what the detection found, once the call was picked up
 
 
-class FakeTwilioVoice(FakeServer):
+class FakeTwilioVoice(TwilioAccount):
     def __init__(self, account_sid: str = ACCOUNT_SID, auth_token: str = AUTH_TOKEN) -> None:
-        self.account_sid, self.auth_token = account_sid, auth_token
+        super().__init__(account_sid, auth_token)
         self.calls: list[Call] = []
-        self.refused = 0
         twilio = self
 
         class Handler(JsonHandler):
@@ -58,18 +55,9 @@ class FakeTwilioVoice(FakeServer):
                 length = int(self.headers.get("Content-Length") or 0)
                 form = parse_qsl(self.rfile.read(length).decode(), keep_blank_values=True)
                 fields = dict(form)
-                match = CALLS.match(self.path)
-                if not match:
-                    return self._answer(404, {"code": 20404, "message": "The requested resource was not found",
-                                              "status": 404})
-                expected = base64.b64encode(f"{twilio.account_sid}:{twilio.auth_token}".encode()).decode()
-                if match["sid"] != twilio.account_sid or self.headers.get("Authorization") != f"Basic {expected}":
-                    twilio.refused += 1
-                    return self._answer(401, {"code": 20003, "message": "Authenticate", "status": 401})
-                if not re.fullmatch(r"\+[1-9]\d{6,14}", fields.get("To", "")):
-                    twilio.refused += 1
-                    return self._answer(400, {"code": 21211, "message": f"The 'To' number {fields.get('To')} is "
-                                              "not a valid phone number.", "status": 400})
+                refused = twilio.refusal(self, CALLS, fields.get("To", ""))
+                if refused:
+                    return self._answer(*refused)
                 if not fields.get("Url"):
                     twilio.refused += 1
                     return self._answer(400, {"code": 21205, "message": "Url parameter is required.", "status": 400})
@@ -89,14 +77,6 @@ class FakeTwilioVoice(FakeServer):
                                    "from": call.sender, "status": "queued", "direction": "outbound-api"})
 
         self._listen(Handler)
-
-    def provider_url(self, sender: str = "+33100000000", token: str | None = None) -> str:
-        return f"twilio://{self.account_sid}:{token or self.auth_token}@{sender.replace('+', '%2B')}/{{to}}?base={self.base}"
-
-    def signed(self, url: str, fields: dict[str, str]) -> tuple[bytes, dict[str, str]]:
-        return urlencode(fields).encode(), {
-            "content-type": "application/x-www-form-urlencoded",
-            "x-twilio-signature": signature(self.auth_token, url, list(fields.items()))}
 
     def _fields(self, call: Call, status: str) -> dict[str, str]:
         fields = {"CallSid": call.sid, "AccountSid": self.account_sid, "From": call.sender, "To": call.to,
