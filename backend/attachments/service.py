@@ -11,7 +11,9 @@ from sqlalchemy.orm import Session
 from backend.attachments.models import Attachment
 from backend.errors import Unprocessable
 from backend.events.models import Event
+from backend.people.models import Person
 from backend.responses import relay
+from backend.responses import service as response_service
 from backend.trace import service as trace_service
 from backend.trace.kinds import TraceKind
 from backend.trace.service import Actor
@@ -31,6 +33,9 @@ def sniff(data: bytes) -> str | None:
 
 def store_photo(*, db_session: Session, event: Event, data: bytes, caption: str, actor: Actor,
                 person_id: int | None, user_id: int | None, root: Path, now: datetime) -> Attachment:
+    if person_id is not None:
+        response_service.ensure_may_answer(db_session=db_session, event=event,
+                                           person=db_session.get(Person, person_id))
     if not data:
         raise Unprocessable("the photo is empty", code="empty_file")
     if len(data) > MAX_BYTES:

@@ -17,7 +17,7 @@ def actor_of(principal: Principal) -> Actor:
 
 def visible_event(db, principal: Principal, event_id: int, *, lock: bool = False) -> Event:
     """The event, if the caller's communes hold it; for a person on call, if they were notified of it (a person
-    of the métropole: if they were paged for it, `event_service.person_scope`)."""
+    of the métropole: if they were paged or informed for it, `event_service.person_scope`)."""
     if principal.role != "oncall":
         return event_service.get(db_session=db, event_id=event_id, org_ids=principal.org_ids, lock=lock)
     if principal.person_id is None:

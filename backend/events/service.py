@@ -16,6 +16,7 @@ from backend.db import after_rollback, db_now
 from backend.errors import Conflict, NotFound, Unprocessable
 from backend.events.models import Event, EventStatus
 from backend.events.schemas import EventCreate
+from backend.groups import escalation as group_rules
 from backend.groups.models import OnCallGroup
 from backend.orgs.models import Organization
 from backend.outbox import service as outbox_service
@@ -158,14 +159,8 @@ def _what_to_follow(*, db_session: Session, organization: Organization, draft: E
     if draft.procedure_id is not None and draft.group_ids:
         raise Unprocessable("choose a procedure or groups, not both", code="procedure_or_groups")
     if draft.group_ids:
-        if len(set(draft.group_ids)) != len(draft.group_ids):
-            raise Unprocessable("a group appears more than once", code="duplicate_group")
-        found = set(db_session.scalars(select(OnCallGroup.id).where(OnCallGroup.id.in_(draft.group_ids),
-                                                                    OnCallGroup.organization_id == organization.id)))
-        unknown = [g for g in draft.group_ids if g not in found]
-        if unknown:
-            raise Unprocessable("these groups are not in this commune", code="unknown_group",
-                                details={"group_ids": unknown})
+        group_rules.ensure_eligible(db_session=db_session, organization_id=organization.id,
+                                    group_ids=list(draft.group_ids))
         return None, procedure_plans.ad_hoc(list(draft.group_ids)), None, list(draft.group_ids)
     if draft.procedure_id is None:
         return None, None, None, None
@@ -312,16 +307,24 @@ def involved_event_ids(person_id: int):
     return select(Notification.event_id).where(Notification.person_id == person_id).scalar_subquery()
 
 
-def paged_event_ids(person_id: int):
-    """Events a person was solicited for (a page reached them), whichever commune opened them."""
-    return select(Notification.event_id).where(Notification.person_id == person_id, Notification.purpose == "solicit",
-                                               Notification.page_id.is_not(None)).scalar_subquery()
+def told_event_ids(person_id: int):
+    """Events a person was asked about (a page reached them) or told of by an inform step, whichever commune
+    opened them."""
+    return select(Notification.event_id).where(Notification.person_id == person_id, or_(
+        and_(Notification.purpose == "solicit", Notification.page_id.is_not(None)),
+        Notification.purpose == "inform")).scalar_subquery()
 
 
 def person_scope(person_id: int, org_ids: frozenset[int]):
     """What a person on call sees: their organization's events they were notified of and, for a person of the
     métropole (its astreinte de décision, named in a commune's procedure), the events of the communes it serves
-    that they were paged for — nothing else of those communes."""
+    that they were paged or informed for — nothing else of those communes."""
     served = select(Organization.id).where(Organization.served_by_id.in_(org_ids)).scalar_subquery()
     return or_(and_(Event.organization_id.in_(org_ids), Event.id.in_(involved_event_ids(person_id))),
-               and_(Event.organization_id.in_(served), Event.id.in_(paged_event_ids(person_id))))
+               and_(Event.organization_id.in_(served), Event.id.in_(told_event_ids(person_id))))
+
+
+def visible_to_person(*, db_session: Session, person_id: int, org_ids: frozenset[int],
+                      event_ids: set[int]) -> set[int]:
+    """Of these events, those `person_scope` gives the person."""
+    return set(db_session.scalars(select(Event.id).where(Event.id.in_(event_ids), person_scope(person_id, org_ids))))

@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from backend.auth.service import Principal
 from backend.deps import SessionDep, Staff
+from backend.groups import escalation as group_rules
 from backend.groups import schemas
 from backend.groups import service as group_service
 from backend.groups.dependencies import editable_group, editable_list
@@ -39,6 +40,14 @@ def list_groups(db: SessionDep, principal: Staff, organization_id: Id | None = N
         org_service.get(db_session=db, organization_id=organization_id, org_ids=principal.org_ids)
     groups = group_service.list_groups(db_session=db, org_ids=principal.org_ids, organization_id=organization_id)
     return group_service.group_views(db_session=db, groups=groups)
+
+
+@router.get("/organizations/{organization_id}/escalation-groups", response_model=list[schemas.EscalationGroupOut],
+            summary="The groups a commune's procedure or an event without one may name: its own, then the "
+                    "métropole's that serves it")
+def list_escalation_groups(organization_id: Id, db: SessionDep, principal: Staff):
+    org_service.get(db_session=db, organization_id=organization_id, org_ids=principal.org_ids)
+    return group_rules.eligible_groups(db_session=db, organization_id=organization_id)
 
 
 @router.post("/groups", status_code=201, response_model=schemas.GroupOut)

@@ -51,6 +51,15 @@ class GroupOut(BaseModel):
     members: list[RosterMemberOut] = Field(description="the roster, in escalation order")
 
 
+class EscalationGroupOut(BaseModel):
+    id: int
+    name: str
+    kind: str
+    organization_id: int
+    organization: str = Field(description="the owner's name: the commune, or the métropole serving it")
+    of_metropole: bool = Field(description="the métropole's (its astreinte de décision), not the commune's")
+
+
 class DistributionListCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 

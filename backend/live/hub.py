@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from backend.events import service as event_service
 from backend.events.models import Event
-from backend.outbox.models import Notification
 from backend.signals import ACCESS_TOPIC
 from backend.trace.models import TraceEntry
 
@@ -26,7 +26,7 @@ REVOKED = object()  # queued for a subscriber whose credential was revoked
 @dataclass(eq=False)
 class Subscriber:
     org_ids: frozenset[int]
-    person_id: int | None  # set for on-call users: only events they were notified for
+    person_id: int | None  # set for on-call users: only the events `event_service.person_scope` gives them
     # Items: a `Batch` of trace entries, or a "changed" notice (dict).
     queue: asyncio.Queue = field(default_factory=lambda: asyncio.Queue(QUEUE_LIMIT))
     events_seen: set[int] = field(default_factory=set)
@@ -182,8 +182,7 @@ class Hub:
                     batch = by_audience[subscriber.org_ids] = Batch.of(
                         [m for m in messages if m["organization_id"] in subscriber.org_ids])
             else:
-                batch = Batch.of([m for m in messages if m["organization_id"] in subscriber.org_ids
-                                  and await self._involves(subscriber, m["event_id"])])
+                batch = Batch.of(await self._theirs(subscriber, messages))
             if not batch.entries:
                 continue
             try:
@@ -191,15 +190,16 @@ class Hub:
             except asyncio.QueueFull:
                 subscriber.overflowed = True  # the client reconnects and resumes from its last id
 
-    async def _involves(self, subscriber: Subscriber, event_id: int) -> bool:
-        if event_id in subscriber.events_seen:
-            return True
-        found = await asyncio.to_thread(self._person_notified, subscriber.person_id, event_id)
-        if found:
-            subscriber.events_seen.add(event_id)
-        return found
+    async def _theirs(self, subscriber: Subscriber, messages: list[dict]) -> list[dict]:
+        """Not filtered by organization: a person of the métropole follows the commune's events they were paged
+        or informed for (`event_service.person_scope` decides, as for the event routes); one read a batch."""
+        unseen = {m["event_id"] for m in messages} - subscriber.events_seen
+        if unseen:
+            # For good: what a person was notified of stays theirs to follow.
+            subscriber.events_seen |= await asyncio.to_thread(self._visible_to, subscriber, unseen)
+        return [m for m in messages if m["event_id"] in subscriber.events_seen]
 
-    def _person_notified(self, person_id: int, event_id: int) -> bool:
+    def _visible_to(self, subscriber: Subscriber, event_ids: set[int]) -> set[int]:
         with self.session_factory() as session:
-            return session.scalar(select(Notification.id).where(
-                Notification.person_id == person_id, Notification.event_id == event_id).limit(1)) is not None
+            return event_service.visible_to_person(db_session=session, person_id=subscriber.person_id,
+                                                   org_ids=subscriber.org_ids, event_ids=event_ids)

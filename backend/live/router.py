@@ -16,9 +16,9 @@ from sqlalchemy import select
 from backend.auth import service as auth_service
 from backend.auth.security import token_digest
 from backend.errors import Unauthorized
+from backend.events import service as event_service
 from backend.events.models import Event
 from backend.live.hub import REVOKED, Subscriber, encode, entry_json
-from backend.outbox.models import Notification
 from backend.routing import OneHopRoute
 from backend.trace.models import TraceEntry
 
@@ -135,9 +135,10 @@ def _authenticate(factory, token: str):
 def _backlog(factory, subscriber: Subscriber, after: int) -> list[dict]:
     with factory() as session:
         query = (select(TraceEntry, Event.number).join(Event, Event.id == TraceEntry.event_id)
-                 .where(TraceEntry.id > after, TraceEntry.organization_id.in_(subscriber.org_ids)))
-        if subscriber.person_id is not None:
-            query = query.where(TraceEntry.event_id.in_(
-                select(Notification.event_id).where(Notification.person_id == subscriber.person_id)))
+                 .where(TraceEntry.id > after))
+        if subscriber.person_id is None:
+            query = query.where(TraceEntry.organization_id.in_(subscriber.org_ids))
+        else:
+            query = query.where(event_service.person_scope(subscriber.person_id, subscriber.org_ids))
         rows = session.execute(query.order_by(TraceEntry.id).limit(BACKLOG_LIMIT)).all()
         return [entry_json(entry, number) for entry, number in rows]

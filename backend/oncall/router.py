@@ -69,6 +69,21 @@ def my_pages(db: SessionDep, principal: CurrentPrincipal, settings: SettingsDep)
     return [{**page, "sms_number": settings.sms_sender_number} for page in pages]
 
 
+class MyInformation(BaseModel):
+    severity: int
+    informed_at: datetime
+    event: MyEvent
+
+
+@router.get("/me/informed", response_model=list[MyInformation], summary="Pour information : events I was told of, "
+            "not asked to answer (open, or closed in the last 48 h)")
+def my_informations(db: SessionDep, principal: CurrentPrincipal):
+    if principal.person_id is None:
+        raise Unprocessable("this account is not linked to a person on call", code="no_person")
+    return service.my_informations(db_session=db, person_id=principal.person_id, org_ids=principal.org_ids,
+                                   now=db_now(db))
+
+
 @router.post("/events/preview", summary="Who would be solicited, in which order, before confirming")
 def preview_event(body: PreviewIn, db: SessionDep, principal: Operator) -> dict:
     return service.preview(db_session=db, organization_id=body.organization_id, org_ids=principal.org_ids,

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from backend.coverage import service as coverage_service
 from backend.errors import NotFound, Unprocessable
+from backend.events import service as event_service
 from backend.events.models import Event, EventStatus
-from backend.groups.models import OnCallGroup
+from backend.groups import escalation as group_rules
 from backend.orgs.models import Organization
 from backend.outbox import service as outbox_service
 from backend.outbox.models import Notification
@@ -56,14 +57,41 @@ def my_pages(*, db_session: Session, person_id: int, now: datetime) -> list[dict
             "asking_me": page.status == PageStatus.ACTIVE and page.current_person_id == person_id,
             "current_person": names.get(page.current_person_id), "acknowledged_by": names.get(
                 page.acknowledged_by_person_id), "my_responses": mine, "others": others,
-            "event": {"id": event.id, "number": event.number, "title": event.title, "place": event.place,
-                      "description": event.description, "category": event.category, "status": event.status,
-                      "received_at": event.received_at, "latitude": event.latitude, "longitude": event.longitude,
-                      "organization": org.name, "organization_code": org.code, "pc_phone": org.pc_phone,
-                      "exercise": event.exercise},
+            "event": _my_event(event, org),
         })
     out.sort(key=lambda p: (p["status"] != "active", -p["severity"], -p["event"]["received_at"].timestamp()))
     return out
+
+
+def my_informations(*, db_session: Session, person_id: int, org_ids: frozenset[int], now: datetime) -> list[dict]:
+    """Events I was told of without being asked (an inform step, « pour information »), open or closed in the
+    last 48 h, latest first; those I was solicited for are in my pages instead. A person of the métropole gets
+    here a commune's event their group is informed of: they read it, nothing more."""
+    told = dict(db_session.execute(
+        select(Notification.event_id, func.min(Notification.created_at))
+        .where(Notification.person_id == person_id, Notification.purpose == "inform",
+               Notification.event_id.is_not(None))
+        .group_by(Notification.event_id)).all())
+    solicited = set(db_session.scalars(select(Notification.event_id).where(
+        Notification.person_id == person_id, Notification.purpose == "solicit", Notification.page_id.is_not(None))))
+    wanted = set(told) - solicited
+    if not wanted:
+        return []
+    rows = db_session.execute(select(Event, Organization).join(Organization, Organization.id == Event.organization_id)
+                              .where(Event.id.in_(wanted), event_service.person_scope(person_id, org_ids))).all()
+    out = [{"severity": event.severity, "informed_at": told[event.id], "event": _my_event(event, org)}
+           for event, org in rows
+           if event.status != EventStatus.CLOSED or (event.closed_at or now) >= now - RECENT]
+    out.sort(key=lambda i: (i["event"]["status"] == EventStatus.CLOSED, -i["informed_at"].timestamp()))
+    return out
+
+
+def _my_event(event: Event, org: Organization) -> dict:
+    return {"id": event.id, "number": event.number, "title": event.title, "place": event.place,
+            "description": event.description, "category": event.category, "status": event.status,
+            "received_at": event.received_at, "latitude": event.latitude, "longitude": event.longitude,
+            "organization": org.name, "organization_code": org.code, "pc_phone": org.pc_phone,
+            "exercise": event.exercise}
 
 
 def _names(db_session: Session, ids: set) -> dict[int, str]:
@@ -116,10 +144,7 @@ def _plan(*, db_session: Session, organization_id: int, procedure_id: int | None
     if procedure_id is not None and group_ids:
         raise Unprocessable("choose a procedure or groups, not both", code="procedure_or_groups")
     if group_ids:
-        found = set(db_session.scalars(select(OnCallGroup.id).where(OnCallGroup.id.in_(group_ids),
-                                                                    OnCallGroup.organization_id == organization_id)))
-        if len(set(group_ids)) != len(group_ids) or not found >= set(group_ids):
-            raise Unprocessable("these groups are not all the commune's, or one is twice", code="unknown_group")
+        group_rules.ensure_eligible(db_session=db_session, organization_id=organization_id, group_ids=group_ids)
         return procedure_plans.ad_hoc(group_ids)
     if procedure_id is None:
         raise Unprocessable("choose a procedure or the groups to solicit", code="category_required")

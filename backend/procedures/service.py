@@ -18,8 +18,8 @@ from backend.auth.models import User
 from backend.db import db_now
 from backend.errors import Conflict, NotFound, Unprocessable
 from backend.events.models import Event
+from backend.groups import escalation as group_rules
 from backend.groups.models import DistributionList, OnCallGroup
-from backend.orgs import service as org_service
 from backend.procedures.models import (
     CONTENT_FIELDS,
     DEFAULT_TIMINGS,
@@ -237,14 +237,7 @@ def _ensure_baseline(*, db_session: Session, procedure: Procedure, now: datetime
 
 
 def _ensure_groups(*, db_session: Session, organization_id: int, group_ids: list[int]) -> None:
-    _ensure_unique(group_ids, code="duplicate_group", what="group")
-    owners = org_service.group_owner_ids(db_session=db_session, organization_id=organization_id)
-    found = set(db_session.scalars(select(OnCallGroup.id).where(
-        OnCallGroup.id.in_(group_ids), OnCallGroup.organization_id.in_(owners))))
-    unknown = [g for g in group_ids if g not in found]
-    if unknown:
-        raise Unprocessable("these groups are neither the commune's nor those of the métropole serving it",
-                            code="unknown_group", details={"group_ids": unknown})
+    group_rules.ensure_eligible(db_session=db_session, organization_id=organization_id, group_ids=group_ids)
 
 
 def _ensure_lists(*, db_session: Session, organization_id: int, list_ids: list[int]) -> None:

@@ -38,8 +38,9 @@ def record(*, db_session: Session, event: Event, kind: str, person_id: int | Non
     person = None
     if person_id is not None:
         person = db_session.get(Person, person_id)
-        if person is None or not _may_answer(db_session=db_session, event=event, person=person):
+        if person is None:
             raise NotFound("person")
+        ensure_may_answer(db_session=db_session, event=event, person=person)
     if kind in PAGE_KINDS:
         pages = _target_pages(db_session=db_session, event=event, person_id=person_id, page_id=page_id, kind=kind,
                               on_behalf=on_behalf_by_user_id is not None, now=now)
@@ -125,16 +126,19 @@ def _taken_after_the_alarm(*, db_session: Session, event: Event, page: Page, now
                          data={"page_id": page.id, "reason": "acknowledged after the alarm"})
 
 
-def _may_answer(*, db_session: Session, event: Event, person: Person) -> bool:
+def ensure_may_answer(*, db_session: Session, event: Event, person: Person) -> None:
     """The commune's own people; a person of the métropole serving it (its astreinte de décision) only on an
-    event whose solicitations chain them."""
+    event whose solicitations chain them: only informed of it (an inform step), they read it, they do not
+    answer it; anyone else is no one here."""
     if person.organization_id == event.organization_id:
-        return True
+        return
     served_by = db_session.scalar(select(Organization.served_by_id).where(Organization.id == event.organization_id))
     if served_by is None or person.organization_id != served_by:
-        return False
+        raise NotFound("person")
     pages = db_session.scalars(select(Page).where(Page.event_id == event.id))
-    return any(_in_chain(page, person.id) for page in pages)
+    if not any(_in_chain(page, person.id) for page in pages):
+        raise Unprocessable("this person was informed of this event, not asked to answer it",
+                            code="not_solicited")
 
 
 def _in_chain(page: Page, person_id: int) -> bool:

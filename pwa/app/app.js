@@ -33,7 +33,7 @@ const ERRORS = {
   rate_limited: 'trop de tentatives : réessayez dans quelques minutes',
 };
 
-const state = { me: null, pages: [], pagesAt: 0, fresh: false, queue: [], view: { update() {} }, trace: {}, oncall: null };
+const state = { me: null, pages: [], informed: [], pagesAt: 0, fresh: false, queue: [], view: { update() {} }, trace: {}, oncall: null };
 
 /* ---------- small helpers ---------- */
 const esc = (v) => String(v ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c]));
@@ -119,12 +119,14 @@ async function loadQueue() {
 const pendingFor = (eventId) => state.queue.filter((q) => q.event_id === eventId);
 
 async function loadPages() {
-  const r = await api('/api/v1/me/pages');
+  // What I am asked, and what I am only told of (« pour information »: read, never answered).
+  const [r, told] = await Promise.all([api('/api/v1/me/pages'), api('/api/v1/me/informed')]);
   if (r.ok) {
     state.pages = r.data;
+    if (told.ok) state.informed = told.data.map(asInformed);
     state.pagesAt = Date.now();
     state.fresh = true;
-    await kv.set('pages', { at: state.pagesAt, pages: r.data });
+    await kv.set('pages', { at: state.pagesAt, pages: r.data, informed: state.informed });
   } else if (r.status === 401) {
     return lost();
   } else {
@@ -170,6 +172,7 @@ async function lost() {
   await kv.del('oncall');
   state.me = null;
   state.pages = [];
+  state.informed = [];
   state.oncall = null;
   $('#menu').hidden = true;
   main.innerHTML = `<section class="panel"><h1>Appareil non reconnu</h1>
@@ -314,7 +317,11 @@ async function enablePush() {
 const oncall = oncallModule({ main, toast, setHtml, esc, frenchError, state, lost, ts, hhmm, day });
 const alerts = alertsModule({ main, toast, esc, frenchError, lost });
 
+/* An event I am only told of, shaped as a page no one asks me to answer. */
+const asInformed = (i) => ({ ...i, status: 'informed', my_responses: [], others: [] });
+
 function stateLine(p) {
+  if (p.status === 'informed') return '<span class="info">Pour information — aucune réponse ne vous est demandée</span>';
   if (p.status === 'active') {
     if (p.asking_me) {
       const due = ts(p.due_at);
@@ -350,7 +357,8 @@ function drillBadge(e) {
 
 function card(p) {
   const e = p.event, t = ts(e.received_at), n = pendingFor(e.id).length;
-  return `<a class="card sev${p.severity}${p.status === 'active' ? '' : ' past'}" href="#/event/${e.id}">
+  const past = p.status === 'informed' ? e.status === 'closed' : p.status !== 'active';
+  return `<a class="card sev${p.severity}${past ? ' past' : ''}" href="#/event/${e.id}">
   <div class="row">${drillBadge(e)}<span class="badge sev${p.severity}">${SEV[p.severity] || 'Grave'}</span>
    <span class="muted">${esc(e.number)}</span><span class="muted end" data-since="${t}">${since(t)}</span></div>
   <div class="title">${esc(e.title)}</div>
@@ -367,6 +375,7 @@ function listView() {
       setHtml(main, `<h1 class="h">Mes sollicitations</h1>${staleNote()}
         ${active.length ? active.map(card).join('') : `<p class="empty">Aucune sollicitation en cours.<br>
           Vous serez prévenu par notification et par SMS.</p>`}
+        ${state.informed.length ? `<h2 class="h2">Pour information</h2>${state.informed.map(card).join('')}` : ''}
         ${past.length ? `<h2 class="h2">Dernières 48 heures</h2>${past.map(card).join('')}` : ''}`);
     },
   };
@@ -377,6 +386,8 @@ function pageFor(eventId) {
   const all = state.pages.filter((p) => p.event.id === eventId);
   return all.find((p) => p.status === 'active') || all[0] || null;
 }
+
+const informedOf = (eventId) => state.informed.find((i) => i.event.id === eventId) || null;
 
 function mapLink(e) {
   if (e.latitude != null && e.longitude != null) {
@@ -509,6 +520,11 @@ function eventView(eventId, decline) {
     event: eventId,
     update() {
       const p = pageFor(eventId);
+      const told = p ? null : informedOf(eventId);
+      if (told) {
+        drawn = false;
+        return informedHtml(told);
+      }
       if (!p) {
         drawn = false;
         const known = state.fresh && state.pagesAt >= opened;
@@ -536,6 +552,20 @@ function eventView(eventId, decline) {
     },
   };
   state.view.update();
+}
+
+/* Told, not asked: the event, the PC's number and the main courante; no answer, no note, no photo. */
+function informedHtml(p) {
+  if (!$('#ev-informed')) {
+    main.innerHTML = `<a class="back" href="#/">‹ Mes sollicitations</a>
+      <section id="ev-head"></section><section id="ev-links"></section>
+      <section id="ev-informed" class="panel muted">Vous êtes informé de cet événement ; le PC ne vous demande pas
+        d'y répondre. Pour toute question, appelez le PC.</section>
+      <section><h2 class="h2">Main courante</h2><ol id="ev-trace" class="timeline"></ol></section>`;
+  }
+  setHtml('#ev-head', headHtml(p));
+  setHtml('#ev-links', linksHtml(p.event));
+  setHtml('#ev-trace', traceHtml(state.trace[p.event.id]));
 }
 
 function drawDecline(p, drawn) {
@@ -799,7 +829,7 @@ async function start() {
   }
   state.me = (await kv.get('me')) || null;
   const cached = await kv.get('pages');
-  if (cached) { state.pages = cached.pages; state.pagesAt = cached.at; }
+  if (cached) { state.pages = cached.pages; state.informed = cached.informed || []; state.pagesAt = cached.at; }
   $('#menu').hidden = !state.me;
   await loadQueue();
   addEventListener('hashchange', route);

@@ -3,7 +3,7 @@
 'use strict';
 importScripts('db.js');
 
-const VERSION = 'vigie-app-v6';
+const VERSION = 'vigie-app-v7';
 const SHELL = ['./', 'index.html', 'app.css', 'app.js', 'astreinte.js', 'alerts.js', 'db.js', 'manifest.webmanifest',
   'icons/icon.svg', 'icons/icon-192.png', 'icons/icon-512.png'];
 const SCOPE = new URL('./', self.location).pathname;  // "/app/"

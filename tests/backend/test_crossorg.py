@@ -97,6 +97,36 @@ def escalate_to(runtime, event_id: int, group_id: int) -> None:
     raise AssertionError("the page never reached the group")
 
 
+def replayed(client, headers) -> list[dict]:
+    """The live feed's backlog from the start, as a phone or console reconnecting with ?after=0 gets it."""
+    with client.websocket_connect("/api/v1/ws?after=0") as socket:
+        socket.send_json({"type": "auth", "token": headers["Authorization"].split()[1]})
+        assert socket.receive_json()["type"] == "hello"
+        entries = []
+        while (message := socket.receive_json())["type"] != "caught_up":
+            entries.append(message["entry"])
+    return entries
+
+
+def live_entries(message: dict) -> list[dict]:
+    return [message["entry"]] if message["type"] == "trace" else message.get("entries", [])
+
+
+@dataclass
+class Referents:
+    longvic: dict  # Longvic is served by the same métropole as Chenôve
+    ailleurs: dict  # Ailleurs by the other one
+
+
+@pytest.fixture
+def referents(client, runtime, world) -> Referents:
+    with transaction(runtime.session_factory) as s:
+        for name, org_id in (("longvic", world.other_commune_id), ("ailleurs", world.foreign_commune_id)):
+            auth_service.create_user(db_session=s, email=f"referent.{name}@example.org", full_name=f"Référent {name}",
+                                     role="referent", organization_id=org_id, password="correct horse battery")
+    return Referents(login(client, "referent.longvic@example.org"), login(client, "referent.ailleurs@example.org"))
+
+
 # --- the procedure ------------------------------------------------------------------------------------
 def test_a_commune_procedure_may_escalate_to_its_metropoles_decision_group(client, world, h, metro):
     created = new_procedure(client, world, h, [{"group_id": world.tech_group_id}, {"group_id": metro.group_id}])
@@ -132,6 +162,88 @@ def test_a_metropoles_own_procedure_may_not_name_a_communes_group(client, world,
         "steps": [{"group_id": metro.group_id}, {"group_id": world.tech_group_id}]})
     assert response.status_code == 422 and code_of(response) == "unknown_group"
     assert response.json()["error"]["details"] == {"group_ids": [world.tech_group_id]}
+
+
+def test_the_forms_offer_the_communes_groups_then_those_of_its_metropole(client, world, h, metro, referents):
+    url = f"{API}/organizations/{world.commune_id}/escalation-groups"
+    for role in ("referent", "operator", "admin"):
+        listed = client.get(url, headers=h(role))
+        assert listed.status_code == 200, (role, listed.text)
+        assert [(g["id"], g["organization"], g["of_metropole"]) for g in listed.json()] == [
+            (world.cadre_group_id, "Ville de Chenôve", False), (world.tech_group_id, "Ville de Chenôve", False),
+            (world.elu_group_id, "Ville de Chenôve", False), (metro.group_id, "Métropole de Test", True)], role
+        assert "members" not in listed.json()[-1]  # a name to choose, not the métropole's directory
+    # The commune's referent reads the list, and still nothing else of the métropole.
+    assert client.get(f"{API}/groups/{metro.group_id}", headers=h("referent")).status_code == 404
+    assert client.get(f"{API}/groups", params={"organization_id": world.metropole_id},
+                      headers=h("referent")).status_code == 404
+    # Another commune's list is its own referent's, and no other métropole's PC's.
+    assert client.get(f"{API}/organizations/{world.other_commune_id}/escalation-groups",
+                      headers=h("referent")).status_code == 404
+    assert client.get(url, headers=h("foreign_operator")).status_code == 404
+    assert client.get(url, headers=metro.headers).status_code == 403  # a person on call writes no procedure
+    ailleurs = client.get(f"{API}/organizations/{world.foreign_commune_id}/escalation-groups",
+                          headers=referents.ailleurs).json()
+    assert [(g["name"], g["organization"], g["of_metropole"]) for g in ailleurs] == [
+        ("Astreinte technique", "Ville d'Ailleurs", False), ("Astreinte de décision", "Autre Métropole", True)]
+    assert [g["id"] for g in ailleurs][1] == metro.foreign_group_id
+
+
+def test_a_referent_names_the_metropoles_group_only_where_that_metropole_serves_them(client, world, metro,
+                                                                                    referents):
+    def propose(headers, organization_id, group_id):
+        return client.post(f"{API}/procedures", headers=headers, json={
+            "organization_id": organization_id, "category": "Crue", "cap_category": "Met",
+            "steps": [{"group_id": group_id}]})
+
+    assert propose(referents.longvic, world.other_commune_id, metro.group_id).status_code == 201
+    refused = propose(referents.ailleurs, world.foreign_commune_id, metro.group_id)
+    assert (refused.status_code, code_of(refused)) == (422, "unknown_group")
+    assert refused.json()["error"]["details"] == {"group_ids": [metro.group_id]}
+    assert propose(referents.ailleurs, world.foreign_commune_id, metro.foreign_group_id).status_code == 201
+
+
+# --- an event without procedure -----------------------------------------------------------------------
+def test_an_event_without_procedure_may_ask_the_metropoles_group(client, runtime, world, h, metro):
+    chosen = {"organization_id": world.commune_id, "group_ids": [world.tech_group_id, metro.group_id],
+              "severity": 3}
+    preview = client.post(f"{API}/events/preview", headers=h("operator"), json=chosen)
+    assert preview.status_code == 200, preview.text
+    assert [(g["group"], [m["name"] for m in g["members"]]) for g in preview.json()["pages"][0]["groups"]] == [
+        ("Astreinte technique", ["Tech Un", "Tech Deux", "Tech Trois"]),
+        ("Astreinte de décision", ["Élue Décision", "Adjoint Décision"])]
+    opened = client.post(f"{API}/events", headers=h("operator"), json={**chosen, "title": "Chaussée effondrée"})
+    assert opened.status_code == 201, opened.text
+    event_id = opened.json()["id"]
+    assert [g["group_id"] for g in opened.json()["pages"][0]["policy"]["chain"]] == [world.tech_group_id,
+                                                                                      metro.group_id]
+    shown = client.get(f"{API}/events/{event_id}/procedure", headers=h("referent")).json()
+    assert [s["group_name"] for s in shown["steps"]] == ["Astreinte technique", "Astreinte de décision"]
+
+    assert client.get(f"{API}/me/pages", headers=metro.headers).json() == []  # the technicians first
+    escalate_to(runtime, event_id, metro.group_id)
+    [page] = client.get(f"{API}/me/pages", headers=metro.headers).json()
+    assert (page["event"]["id"], page["asking_me"]) == (event_id, True)
+    taken = client.post(f"{API}/events/{event_id}/responses", headers=metro.headers,
+                        json={"kind": "ack", "page_id": page["page_id"], "via": "app"})
+    assert taken.status_code == 201, taken.text
+
+
+@pytest.mark.parametrize("whose", ["foreign_group_id", "other_commune_group_id"])
+def test_an_event_without_procedure_refuses_an_unrelated_group(client, runtime, world, h, metro, whose):
+    stranger = getattr(metro, whose)
+    chosen = {"organization_id": world.commune_id, "group_ids": [world.tech_group_id, stranger], "severity": 3,
+              "title": "Chaussée effondrée"}
+    for path in ("/events", "/events/preview"):
+        refused = client.post(f"{API}{path}", headers=h("operator"), json=chosen)
+        assert (refused.status_code, code_of(refused)) == (422, "unknown_group"), path
+        assert refused.json()["error"]["details"] == {"group_ids": [stranger]}
+    # The other métropole's PC cannot hand its commune's event to our métropole's group either.
+    foreign = client.post(f"{API}/events", headers=h("foreign_operator"), json={
+        "organization_id": world.foreign_commune_id, "group_ids": [metro.group_id], "title": "Ailleurs"})
+    assert (foreign.status_code, code_of(foreign)) == (422, "unknown_group")
+    with runtime.session_factory() as s:
+        assert s.scalar(select(Page.id)) is None  # nobody was asked
 
 
 def test_the_export_names_the_metropoles_group_and_the_import_takes_it_back(client, world, h, metro, escalating):
@@ -233,15 +345,73 @@ def test_the_metropole_person_sees_exactly_the_events_they_were_paged_for(client
         assert client.get(f"{API}{path}", headers=metro.headers).status_code in (403, 404), path
 
 
-def test_a_group_of_the_metropole_only_informed_is_not_paged(client, runtime, world, h, metro):
+def test_a_metropole_person_only_informed_reads_that_event_and_answers_nothing(client, runtime, world, h, metro):
     created = new_procedure(client, world, h, [{"group_id": world.tech_group_id},
                                                {"group_id": metro.group_id, "mode": "inform"}])
     event_id = open_event(client, world, h, created.json()["id"])
+    elsewhere = client.post(f"{API}/events", headers=h("operator"), json={
+        "organization_id": world.commune_id, "group_ids": [world.tech_group_id], "severity": 3,
+        "title": "Sans la métropole"}).json()["id"]
     with runtime.session_factory() as s:
         told = s.scalars(select(Notification.purpose).where(Notification.person_id == metro.decision_id)).all()
     assert told and set(told) == {"inform"}  # the élue hears of it, without being asked to answer
-    assert client.get(f"{API}/events/{event_id}", headers=metro.headers).status_code == 404
     assert client.get(f"{API}/me/pages", headers=metro.headers).json() == []
+
+    # What the information message opens on her phone: that event, to read.
+    informed = client.get(f"{API}/me/informed", headers=metro.headers)
+    assert informed.status_code == 200, informed.text
+    assert [(i["event"]["id"], i["event"]["organization"], i["event"]["pc_phone"]) for i in informed.json()] == [
+        (event_id, "Ville de Chenôve", None)]
+    assert client.get(f"{API}/events/{event_id}", headers=metro.headers).json()["title"] == "Crue de l'Ouche"
+    assert client.get(f"{API}/events/{event_id}/trace", headers=metro.headers).status_code == 200
+    assert [e["id"] for e in client.get(f"{API}/events", headers=metro.headers).json()] == [event_id]
+
+    # Not as if paged: no answer, no report from the field, no photo.
+    for kind in ("ack", "decline", "on_site", "note"):
+        answer = client.post(f"{API}/events/{event_id}/responses", headers=metro.headers,
+                             json={"kind": kind, "text": "Je regarde"})
+        assert (answer.status_code, code_of(answer)) == (422, "not_solicited"), kind
+        assert "informed" in answer.json()["error"]["message"]
+    photo = client.post(f"{API}/events/{event_id}/photos", headers=metro.headers,
+                        files={"photo": ("p.png", b"\x89PNG\r\n\x1a\n" + b"0" * 32, "image/png")})
+    assert (photo.status_code, code_of(photo)) == (422, "not_solicited")
+    kinds = {e["kind"] for e in client.get(f"{API}/events/{event_id}/trace", headers=h("operator")).json()}
+    assert not {k for k in kinds if k.startswith("response.")}
+    # Nor may the PC answer for her on an event that does not ask her.
+    on_behalf = client.post(f"{API}/events/{event_id}/responses", headers=h("operator"), json={
+        "kind": "ack", "person_id": metro.decision_id, "reason": "jointe au téléphone"})
+    assert (on_behalf.status_code, code_of(on_behalf)) == (422, "not_solicited")
+
+    # And nothing else of the commune.
+    assert client.get(f"{API}/events/{elsewhere}", headers=metro.headers).status_code == 404
+    assert client.get(f"{API}/events/{elsewhere}/trace", headers=metro.headers).status_code == 404
+
+
+@pytest.mark.timeout(60)
+def test_the_live_feed_brings_the_metropole_person_their_event_and_nothing_else(client, runtime, world, h, metro,
+                                                                               escalating):
+    with client.websocket_connect("/api/v1/ws") as socket:
+        socket.send_json({"type": "auth", "token": metro.headers["Authorization"].split()[1]})
+        assert socket.receive_json()["type"] == "hello"
+        paged = open_event(client, world, h, escalating)
+        escalate_to(runtime, paged, metro.group_id)
+        elsewhere = open_event(client, world, h, escalating, title="Autre crue")  # with the technicians
+        longvic = client.post(f"{API}/events", headers=h("operator"), json={
+            "organization_id": world.other_commune_id, "group_ids": [metro.other_commune_group_id],
+            "severity": 3, "title": "À Longvic"}).json()["id"]
+        # The PC notes something on the paged event, last: whatever came before it has come.
+        noted = client.post(f"{API}/events/{paged}/responses", headers=h("operator"),
+                            json={"kind": "note", "text": "Le maire est prévenu"})
+        assert noted.status_code == 201, noted.text
+        received: list[dict] = []
+        while not any(e["kind"] == "response.note" for e in received):
+            received += live_entries(socket.receive_json())
+    assert {e["event_id"] for e in received} == {paged}
+    assert ("page.notify", "Élue Décision") in {(e["kind"], e["data"].get("person")) for e in received}
+    assert {elsewhere, longvic}.isdisjoint(e["event_id"] for e in replayed(client, metro.headers))
+    assert {e["event_id"] for e in replayed(client, metro.headers)} == {paged}
+    # The commune's technician's feed is unchanged: their own events only, never Longvic's.
+    assert {e["event_id"] for e in replayed(client, h("oncall"))} == {paged, elsewhere}
 
 
 # --- answering ----------------------------------------------------------------------------------------

@@ -539,6 +539,7 @@ ROUTES = [
     ("PATCH", "/contact-methods/{contact_method_id}", {"label": "x"}),
     ("DELETE", "/contact-methods/{contact_method_id}", None),
     ("GET", "/groups?organization_id={organization_id}", None),
+    ("GET", "/organizations/{organization_id}/escalation-groups", None),
     ("POST", "/groups", {"organization_id": "{organization_id}", "name": "G", "kind": "technique"}),
     ("GET", "/groups/{group_id}", None),
     ("PATCH", "/groups/{group_id}", {"name": "x"}),

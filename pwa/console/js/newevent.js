@@ -4,12 +4,13 @@
 // Opened from a logged call (#/nouvel-evenement?appel={id}), the form is pre-filled from the call and the
 // event is linked to it (call_id), so the call log shows the event's number.
 // A procedure chosen, its instructions show under it; « Sans procédure (cas imprévu) » lets the operator pick
-// the groups to solicit and their order (a procedure still a draft is not offered).
+// the groups to solicit and their order — the commune's, or the métropole's that serves it — (a procedure still a
+// draft is not offered).
 
 import { api } from "./api.js";
 import { callsChanged, zoneOf } from "./calls.js";
 import { CALLER_SOURCE, callerLabel, channelLabel, SEVERITY, SOURCES, severityLabel } from "./labels.js";
-import { adHocPicker, instructionsHtml } from "./procedurehelp.js";
+import { adHocPicker, escalationGroupLabelled, instructionsHtml } from "./procedurehelp.js";
 import { refreshEvent, store } from "./store.js";
 import { durationWords, esc, parseDate } from "./util.js";
 import { toast } from "./toast.js";
@@ -124,10 +125,10 @@ export function mountNewEvent(root, { callId = null } = {}) {
       // Only a validated version is offered: a procedure still a draft would be refused.
       const [found, groups] = await Promise.all([
         api.get(`/api/v1/procedures?organization_id=${orgId}&active=true`),
-        api.get(`/api/v1/groups?organization_id=${orgId}`)]);
+        api.get(`/api/v1/organizations/${orgId}/escalation-groups`)]);
       procedures = found.filter((p) => p.active && p.version > 0);
       if (Number(orgSelect.value) !== orgId) return;
-      adHoc.setGroups(groups);
+      adHoc.setGroups(groups.map(escalationGroupLabelled));
       procSelect.innerHTML = `<option value="">${procedures.length ? "Choisir la procédure…"
         : "Aucune procédure validée pour cette commune"}</option>${procedures.map((p) =>
             `<option value="${p.id}">${esc(p.category)}</option>`).join("")}

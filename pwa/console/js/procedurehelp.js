@@ -11,6 +11,10 @@ export function instructionsHtml(instructions, version) {
     instructions ? esc(instructions) : '<span class="muted">Aucune consigne pour cette procédure.</span>'}</div>`;
 }
 
+/** A group as the forms offer it: the métropole's named with the métropole, « Métropole de … — Astreinte de
+ * décision », beside the commune's own. */
+export const escalationGroupLabelled = (g) => (g.of_metropole ? { ...g, name: `${g.organization} — ${g.name}` } : g);
+
 /** The groups to solicit without a procedure, in order, in `container`; `onChange` after every change. */
 export function adHocPicker(container, onChange) {
   let groups = [];

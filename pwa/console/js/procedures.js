@@ -6,6 +6,7 @@
 
 import { api, download, request } from "./api.js";
 import { SEVERITY, severityLabel } from "./labels.js";
+import { escalationGroupLabelled } from "./procedurehelp.js";
 import { store } from "./store.js";
 import { toast } from "./toast.js";
 import { dayTimeOf, esc } from "./util.js";
@@ -82,15 +83,15 @@ export function mountProcedures(root) {
     // Until this commune's groups are read, a new form would offer the previous commune's.
     $("#pr-new").disabled = true;
     try {
-      // A commune's procedure may also escalate to the métropole's groups (its astreinte de décision).
-      const metropole = store.orgs.get(store.orgs.get(id)?.served_by_id);
-      const [found, foundGroups, foundLists, metropoleGroups] = await Promise.all([
-        api.get(`/api/v1/procedures?organization_id=${id}`), api.get(`/api/v1/groups?organization_id=${id}`),
-        api.get(`/api/v1/distribution-lists?organization_id=${id}`),
-        metropole ? api.get(`/api/v1/groups?organization_id=${metropole.id}`) : []]);
+      // The commune's groups and those of the métropole serving it (its astreinte de décision), which the
+      // commune's referent cannot list otherwise.
+      const [found, foundGroups, foundLists] = await Promise.all([
+        api.get(`/api/v1/procedures?organization_id=${id}`),
+        api.get(`/api/v1/organizations/${id}/escalation-groups`),
+        api.get(`/api/v1/distribution-lists?organization_id=${id}`)]);
       if (gone || mine !== seq) return;
       procedures = found.map((p) => ({ ...p, text: haystack(p) }));
-      groups = [...foundGroups, ...metropoleGroups.map((g) => ({ ...g, name: `Métropole — ${g.name}` }))];
+      groups = foundGroups.map(escalationGroupLabelled);
       lists = foundLists;
       $("#pr-new").disabled = false;
       render();
