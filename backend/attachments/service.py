@@ -9,7 +9,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from backend.attachments.models import Attachment
-from backend.errors import Unprocessable
+from backend.errors import NotFound, Unprocessable
 from backend.events.models import Event
 from backend.people.models import Person
 from backend.responses import relay
@@ -34,8 +34,10 @@ def sniff(data: bytes) -> str | None:
 def store_photo(*, db_session: Session, event: Event, data: bytes, caption: str, actor: Actor,
                 person_id: int | None, user_id: int | None, root: Path, now: datetime) -> Attachment:
     if person_id is not None:
-        response_service.ensure_may_answer(db_session=db_session, event=event,
-                                           person=db_session.get(Person, person_id))
+        person = db_session.get(Person, person_id)
+        if person is None:
+            raise NotFound("person")
+        response_service.ensure_may_answer(db_session=db_session, event=event, person=person)
     if not data:
         raise Unprocessable("the photo is empty", code="empty_file")
     if len(data) > MAX_BYTES:

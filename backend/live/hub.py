@@ -200,6 +200,7 @@ class Hub:
         return [m for m in messages if m["event_id"] in subscriber.events_seen]
 
     def _visible_to(self, subscriber: Subscriber, event_ids: set[int]) -> set[int]:
+        assert subscriber.person_id is not None
         with self.session_factory() as session:
             return event_service.visible_to_person(db_session=session, person_id=subscriber.person_id,
                                                    org_ids=subscriber.org_ids, event_ids=event_ids)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
@@ -67,11 +68,11 @@ def my_informations(*, db_session: Session, person_id: int, org_ids: frozenset[i
     """Events I was told of without being asked (an inform step, « pour information »), open or closed in the
     last 48 h, latest first; those I was solicited for are in my pages instead. A person of the métropole gets
     here a commune's event their group is informed of: they read it, nothing more."""
-    told = dict(db_session.execute(
+    told: dict[int, datetime] = {event_id: at for event_id, at in db_session.execute(  # type: ignore[misc]
         select(Notification.event_id, func.min(Notification.created_at))
         .where(Notification.person_id == person_id, Notification.purpose == "inform",
                Notification.event_id.is_not(None))
-        .group_by(Notification.event_id)).all())
+        .group_by(Notification.event_id))}
     solicited = set(db_session.scalars(select(Notification.event_id).where(
         Notification.person_id == person_id, Notification.purpose == "solicit", Notification.page_id.is_not(None))))
     wanted = set(told) - solicited
@@ -79,9 +80,10 @@ def my_informations(*, db_session: Session, person_id: int, org_ids: frozenset[i
         return []
     rows = db_session.execute(select(Event, Organization).join(Organization, Organization.id == Event.organization_id)
                               .where(Event.id.in_(wanted), event_service.person_scope(person_id, org_ids))).all()
-    out = [{"severity": event.severity, "informed_at": told[event.id], "event": _my_event(event, org)}
-           for event, org in rows
-           if event.status != EventStatus.CLOSED or (event.closed_at or now) >= now - RECENT]
+    out: list[dict[str, Any]] = [
+        {"severity": event.severity, "informed_at": told[event.id], "event": _my_event(event, org)}
+        for event, org in rows
+        if event.status != EventStatus.CLOSED or (event.closed_at or now) >= now - RECENT]
     out.sort(key=lambda i: (i["event"]["status"] == EventStatus.CLOSED, -i["informed_at"].timestamp()))
     return out
 
