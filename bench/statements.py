@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
+import pstats
 import re
 import sys
 import tempfile
@@ -33,7 +35,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import Engine, event, select, update
+from sqlalchemy import Engine, event, insert, select, update
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -45,7 +47,9 @@ from backend.db import db_now, transaction  # noqa: E402
 from backend.events import service as event_service  # noqa: E402
 from backend.events.schemas import EventCreate  # noqa: E402
 from backend.outbox import dispatch  # noqa: E402
+from backend.outbox.models import Notification  # noqa: E402
 from backend.pages.models import Page  # noqa: E402
+from backend.people.models import ContactMethod  # noqa: E402
 from backend.trace.service import Actor  # noqa: E402
 from bench.escalation_lateness import reset  # noqa: E402
 from bench.world import build  # noqa: E402
@@ -59,22 +63,33 @@ ACTOR = Actor("system", None, "bench")
 class Meter:
     """Statements (every engine of the process) and the write turn's hold time, between `start` and `stop`."""
 
-    def __init__(self) -> None:
+    def __init__(self, profile: bool = False) -> None:
+        self.profile = profile
         self.on = False
         self.shapes: Counter[str] = Counter()
+        self.shape_s: Counter[str] = Counter()  # time in the database driver, by shape
+        self._began: dict[int, tuple[str, float]] = {}
         self.statements = 0
         self.commits = 0
         self.held_s = 0.0
         self.turns = 0
         self._taken: dict[int, float] = {}
         event.listen(Engine, "before_cursor_execute", self._statement)
+        event.listen(Engine, "after_cursor_execute", self._executed)
         event.listen(Engine, "commit", self._commit)
 
     def _statement(self, _conn, _cursor, statement, _params, _context, executemany) -> None:
         if self.on:
             self.statements += 1
             shape = re.sub(r"\s+", " ", statement).strip()[:60]
-            self.shapes[shape + (" [many]" if executemany else "")] += 1
+            shape += " [many]" if executemany else ""
+            self.shapes[shape] += 1
+            self._began[id(_cursor)] = (shape, time.perf_counter())
+
+    def _executed(self, _conn, cursor, *_args) -> None:
+        began = self._began.pop(id(cursor), None)
+        if began is not None:
+            self.shape_s[began[0]] += time.perf_counter() - began[1]
 
     def _commit(self, _conn) -> None:
         if self.on:
@@ -100,13 +115,19 @@ class Meter:
     @contextmanager
     def phase(self, label: str, unit: str, count, shapes: int):
         self.shapes.clear()
+        self.shape_s.clear()
         self.statements = self.commits = self.turns = 0
         self.held_s = 0.0
         self.on = True
+        profiler = cProfile.Profile() if self.profile else None
         began = time.perf_counter()
         try:
+            if profiler is not None:
+                profiler.enable()
             yield
         finally:
+            if profiler is not None:
+                profiler.disable()
             self.on = False
             wall = time.perf_counter() - began
             n = count() if callable(count) else count
@@ -114,8 +135,11 @@ class Meter:
             print(f"\n== {label}: {n} {unit} — {self.statements / per:.2f} statements per {unit.rstrip('s')} "
                   f"(+ {self.commits / per:.2f} commits), write turn {self.held_s * 1000 / per:.2f} ms per "
                   f"{unit.rstrip('s')} ({self.turns} turns), wall {wall * 1000 / per:.2f} ms per {unit.rstrip('s')}")
+            print(f"  {'per unit':>8} {'ms/unit':>8}  statement (first 60 characters)")
             for shape, seen in self.shapes.most_common(shapes):
-                print(f"  {seen / per:7.2f}  {shape}")
+                print(f"  {seen / per:8.2f} {self.shape_s[shape] * 1000 / per:8.3f}  {shape}")
+            if profiler is not None:
+                pstats.Stats(profiler, stream=sys.stdout).sort_stats("tottime").print_stats(25)
             RESULTS.append((label, n, self.statements / per, self.commits / per, self.held_s * 1000 / per))
 
 
@@ -148,12 +172,28 @@ def make_all_due(factory) -> None:
                         .values(due_at=db_now(session) - timedelta(seconds=1)))
 
 
+def add_history(factory, world: dict, per_person: int) -> None:
+    """SMS already handed off in the flood window, as a storm's tenth minute has them (~24,000 per number)."""
+    with transaction(factory) as session:
+        now = db_now(session)
+        people = session.execute(select(ContactMethod.person_id, ContactMethod.address)
+                                 .where(ContactMethod.person_id.in_(world["person_ids"]))).all()
+        rows = [{"organization_id": world["commune_id"], "person_id": person_id, "channel": "sms", "address": address,
+                 "purpose": "solicit", "text": "…", "data": {}, "status": "sent", "attempts": 1, "created_at": now,
+                 "handed_off_at": now - timedelta(seconds=840 * n / per_person)}
+                for person_id, address in people for n in range(per_person)]
+        session.execute(insert(Notification), rows)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=200)
     parser.add_argument("--claim", type=int, default=16, help="SMS leased per claim (the SMS channel's room)")
     parser.add_argument("--record-group", type=int, default=8, help="results recorded per transaction")
     parser.add_argument("--flood-limit", type=int, default=1_000_000, help="as bench/storm.py (8 in production)")
+    parser.add_argument("--profile", action="store_true", help="cProfile each phase (slower: for where, not how much)")
+    parser.add_argument("--history", type=int, default=0,
+                        help="SMS per number already handed off in the last 14 minutes (a storm's 10th minute: 24000)")
     parser.add_argument("--shapes", type=int, default=15, help="statement shapes shown per phase")
     args = parser.parse_args()
 
@@ -167,7 +207,7 @@ def main() -> None:
         registry.register(RecordingChannel(kind, script=lambda m: SendResult.sent("bench", provider_ref="bench")))
     settings = Settings(DATABASE_URL=url, var_dir=Path(tempfile.mkdtemp(prefix="vigie-bench-")), run_worker=False,
                         webpush_enabled=False, sms_flood_limit=args.flood_limit, lease_seconds=30.0)
-    meter = Meter()
+    meter = Meter(args.profile)
     meter.watch(sqlite_writer.gate_for(url.split("///", 1)[-1]))
     app = create_app(settings, channels=registry, run_worker=False)
     with TestClient(app) as client:
@@ -182,6 +222,8 @@ def main() -> None:
                                                 organization_id=world["commune_id"], person_id=person_id)
                 phones[person_id] = auth_service.issue_token(db_session=s, user=user, ttl_hours=None, kind="device",
                                                              label="bench phone")
+        if args.history:
+            add_history(factory, world, args.history)
         worker = runtime.start_worker()
         worker.dispatcher.limits = {kind: (args.claim if kind is ChannelKind.SMS else 0) for kind in ChannelKind}
 
@@ -206,7 +248,7 @@ def main() -> None:
             make_all_due(factory)
             fired = [0]
             with meter.phase(f"escalation steps, wave {wave} (Worker._fire_due_pages)", "steps",
-                             lambda: fired[0], args.shapes):
+                             lambda fired=fired: fired[0], args.shapes):
                 while (more := worker._fire_due_pages()):
                     fired[0] += more
             sent[0] = 0
