@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event, text
+from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event, inspect, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -188,6 +188,25 @@ def _refuse_dml_when_reading(state) -> None:
         raise ReadOnlySession("a read-only session tried to write")
 
 
+def get_held(session: Session, model, ident, *, options=()):
+    """`session.get`, and the row kept until the transaction ends.
+
+    The identity map holds rows weakly: a commune or a person read by each step of a group was
+    gone, and read again, by the next step's turn. Kept for this transaction only (another process
+    may change them between two).
+    """
+    held = session.info.setdefault(_HELD, {})
+    row = held.get((model, ident))
+    if row is None or not inspect(row).persistent or inspect(row).session is not session:
+        row = session.get(model, ident, options=options)
+        if row is not None:
+            held[(model, ident)] = row
+    return row
+
+
+_HELD = "held_rows"
+
+
 def after_commit(session: Session, callback: Callable[[], None]) -> None:
     """Run `callback` once the session's current transaction has committed (never on rollback)."""
     session.info.setdefault("after_commit", []).append(callback)
@@ -201,6 +220,7 @@ def after_rollback(session: Session, callback: Callable[[], None]) -> None:
 @event.listens_for(Session, "after_commit")
 def _run_after_commit(session: Session) -> None:
     session.info.pop("db_now", None)
+    session.info.pop(_HELD, None)
     session.info.pop("after_rollback", None)
     callbacks = session.info.pop("after_commit", [])
     for callback in callbacks:
@@ -215,6 +235,7 @@ def _run_after_commit(session: Session) -> None:
 @event.listens_for(Session, "after_rollback")
 def _drop_after_commit(session: Session) -> None:
     session.info.pop("db_now", None)
+    session.info.pop(_HELD, None)
     session.info.pop("after_commit", None)
     for callback in session.info.pop("after_rollback", []):
         callback()

@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, joinedload
 
 import escalation as esc
-from backend.db import db_now
+from backend.db import db_now, get_held
 from backend.events.models import Event
 from backend.groups.models import OnCallGroup
 from backend.orgs.models import Organization
@@ -150,8 +150,8 @@ def _carry_out(*, db_session: Session, event: Event, page: Page, policy: esc.Pol
     unreachable = None
     for action in actions:
         if isinstance(action, esc.Notify):
-            person = db_session.get(Person, action.person_id, options=[joinedload(Person.contact_methods)])
-            organization = db_session.get(Organization, event.organization_id)
+            person = get_held(db_session, Person, action.person_id, options=[joinedload(Person.contact_methods)])
+            organization = get_held(db_session, Organization, event.organization_id)
             rows = outbox_service.enqueue(db_session=db_session, event=event, organization=organization,
                                           person=person, purpose="solicit", now=now, page_id=page.id,
                                           page_version=page.version)
