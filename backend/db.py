@@ -195,16 +195,32 @@ def get_held(session: Session, model, ident, *, options=()):
     gone, and read again, by the next step's turn. Kept for this transaction only (another process
     may change them between two).
     """
-    held = session.info.setdefault(_HELD, {})
-    row = held.get((model, ident))
-    if row is None or not inspect(row).persistent or inspect(row).session is not session:
+    row = held_row(session, model, ident)
+    if row is None:
         row = session.get(model, ident, options=options)
         if row is not None:
-            held[(model, ident)] = row
+            hold(session, row)
     return row
 
 
-_HELD = "held_rows"
+def hold(session: Session, row, *, key: str = "held_rows") -> None:
+    """Keep `row` for `held_row` until this transaction ends."""
+    session.info.setdefault(key, {})[(type(row), inspect(row).identity[0])] = row
+
+
+def held_row(session: Session, model, ident, *, key: str = "held_rows", take: bool = False):
+    """A row `hold` kept in this transaction, if it is still there (`take`: and no longer keep it)."""
+    held = session.info.get(key)
+    if not held:
+        return None
+    row = held.pop((model, ident), None) if take else held.get((model, ident))
+    if row is None or not inspect(row).persistent or inspect(row).session is not session:
+        return None
+    return row
+
+
+# Dropped with the transaction: what another process changes counts from the next one.
+_HELD = ("held_rows", "locked_rows")
 
 
 def after_commit(session: Session, callback: Callable[[], None]) -> None:
@@ -220,7 +236,8 @@ def after_rollback(session: Session, callback: Callable[[], None]) -> None:
 @event.listens_for(Session, "after_commit")
 def _run_after_commit(session: Session) -> None:
     session.info.pop("db_now", None)
-    session.info.pop(_HELD, None)
+    for key in _HELD:
+        session.info.pop(key, None)
     session.info.pop("after_rollback", None)
     callbacks = session.info.pop("after_commit", [])
     for callback in callbacks:
@@ -235,7 +252,8 @@ def _run_after_commit(session: Session) -> None:
 @event.listens_for(Session, "after_rollback")
 def _drop_after_commit(session: Session) -> None:
     session.info.pop("db_now", None)
-    session.info.pop(_HELD, None)
+    for key in _HELD:
+        session.info.pop(key, None)
     session.info.pop("after_commit", None)
     for callback in session.info.pop("after_rollback", []):
         callback()
