@@ -120,7 +120,7 @@ class Meter:
         self.held_s = 0.0
         self.on = True
         profiler = cProfile.Profile() if self.profile else None
-        began = time.perf_counter()
+        began, cpu = time.perf_counter(), time.process_time()
         try:
             if profiler is not None:
                 profiler.enable()
@@ -130,20 +130,22 @@ class Meter:
                 profiler.disable()
             self.on = False
             wall = time.perf_counter() - began
+            cpu = time.process_time() - cpu
             n = count() if callable(count) else count
             per = max(n, 1)
             print(f"\n== {label}: {n} {unit} — {self.statements / per:.2f} statements per {unit.rstrip('s')} "
                   f"(+ {self.commits / per:.2f} commits), write turn {self.held_s * 1000 / per:.2f} ms per "
-                  f"{unit.rstrip('s')} ({self.turns} turns), wall {wall * 1000 / per:.2f} ms per {unit.rstrip('s')}")
+                  f"{unit.rstrip('s')} ({self.turns} turns), wall {wall * 1000 / per:.2f} ms, CPU {cpu * 1000 / per:.2f} ms")
             print(f"  {'per unit':>8} {'ms/unit':>8}  statement (first 60 characters)")
             for shape, seen in self.shapes.most_common(shapes):
                 print(f"  {seen / per:8.2f} {self.shape_s[shape] * 1000 / per:8.3f}  {shape}")
             if profiler is not None:
                 pstats.Stats(profiler, stream=sys.stdout).sort_stats("tottime").print_stats(25)
-            RESULTS.append((label, n, self.statements / per, self.commits / per, self.held_s * 1000 / per))
+            RESULTS.append((label, n, self.statements / per, self.commits / per, self.held_s * 1000 / per,
+                            cpu * 1000 / per))
 
 
-RESULTS: list[tuple[str, int, float, float, float]] = []
+RESULTS: list[tuple[str, int, float, float, float, float]] = []
 
 
 def drain(worker, record_group: int) -> int:
@@ -277,9 +279,10 @@ def main() -> None:
             sent[0] = drain(worker, args.record_group)
         runtime.worker = None  # never started: nothing to stop
 
-    print("\n| phase | units | statements per unit | commits per unit | write turn ms per unit |\n|---|---|---|---|---|")
-    for label, n, statements, commits, held in RESULTS:
-        print(f"| {label} | {n} | {statements:.2f} | {commits:.2f} | {held:.2f} |")
+    print("\n| phase | units | statements per unit | commits per unit | write turn ms per unit | CPU ms per unit |"
+          "\n|---|---|---|---|---|---|")
+    for label, n, statements, commits, held, cpu in RESULTS:
+        print(f"| {label} | {n} | {statements:.2f} | {commits:.2f} | {held:.2f} | {cpu:.2f} |")
 
 
 if __name__ == "__main__":
