@@ -58,6 +58,7 @@ from notifications.recording import RecordingChannel  # noqa: E402
 from notifications.registry import ChannelRegistry  # noqa: E402
 
 ACTOR = Actor("system", None, "bench")
+SLOW_S = 0.002  # a statement slower than this is shown whole, once per shape and phase
 
 
 class Meter:
@@ -69,6 +70,7 @@ class Meter:
         self.shapes: Counter[str] = Counter()
         self.shape_s: Counter[str] = Counter()  # time in the database driver, by shape
         self._began: dict[int, tuple[str, float]] = {}
+        self.slow: dict[str, tuple[float, str]] = {}  # shape -> (seconds, the whole statement), once per phase
         self.statements = 0
         self.commits = 0
         self.held_s = 0.0
@@ -89,7 +91,10 @@ class Meter:
     def _executed(self, _conn, cursor, *_args) -> None:
         began = self._began.pop(id(cursor), None)
         if began is not None:
-            self.shape_s[began[0]] += time.perf_counter() - began[1]
+            took = time.perf_counter() - began[1]
+            self.shape_s[began[0]] += took
+            if took > SLOW_S and began[0] not in self.slow:
+                self.slow[began[0]] = (took, _args[0])
 
     def _commit(self, _conn) -> None:
         if self.on:
@@ -116,6 +121,7 @@ class Meter:
     def phase(self, label: str, unit: str, count, shapes: int):
         self.shapes.clear()
         self.shape_s.clear()
+        self.slow.clear()
         self.statements = self.commits = self.turns = 0
         self.held_s = 0.0
         self.on = True
@@ -139,6 +145,8 @@ class Meter:
             print(f"  {'per unit':>8} {'ms/unit':>8}  statement (first 60 characters)")
             for shape, seen in self.shapes.most_common(shapes):
                 print(f"  {seen / per:8.2f} {self.shape_s[shape] * 1000 / per:8.3f}  {shape}")
+            for shape, (took, statement) in self.slow.items():
+                print(f"  slow ({took * 1000:.1f} ms): {' '.join(statement.split())[:600]}")
             if profiler is not None:
                 pstats.Stats(profiler, stream=sys.stdout).sort_stats("tottime").print_stats(25)
             RESULTS.append((label, n, self.statements / per, self.commits / per, self.held_s * 1000 / per,

@@ -322,7 +322,8 @@ def person_scope_of_one(person_id: int, org_ids: frozenset[int]):
     """`person_scope` for one event: its own messages are looked at, not the person's every message (a
     phone's answer read them all, in the write turn, on a storm night)."""
     served = select(Organization.id).where(Organization.served_by_id.in_(org_ids)).scalar_subquery()
-    mine = (Notification.event_id == Event.id) & (Notification.person_id == person_id)
+    # `+ 0`: through the event's messages (its index), never the person's every one.
+    mine = (Notification.event_id == Event.id) & (Notification.person_id + 0 == person_id)
     paged = mine & (Notification.purpose == "solicit") & Notification.page_id.is_not(None)
     return or_(and_(Event.organization_id.in_(org_ids), exists().where(mine)),
                and_(Event.organization_id.in_(served), exists().where(paged)))
