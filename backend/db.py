@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event, inspect, text
 from sqlalchemy.dialects.postgresql import JSONB
@@ -188,7 +189,10 @@ def _refuse_dml_when_reading(state) -> None:
         raise ReadOnlySession("a read-only session tried to write")
 
 
-def get_held(session: Session, model, ident, *, options=()):
+_Row = TypeVar("_Row")
+
+
+def get_held(session: Session, model: type[_Row], ident, *, options=()) -> _Row | None:
     """`session.get`, and the row kept until the transaction ends.
 
     The identity map holds rows weakly: a commune or a person read by each step of a group was
@@ -208,7 +212,7 @@ def hold(session: Session, row, *, key: str = "held_rows") -> None:
     session.info.setdefault(key, {})[(type(row), inspect(row).identity[0])] = row
 
 
-def held_row(session: Session, model, ident, *, key: str = "held_rows", take: bool = False):
+def held_row(session: Session, model: type[_Row], ident, *, key: str = "held_rows", take: bool = False) -> _Row | None:
     """A row `hold` kept in this transaction, if it is still there (`take`: and no longer keep it)."""
     held = session.info.get(key)
     if not held:

@@ -145,7 +145,7 @@ class Meter:
             print(f"  {'per unit':>8} {'ms/unit':>8}  statement (first 60 characters)")
             for shape, seen in self.shapes.most_common(shapes):
                 print(f"  {seen / per:8.2f} {self.shape_s[shape] * 1000 / per:8.3f}  {shape}")
-            for shape, (took, statement) in self.slow.items():
+            for took, statement in self.slow.values():
                 print(f"  slow ({took * 1000:.1f} ms): {' '.join(statement.split())[:600]}")
             if profiler is not None:
                 pstats.Stats(profiler, stream=sys.stdout).sort_stats("tottime").print_stats(25)

@@ -186,7 +186,7 @@ class Worker:
         tried = 0
         try:
             with transaction(self.session_factory) as session:
-                todo = lease(session) if lease is not None else items
+                todo: list = lease(session) if lease is not None else (items or [])
                 clock = None
                 for item in todo:
                     if prepare is not None and tried % PREPARE_AHEAD == 0:
