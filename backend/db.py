@@ -6,8 +6,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
-from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event, text
+from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event, inspect, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -188,6 +189,44 @@ def _refuse_dml_when_reading(state) -> None:
         raise ReadOnlySession("a read-only session tried to write")
 
 
+_Row = TypeVar("_Row")
+
+
+def get_held(session: Session, model: type[_Row], ident, *, options=()) -> _Row | None:
+    """`session.get`, and the row kept until the transaction ends.
+
+    The identity map holds rows weakly: a commune or a person read by each step of a group was
+    gone, and read again, by the next step's turn. Kept for this transaction only (another process
+    may change them between two).
+    """
+    row = held_row(session, model, ident)
+    if row is None:
+        row = session.get(model, ident, options=options)
+        if row is not None:
+            hold(session, row)
+    return row
+
+
+def hold(session: Session, row, *, key: str = "held_rows") -> None:
+    """Keep `row` for `held_row` until this transaction ends."""
+    session.info.setdefault(key, {})[(type(row), inspect(row).identity[0])] = row
+
+
+def held_row(session: Session, model: type[_Row], ident, *, key: str = "held_rows", take: bool = False) -> _Row | None:
+    """A row `hold` kept in this transaction, if it is still there (`take`: and no longer keep it)."""
+    held = session.info.get(key)
+    if not held:
+        return None
+    row = held.pop((model, ident), None) if take else held.get((model, ident))
+    if row is None or not inspect(row).persistent or inspect(row).session is not session:
+        return None
+    return row
+
+
+# Dropped with the transaction: what another process changes counts from the next one.
+_HELD = ("held_rows", "locked_rows")
+
+
 def after_commit(session: Session, callback: Callable[[], None]) -> None:
     """Run `callback` once the session's current transaction has committed (never on rollback)."""
     session.info.setdefault("after_commit", []).append(callback)
@@ -201,6 +240,8 @@ def after_rollback(session: Session, callback: Callable[[], None]) -> None:
 @event.listens_for(Session, "after_commit")
 def _run_after_commit(session: Session) -> None:
     session.info.pop("db_now", None)
+    for key in _HELD:
+        session.info.pop(key, None)
     session.info.pop("after_rollback", None)
     callbacks = session.info.pop("after_commit", [])
     for callback in callbacks:
@@ -215,6 +256,8 @@ def _run_after_commit(session: Session) -> None:
 @event.listens_for(Session, "after_rollback")
 def _drop_after_commit(session: Session) -> None:
     session.info.pop("db_now", None)
+    for key in _HELD:
+        session.info.pop(key, None)
     session.info.pop("after_commit", None)
     for callback in session.info.pop("after_rollback", []):
         callback()

@@ -6,7 +6,7 @@ import logging
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, or_, select, text
+from sqlalchemy import and_, exists, or_, select, text
 from sqlalchemy.orm import Session, joinedload
 
 import escalation as esc
@@ -45,7 +45,7 @@ AD_HOC_CATEGORY = "Cas imprévu (sans procédure)"
 def get(*, db_session: Session, event_id: int, org_ids: frozenset[int], lock: bool = False,
         person_id: int | None = None) -> Event:
     """`person_id`: a person on call asks, who sees only the events `person_scope` gives them."""
-    scope = Event.organization_id.in_(org_ids) if person_id is None else person_scope(person_id, org_ids)
+    scope = Event.organization_id.in_(org_ids) if person_id is None else person_scope_of_one(person_id, org_ids)
     query = select(Event).where(Event.id == event_id, scope)
     if lock:
         query = query.with_for_update(key_share=True)
@@ -313,6 +313,17 @@ def told_event_ids(person_id: int):
     return select(Notification.event_id).where(Notification.person_id == person_id, or_(
         and_(Notification.purpose == "solicit", Notification.page_id.is_not(None)),
         Notification.purpose == "inform")).scalar_subquery()
+
+
+def person_scope_of_one(person_id: int, org_ids: frozenset[int]):
+    """`person_scope` for one event: its own messages are looked at, not the person's every message (a
+    phone's answer read them all, in the write turn, on a storm night)."""
+    served = select(Organization.id).where(Organization.served_by_id.in_(org_ids)).scalar_subquery()
+    # `+ 0`: through the event's messages (its index), never the person's every one.
+    mine = (Notification.event_id == Event.id) & (Notification.person_id + 0 == person_id)
+    paged = mine & (Notification.purpose == "solicit") & Notification.page_id.is_not(None)
+    return or_(and_(Event.organization_id.in_(org_ids), exists().where(mine)),
+               and_(Event.organization_id.in_(served), exists().where(paged)))
 
 
 def person_scope(person_id: int, org_ids: frozenset[int]):

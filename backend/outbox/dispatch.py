@@ -130,11 +130,15 @@ def record_results(*, db_session: Session, worker_id: str, attempts: list[Attemp
         by_event.setdefault(attempt.event_id, []).append((attempt, result))
     rows = {row.id: row for row in db_session.scalars(
         select(Notification).where(Notification.id.in_([a.notification_id for a in attempts])))}
-    # Lock events in one order, so two workers never deadlock. Messages outside any event
-    # (enrolment links, taking the watch) are recorded on their row and logged, not traced.
+    # Lock events in one order, so two workers never deadlock: in one statement, so that nothing
+    # is flushed between two events and the group's rows are written together at the commit.
+    # Messages outside any event (enrolment links, taking the watch) are recorded on their row
+    # and logged, not traced.
+    held = [e for e in by_event if e is not None]
+    events = {event.id: event for event in db_session.scalars(
+        select(Event).where(Event.id.in_(held)).order_by(Event.id).with_for_update(key_share=True))} if held else {}
     for event_id in sorted(by_event, key=lambda e: (e is None, e or 0)):
-        event = None if event_id is None else db_session.scalar(
-            select(Event).where(Event.id == event_id).with_for_update(key_share=True))
+        event = None if event_id is None else events.get(event_id)
         for attempt, result in by_event[event_id]:
             row = rows.get(attempt.notification_id)
             if row is None or row.claimed_by != worker_id:

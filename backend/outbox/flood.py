@@ -27,8 +27,11 @@ def split(*, db_session: Session, rows: list[Notification], now: datetime, limit
         if row.channel == "sms" and row.purpose != "digest":
             by_address.setdefault(row.address, []).append(row)
     over: set[int] = set()
+    if not by_address:
+        return over
     batch = {row.id for row in rows}
-    for address, group in by_address.items():
+    counts = []
+    for address in by_address:
         # Handed off in the window, or being handed off now by this or another worker. Each count
         # stops at the limit and reads an index (a number's every SMS was read, under the write
         # lock, at every hand-off: a long storm night slowed the outbox down as it went).
@@ -41,7 +44,10 @@ def split(*, db_session: Session, rows: list[Notification], now: datetime, limit
                              Notification.claim_until > now, Notification.address == address,
                              Notification.channel == "sms", Notification.id.not_in(batch),
                              Notification.purpose != notices.TEST_ALERT)
-        recent = db_session.scalar(select(handed + in_flight))
+        counts.append(handed + in_flight)
+    # Every number of the batch in one statement.
+    recents = db_session.execute(select(*counts)).one()
+    for group, recent in zip(by_address.values(), recents, strict=True):
         allowed = max(limit - recent, 0)
         group.sort(key=lambda r: (PRIORITY.get(r.purpose, 9), r.id))
         over.update(r.id for r in group[allowed:])

@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, joinedload
 
 import escalation as esc
-from backend.db import db_now
+from backend.db import db_now, get_held, held_row, hold
 from backend.events.models import Event
 from backend.groups.models import OnCallGroup
 from backend.orgs.models import Organization
@@ -150,8 +150,8 @@ def _carry_out(*, db_session: Session, event: Event, page: Page, policy: esc.Pol
     unreachable = None
     for action in actions:
         if isinstance(action, esc.Notify):
-            person = db_session.get(Person, action.person_id, options=[joinedload(Person.contact_methods)])
-            organization = db_session.get(Organization, event.organization_id)
+            person = get_held(db_session, Person, action.person_id, options=[joinedload(Person.contact_methods)])
+            organization = get_held(db_session, Organization, event.organization_id)
             rows = outbox_service.enqueue(db_session=db_session, event=event, organization=organization,
                                           person=person, purpose="solicit", now=now, page_id=page.id,
                                           page_version=page.version)
@@ -195,10 +195,34 @@ def lock_event_and_page(*, db_session: Session, page_id: int, event_id: int | No
         event_id = db_session.scalar(select(Page.event_id).where(Page.id == page_id))
     if event_id is None:
         return None
-    event = db_session.scalar(select(Event).where(Event.id == event_id).with_for_update(key_share=True))
-    page = db_session.scalar(select(Page).where(Page.id == page_id).with_for_update(key_share=True)
-                             .execution_options(populate_existing=True))
+    # Already locked, with the other steps of its group, by `lock_due_pages`: the page read then.
+    event = held_row(db_session, Event, event_id, key=LOCKED)
+    page = held_row(db_session, Page, page_id, key=LOCKED, take=True)
+    if event is None:
+        event = db_session.scalar(select(Event).where(Event.id == event_id).with_for_update(key_share=True))
+    if page is None:
+        page = db_session.scalar(select(Page).where(Page.id == page_id).with_for_update(key_share=True)
+                                 .execution_options(populate_existing=True))
     return event, page
+
+
+LOCKED = "locked_rows"
+
+
+def lock_due_pages(*, db_session: Session, items: list[Claimed]) -> None:
+    """Lock the events, then the pages, of the next few steps of a group: two statements, not two a step.
+
+    In the order `lock_event_and_page` takes them (events by id, then pages), in the steps'
+    transaction; each step then takes its page from here (read now, once).
+    """
+    event_ids = sorted({item.event_id for item in items})
+    for event in db_session.scalars(select(Event).where(Event.id.in_(event_ids)).order_by(Event.id)
+                                    .with_for_update(key_share=True)):
+        hold(db_session, event, key=LOCKED)
+    for page in db_session.scalars(select(Page).where(Page.id.in_([item.page_id for item in items]))
+                                   .order_by(Page.id).with_for_update(key_share=True)
+                                   .execution_options(populate_existing=True)):
+        hold(db_session, page, key=LOCKED)
 
 
 @dataclass(frozen=True)

@@ -163,8 +163,11 @@ def _close_the_loop(*, db_session: Session, event: Event, page: Page, acked_by: 
     if not roads:
         return
     organization = db_session.get(Organization, event.organization_id)
+    # Everyone reached, with their contacts, in two statements (not two a person).
+    people = {person.id: person for person in db_session.scalars(
+        select(Person).where(Person.id.in_(list(roads))).options(selectinload(Person.contact_methods)))}
     for person_id, contact_ids in roads.items():
-        person = db_session.get(Person, person_id, options=[selectinload(Person.contact_methods)])
+        person = people[person_id]
         contacts = [cm for cm in person.contact_methods if cm.id in contact_ids and cm.enabled]
         outbox_service.enqueue(db_session=db_session, event=event, organization=organization, person=person,
                                purpose="closing", now=now, page_id=page.id, acked_by=acked_by,

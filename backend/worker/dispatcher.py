@@ -208,10 +208,13 @@ class Dispatcher:
             # or a commit making work, wakes the loop sooner) instead of leasing again at once.
             full = len(attempts) >= asked
             self._room_bound = self._room_bound or full or bool(extra)
-            wait = 0.0 if full else seconds_until_due(session, Notification, pending, now, self.max_sleep_s)
         if kept:
             faults.hit("claimed")
-        return kept, wait
+        if full:
+            return kept, 0.0
+        # Read once the lease is committed, out of the write turn: it sees the rows just leased as taken.
+        with self.read_factory() as session:
+            return kept, seconds_until_due(session, Notification, pending, db_now(session), self.max_sleep_s)
 
     def _record(self, group: list[tuple[Attempt, SendResult, float]]) -> None:
         attempts = [a for a, _, _ in group]
