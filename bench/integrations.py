@@ -81,9 +81,10 @@ from bench.storm import (  # noqa: E402
     Chain,
     Outcome,
     Stage,
+    _run_async,
+    api_nice,
     bearer,
     five_hundreds,
-    in_client_process,
     paced_async,
     print_lateness,
     report_requests,
@@ -269,11 +270,15 @@ def scenario_webhooks(args) -> None:
     with GatewayProcess() as gateway, ReceiverProcess(hang) as hanging, ReceiverProcess() as healthy, Stage(
             args, "webhooks", people=3, chains=[Chain([0, 1, 2], 5, repeats=1)], providers=[gateway.url],
             env={"VIGIE_WEBHOOK_TIMEOUT_S": str(deadline)}) as stage:
-        hanging_id = subscribe(stage, hanging, "bench: hangs" if hang else "bench: second healthy")
-        healthy_id = subscribe(stage, healthy, "bench: healthy")
+        if not args.no_subscriptions:
+            hanging_id = subscribe(stage, hanging, "bench: hangs" if hang else "bench: second healthy")
+            healthy_id = subscribe(stage, healthy, "bench: healthy")
         stage.start()
-        print(f"== webhooks — {stage.layout}: two subscriptions to every kind, one receiver "
-              f"{f'holding each request {hang:g} s' if hang else 'healthy too'} (deadline {deadline:g} s), one healthy; "
+        subscribed = ("no subscription (the reference)" if args.no_subscriptions else
+                      f"two subscriptions to every kind, one receiver "
+                      f"{f'holding each request {hang:g} s' if hang else 'healthy too'} (deadline {deadline:g} s), "
+                      f"one healthy")
+        print(f"== webhooks — {stage.layout}: {subscribed}; "
               f"{rate:g} events/s for {seconds:g} s, half acknowledged ~1 s later, three people, ack timeout 5 s ==",
               flush=True)
         outcomes, began, ended = asyncio.run(event_storm(stage, rate, seconds))
@@ -282,7 +287,8 @@ def scenario_webhooks(args) -> None:
         print(f"  5xx: {five_hundreds(outcomes)}")
         print_lateness("escalation steps due during the storm, lateness", [
             step for step in timeout_steps(stage.read) if began <= step.due <= ended], 250, stage.read)
-
+        if args.no_subscriptions:
+            return
         drain_began = time.monotonic()
         left = -1
         while time.monotonic() - drain_began < args.drain:
@@ -299,6 +305,14 @@ def scenario_webhooks(args) -> None:
         with transaction(stage.read) as s:
             rows = s.execute(select(WebhookDelivery.subscription_id, WebhookDelivery.id, WebhookDelivery.status,
                                     WebhookDelivery.attempts).where(WebhookDelivery.trace_entry_id.is_not(None))).all()
+            span = s.execute(select(func.count(WebhookDelivery.id), func.min(WebhookDelivery.delivered_at),
+                                    func.max(WebhookDelivery.delivered_at))
+                             .where(WebhookDelivery.subscription_id == healthy_id,
+                                    WebhookDelivery.delivered_at.is_not(None))).one()
+        if span[0] > 1:
+            print(f"  healthy receiver's throughput: {span[0]} delivered in {(span[2] - span[1]).total_seconds():.1f} s, "
+                  f"{span[0] / max((span[2] - span[1]).total_seconds(), 1e-9):.1f}/s; trace entries written during the "
+                  f"storm: {sum(1 for row in rows if row.subscription_id == healthy_id)} deliveries queued for it")
         for label, sid, receiver in (("healthy", healthy_id, healthy), ("hanging" if hang else "second", hanging_id,
                                                                         hanging)):
             mine = {row.id: row for row in rows if row.subscription_id == sid}
@@ -444,10 +458,19 @@ def scenario_receipts(args) -> None:
         time.sleep(step_s + 1)
         plan = [(stage.base(n) + urlpath(url), body, headers, "replay" if again else status)
                 for n, ((url, body, headers, _, status), again) in enumerate(ordered)]
-        outcomes, began, ended = in_client_process(callback_storm, plan, args.callback_rate)
+        # The callbacks are posted by `--clients` processes at the servers' priority, each its share of the rate.
+        nice = api_nice() if stage.postgres else 0
+        with multiprocessing.get_context("spawn").Pool(args.clients, initializer=os.nice, initargs=(nice,)) as pool:
+            shares = pool.starmap(_run_async, [(callback_storm, (plan[k::args.clients], args.callback_rate / args.clients))
+                                               for k in range(args.clients)])
+        outcomes = [None] * len(plan)
+        for k, (mine, _, _) in enumerate(shares):
+            outcomes[k::args.clients] = mine
+        began, ended = min(b for _, b, _ in shares), max(e for _, _, e in shares)
         time.sleep(step_s + 1)
-        print(f"  callbacks: {len(plan)} posted over {ended - began:.1f} s "
-              f"({len(plan) / max(ended - began, 1e-9):.0f}/s asked {args.callback_rate:g}/s)")
+        sent_span = max(o.sent for o in outcomes) - min(o.sent for o in outcomes)
+        print(f"  callbacks: {len(plan)} sent over {sent_span:.1f} s ({len(plan) / max(sent_span, 1e-9):.0f}/s, asked "
+              f"{args.callback_rate:g}/s), the last answered {ended - began:.1f} s after the first left")
         for kind in ("sent", "delivered", "undelivered", "replay"):
             report_requests(outcomes, kind, 200)
         errors = five_hundreds(outcomes)
@@ -519,9 +542,11 @@ def main() -> None:
     parser.add_argument("--webhook-timeout", type=float, default=10.0, help="webhooks: VIGIE_WEBHOOK_TIMEOUT_S")
     parser.add_argument("--hang-s", type=float, help="webhooks: how long the hanging receiver holds a request "
                                                      "(default the deadline + 5 s; 0: healthy too)")
+    parser.add_argument("--no-subscriptions", action="store_true", help="webhooks: the same storm, no webhook")
     parser.add_argument("--drain", type=float, default=120.0, help="webhooks: wait at most this for the backlog")
     parser.add_argument("--sms", type=int, default=2000, help="receipts: SMS sent, then receipted")
     parser.add_argument("--callback-rate", type=float, default=200.0, help="receipts: callbacks/s")
+    parser.add_argument("--clients", type=int, default=2, help="receipts: client processes posting the callbacks")
     parser.add_argument("--inbound-limit", help="receipts: VIGIE_RATE_LIMITS' inbound-address, e.g. 100000/minute")
     args = parser.parse_args()
     args.duration = args.seconds or 60.0
