@@ -311,8 +311,8 @@ def scenario_webhooks(args) -> None:
                                     WebhookDelivery.delivered_at.is_not(None))).one()
         if span[0] > 1:
             print(f"  healthy receiver's throughput: {span[0]} delivered in {(span[2] - span[1]).total_seconds():.1f} s, "
-                  f"{span[0] / max((span[2] - span[1]).total_seconds(), 1e-9):.1f}/s; trace entries written during the "
-                  f"storm: {sum(1 for row in rows if row.subscription_id == healthy_id)} deliveries queued for it")
+                  f"{span[0] / max((span[2] - span[1]).total_seconds(), 1e-9):.1f}/s, of "
+                  f"{sum(1 for row in rows if row.subscription_id == healthy_id)} queued for it")
         for label, sid, receiver in (("healthy", healthy_id, healthy), ("hanging" if hang else "second", hanging_id,
                                                                         hanging)):
             mine = {row.id: row for row in rows if row.subscription_id == sid}
