@@ -87,12 +87,12 @@ from bench.storm import (  # noqa: E402
     five_hundreds,
     paced_async,
     print_lateness,
+    quiet,
     report_requests,
     spread,
     target,
     timed,
     timeout_steps,
-    wait_quiet,
     wall,
 )
 
@@ -127,7 +127,7 @@ def scenario_ingest(args) -> None:
         with httpx.Client(timeout=30, headers=headers) as client:  # a fresh process compiles its statements
             for n in range(5):
                 client.post(f"{stage.base(n)}/api/v1/ingest/alarms", json=alarm_body(f"chauffe-{n}")).raise_for_status()
-        wait_quiet(stage.read, 30)
+        handed_off_all(stage.read, 30)
         with transaction(stage.read) as s:
             last_event = s.scalar(select(func.max(Event.id))) or 0
             last_entry = s.scalar(select(func.max(TraceEntry.id))) or 0
@@ -166,7 +166,7 @@ def scenario_ingest(args) -> None:
               f"{len(answered_events)}")
         print(f"  `alarm.repeated` entries {repeated} for {total // 4} repeats "
               f"{target(repeated == total // 4, 'one per repeat, none per retry')}")
-        wait_quiet(stage.read, 30)
+        handed_off_all(stage.read, 30)
         first_sent: dict[str, float] = {}
         for outcome, (_, alarm, _), _, _ in results:
             first_sent[alarm] = min(first_sent.get(alarm, outcome.sent), outcome.sent)
@@ -182,6 +182,13 @@ def scenario_ingest(args) -> None:
                  if handed.get(e) is not None and e in event_alarm]
         print(f"  first SMS handed off after the alarm's first POST left: {spread(first)}; opened events "
               f"without one {sum(handed.get(e) is None for e, _ in opened)}")
+
+
+def handed_off_all(read, timeout_s: float) -> None:
+    """Until no message is queued (the pages stay open: nobody answers them)."""
+    deadline = time.monotonic() + timeout_s
+    while quiet(read)[1] and time.monotonic() < deadline:
+        time.sleep(0.5)
 
 
 def alarm_body(alarm_key: str) -> dict:
@@ -440,7 +447,7 @@ def scenario_receipts(args) -> None:
         with httpx.Client(timeout=30, headers=bearer(stage.token)) as client:
             for n in paced(events, 5):
                 stage.post_event(client, n, 0, f"Diffusion {n}")
-        wait_quiet(stage.read, 180)
+        handed_off_all(stage.read, 180)
         with transaction(stage.read) as s:
             sent = dict(s.execute(select(Notification.provider_message_id, Notification.id).where(
                 Notification.provider_message_id.is_not(None), Notification.status == "sent")).all())
