@@ -412,7 +412,7 @@ def report_requests(outcomes: list[Outcome], kind: str, expected: int, limit_ms:
         print("    slowest: " + ", ".join(f"{o.ms:.0f} ms sent at +{o.sent - first:.1f} s" for o in reversed(slowest)))
     shown = set()
     for o in mine:
-        if o.status != expected and o.status not in shown and len(shown) < 3:
+        if o.status != expected and o.detail and o.status not in shown and len(shown) < 3:
             shown.add(o.status)
             print(f"    {o.status}: {o.detail}")
     return latencies
