@@ -33,7 +33,12 @@ class Rule:
 
 LOGIN_FAILURES_PER_ACCOUNT = Rule.of("login-account", "5/minute;20/hour;50/day")
 LOGIN_FAILURES_PER_ADDRESS = Rule.of("login-address", "20/minute;200/hour")
-INBOUND_PER_ADDRESS = Rule.of("inbound-address", "600/minute")
+# The providers' callbacks. Those that carry a valid signature (or key) are counted per provider, not per
+# address (Twilio calls from many), and generously: a storm's delivery receipts, refused, would be lost
+# (a provider does not send a refused callback again). Those that do not are counted per address, and an
+# address over it is refused before any work, a valid callback of its included.
+INBOUND_PER_PROVIDER = Rule.of("inbound-provider", "12000/minute")
+INBOUND_FAILURES_PER_ADDRESS = Rule.of("inbound-failures-address", "60/minute;600/hour")
 LINKS_PER_ADDRESS = Rule.of("links-address", "60/minute;600/hour")
 ENROL_PER_ADDRESS = Rule.of("enrol-address", "20/minute;100/hour")
 TEST_ALERTS_PER_PERSON = Rule.of("test-alert-person", "3 per 10 minutes")

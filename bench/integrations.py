@@ -434,7 +434,7 @@ def scenario_receipts(args) -> None:
     events = max(1, args.sms // (listed + 1))
     env = {"VIGIE_PUBLIC_URL": PUBLIC_URL}
     if args.inbound_limit:
-        env["VIGIE_RATE_LIMITS"] = json.dumps({"inbound-address": args.inbound_limit})
+        env["VIGIE_RATE_LIMITS"] = json.dumps({"inbound-provider": args.inbound_limit})
     with TwilioProcess() as twilio, Stage(args, "receipts", people=7 + listed, providers=[twilio.url], env=env,
                                           chains=[Chain([6], 3600), Chain(list(range(6)), step_s, repeats=9)]) as stage:
         add_list(stage, stage.world.procedures[0], stage.world.people[7:7 + listed])
@@ -554,7 +554,7 @@ def main() -> None:
     parser.add_argument("--sms", type=int, default=2000, help="receipts: SMS sent, then receipted")
     parser.add_argument("--callback-rate", type=float, default=200.0, help="receipts: callbacks/s")
     parser.add_argument("--clients", type=int, default=2, help="receipts: client processes posting the callbacks")
-    parser.add_argument("--inbound-limit", help="receipts: VIGIE_RATE_LIMITS' inbound-address, e.g. 100000/minute")
+    parser.add_argument("--inbound-limit", help="receipts: VIGIE_RATE_LIMITS' inbound-provider, e.g. 100000/minute")
     args = parser.parse_args()
     args.duration = args.seconds or 60.0
     chosen = SCENARIOS if args.scenario == "all" else tuple(args.scenario.split(","))

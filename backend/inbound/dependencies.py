@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from backend.db import db_now, transaction
 from backend.errors import VigieError
 from backend.inbound.models import InboundReceipt
+from backend.ratelimit import INBOUND_FAILURES_PER_ADDRESS, INBOUND_PER_PROVIDER, client_address
 
 log = logging.getLogger("vigie.inbound")
 
@@ -22,6 +23,25 @@ STATUS_PATHS = {"twilio": "/api/v1/sms/twilio/status", "vonage": "/api/v1/sms/vo
 
 def status_callbacks(public_url: str) -> dict[str, str]:
     return {provider: public_url.rstrip("/") + path for provider, path in STATUS_PATHS.items()}
+
+
+class CallbackGate:
+    """The rate limits of a provider's callback, around its signature check (CPU only, no database):
+    an address that sent too many unsigned callbacks is refused first; a refused signature counts
+    against its address; a signed callback counts against its provider's generous allowance."""
+
+    def __init__(self, request: Request, provider: str):
+        self.limits = request.app.state.runtime.rate_limits
+        self.address = client_address(request)
+        self.provider = provider
+        self.limits.check(INBOUND_FAILURES_PER_ADDRESS, self.address)
+
+    def refused(self, error: VigieError) -> VigieError:
+        self.limits.hit(INBOUND_FAILURES_PER_ADDRESS, self.address)
+        return error
+
+    def admitted(self) -> None:
+        self.limits.take(INBOUND_PER_PROVIDER, self.provider)
 
 
 MAX_TEXT = 1600  # ten concatenated SMS: more is not a reply typed on a phone

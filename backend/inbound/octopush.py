@@ -31,9 +31,8 @@ from starlette.concurrency import run_in_threadpool
 from backend.deps import SettingsDep
 from backend.errors import BadRequest, Forbidden, Unprocessable
 from backend.inbound import service
-from backend.inbound.dependencies import MAX_TEXT, NotConfigured, bounded_body, take_once
+from backend.inbound.dependencies import MAX_TEXT, CallbackGate, NotConfigured, bounded_body, take_once
 from backend.outbox import receipts
-from backend.ratelimit import INBOUND_PER_ADDRESS, client_address
 from backend.routing import OneHopRoute
 
 router = APIRouter(route_class=OneHopRoute, prefix="/api/v1/sms/octopush", tags=["sms"])
@@ -44,10 +43,11 @@ EMPTY: dict[int | str, dict[str, Any]] = {200: {"description": "received (an emp
 async def _fields(request: Request, settings) -> dict[str, str]:
     if not settings.octopush_callback_key:
         raise NotConfigured("the Octopush callbacks are not configured (VIGIE_OCTOPUSH_CALLBACK_KEY)")
-    request.app.state.runtime.rate_limits.take(INBOUND_PER_ADDRESS, client_address(request))
+    gate = CallbackGate(request, "octopush")
     given = request.query_params.get("key", "")
     if not hmac.compare_digest(given.encode(), settings.octopush_callback_key.encode()):
-        raise Forbidden("missing or invalid callback key", code="invalid_signature")
+        raise gate.refused(Forbidden("missing or invalid callback key", code="invalid_signature"))
+    gate.admitted()
     body = await bounded_body(request)
     if body.lstrip().startswith(b"{"):
         try:
@@ -72,6 +72,8 @@ async def octopush_status(request: Request, settings: SettingsDep):
     ticket, status = fields.get("message_id"), fields.get("status")
     if not ticket or not status:
         raise BadRequest("message_id and status are required", code="invalid_body")
+    if not receipts.settles(status):  # ACK, UNKNOWN_DELIVERY…: answered without a write
+        return Response(status_code=200)
     await run_in_threadpool(take_once, request.app.state.runtime.session_factory,
                             f"octopush:{ticket[:80]}:{status[:20]}",
                             lambda session, now: receipts.record(db_session=session, provider_message_id=ticket[:100],

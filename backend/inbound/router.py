@@ -21,8 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from backend.deps import SettingsDep
 from backend.errors import BadRequest, Unauthorized, Unprocessable
 from backend.inbound import service
-from backend.inbound.dependencies import MAX_TEXT, NotConfigured, bounded_body, take_once
-from backend.ratelimit import INBOUND_PER_ADDRESS, client_address
+from backend.inbound.dependencies import MAX_TEXT, CallbackGate, NotConfigured, bounded_body, take_once
 from backend.routing import OneHopRoute
 
 log = logging.getLogger("vigie.inbound")
@@ -76,9 +75,13 @@ def _fields(request: Request, body: bytes) -> dict[str, str]:
 async def inbound_sms(request: Request, settings: SettingsDep):
     if not settings.sms_inbound_secret:
         raise NotConfigured("inbound SMS is not configured (VIGIE_SMS_INBOUND_SECRET)")
-    request.app.state.runtime.rate_limits.take(INBOUND_PER_ADDRESS, client_address(request))
+    gate = CallbackGate(request, "vigie-signed")
     body = await bounded_body(request)
-    signature = _check_signature(request, settings.sms_inbound_secret, settings.sms_inbound_tolerance_s, body)
+    try:
+        signature = _check_signature(request, settings.sms_inbound_secret, settings.sms_inbound_tolerance_s, body)
+    except Unauthorized as refusal:
+        raise gate.refused(refusal) from None
+    gate.admitted()
     fields = _fields(request, body)
     provider_id = next((fields[k] for k in ID_FIELDS if fields.get(k)), None)
     receipt = f"id:{provider_id[:100]}" if provider_id else f"sig:{signature}"

@@ -19,8 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from backend.deps import SettingsDep
 from backend.errors import BadRequest, Forbidden, Unprocessable
 from backend.inbound import service
-from backend.inbound.dependencies import MAX_TEXT, NotConfigured, bounded_body, take_once
-from backend.ratelimit import INBOUND_PER_ADDRESS, client_address
+from backend.inbound.dependencies import MAX_TEXT, CallbackGate, NotConfigured, bounded_body, take_once
 from backend.routing import OneHopRoute
 
 router = APIRouter(route_class=OneHopRoute, prefix="/api/v1/sms/smseagle", tags=["sms"])
@@ -35,12 +34,13 @@ def _number(sender: str) -> str:
 async def _received(request: Request, settings) -> dict:
     if not settings.smseagle_callback_key:
         raise NotConfigured("the SMSEagle callback is not configured (VIGIE_SMSEAGLE_CALLBACK_KEY)")
-    request.app.state.runtime.rate_limits.take(INBOUND_PER_ADDRESS, client_address(request))
+    gate = CallbackGate(request, "smseagle")
     body = await bounded_body(request)
     fields = dict(parse_qsl(request.url.query, keep_blank_values=True))
     fields |= dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
     if not hmac.compare_digest(fields.get("apikey", "").encode(), settings.smseagle_callback_key.encode()):
-        raise Forbidden("invalid apikey", code="invalid_signature")
+        raise gate.refused(Forbidden("invalid apikey", code="invalid_signature"))
+    gate.admitted()
     message_id, sender, text = fields.get("msgid"), fields.get("sender"), fields.get("text")
     if not message_id or not sender or text is None:
         raise BadRequest("msgid, sender and text are required", code="invalid_body")

@@ -16,9 +16,8 @@ from starlette.concurrency import run_in_threadpool
 from backend.deps import SettingsDep
 from backend.errors import BadRequest, Forbidden, Unprocessable
 from backend.inbound import service
-from backend.inbound.dependencies import MAX_TEXT, NotConfigured, bounded_body, take_once
+from backend.inbound.dependencies import MAX_TEXT, CallbackGate, NotConfigured, bounded_body, take_once
 from backend.outbox import receipts
-from backend.ratelimit import INBOUND_PER_ADDRESS, client_address
 from backend.routing import OneHopRoute
 from notifications.sms_twilio import auth_tokens, signature_holds
 
@@ -32,12 +31,13 @@ async def _signed_fields(request: Request, settings) -> dict[str, str]:
     tokens = auth_tokens(settings.sms_providers)
     if not tokens:
         raise NotConfigured("no twilio:// SMS provider is configured (VIGIE_SMS_PROVIDERS)")
-    request.app.state.runtime.rate_limits.take(INBOUND_PER_ADDRESS, client_address(request))
+    gate = CallbackGate(request, "twilio")
     body = await bounded_body(request)
     params = parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
     url = settings.public_url.rstrip("/") + request.url.path + (f"?{request.url.query}" if request.url.query else "")
     if not signature_holds(tokens, request.headers.get("x-twilio-signature", ""), url, params):
-        raise Forbidden("invalid X-Twilio-Signature", code="invalid_signature")
+        raise gate.refused(Forbidden("invalid X-Twilio-Signature", code="invalid_signature"))
+    gate.admitted()
     return dict(params)
 
 
@@ -67,6 +67,8 @@ async def twilio_status(request: Request, settings: SettingsDep):
     if not sid or not status:
         raise BadRequest("MessageSid and MessageStatus are required", code="invalid_body")
     error = fields.get("ErrorCode") or ""
+    if not receipts.settles(status):  # queued, sent…: answered without a write
+        return Response(EMPTY_TWIML, media_type="text/xml")
     await run_in_threadpool(take_once, request.app.state.runtime.session_factory,
                             f"twilio:{sid[:80]}:{status[:20]}",
                             lambda session, now: receipts.record(db_session=session, provider_message_id=sid[:100],

@@ -19,9 +19,8 @@ from starlette.concurrency import run_in_threadpool
 from backend.deps import SettingsDep
 from backend.errors import BadRequest, Forbidden, Unauthorized, Unprocessable
 from backend.inbound import service
-from backend.inbound.dependencies import MAX_TEXT, NotConfigured, bounded_body, take_once
+from backend.inbound.dependencies import MAX_TEXT, CallbackGate, NotConfigured, bounded_body, take_once
 from backend.outbox import receipts
-from backend.ratelimit import INBOUND_PER_ADDRESS, client_address
 from backend.routing import OneHopRoute
 from notifications.sms_vonage import signature_holds, signing_accounts
 
@@ -32,7 +31,7 @@ async def _signed_fields(request: Request, settings) -> dict[str, str]:
     accounts = signing_accounts(settings.sms_providers)
     if not accounts:
         raise NotConfigured("no vonage:// SMS provider with a signature_secret is configured (VIGIE_SMS_PROVIDERS)")
-    request.app.state.runtime.rate_limits.take(INBOUND_PER_ADDRESS, client_address(request))
+    gate = CallbackGate(request, "vonage")
     body = await bounded_body(request)
     fields = dict(parse_qsl(request.url.query, keep_blank_values=True))
     if body and "json" in request.headers.get("content-type", ""):
@@ -46,11 +45,12 @@ async def _signed_fields(request: Request, settings) -> dict[str, str]:
     elif body:
         fields |= dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
     if not signature_holds(accounts, fields):
-        raise Forbidden("invalid Vonage signature (sig)", code="invalid_signature")
+        raise gate.refused(Forbidden("invalid Vonage signature (sig)", code="invalid_signature"))
     stamp = fields.get("timestamp", "")
     if not stamp.isdigit() or abs(time.time() - int(stamp)) > settings.sms_inbound_tolerance_s:
-        raise Unauthorized(f"the signed timestamp is more than {settings.sms_inbound_tolerance_s} s away",
-                           code="stale_signature")
+        raise gate.refused(Unauthorized(f"the signed timestamp is more than {settings.sms_inbound_tolerance_s} s away",
+                                        code="stale_signature"))
+    gate.admitted()
     return fields
 
 
@@ -81,6 +81,8 @@ async def vonage_status(request: Request, settings: SettingsDep):
     if not message_id or not status:
         raise BadRequest("messageId and status are required", code="invalid_body")
     error = fields.get("err-code", "")
+    if not receipts.settles(status):  # accepted, buffered…: answered without a write
+        return {"status": "received"}
     await run_in_threadpool(take_once, request.app.state.runtime.session_factory,
                             f"vonage:{message_id[:80]}:{status[:20]}",
                             lambda session, now: receipts.record(

@@ -26,6 +26,11 @@ FAILED = frozenset({"undelivered", "failed", "rejected", "expired",  # Twilio; V
                     "not_delivered", "not_allowed", "bad_destination", "blacklisted_number"})  # Octopush
 
 
+def settles(status: str) -> bool:
+    """Whether a receipt with this status can change a message (the others — queued, sent, ACK… — cannot)."""
+    return status.strip().lower() in DELIVERED | FAILED
+
+
 def record(*, db_session: Session, provider_message_id: str, status: str, error: str, provider: str,
            now: datetime) -> str:
     """Apply one receipt; returns what it did (`delivered`, `failed`, `ignored`, `unknown`)."""

@@ -7,8 +7,7 @@ from urllib.parse import parse_qsl
 from fastapi import Request
 
 from backend.errors import BadRequest, Forbidden, VigieError
-from backend.inbound.dependencies import bounded_body
-from backend.ratelimit import INBOUND_PER_ADDRESS, client_address
+from backend.inbound.dependencies import CallbackGate, bounded_body
 from notifications.sms_twilio import auth_tokens, signature_holds
 from notifications.voice_twilio import call_urls
 
@@ -25,12 +24,13 @@ async def signed_call_fields(request: Request, settings) -> dict[str, str]:
     tokens = auth_tokens(settings.voice_providers)
     if not tokens:
         raise VoiceNotConfigured("no voice provider is configured (VIGIE_VOICE_PROVIDERS)")
-    request.app.state.runtime.rate_limits.take(INBOUND_PER_ADDRESS, client_address(request))
+    gate = CallbackGate(request, "twilio-voice")
     body = await bounded_body(request)
     params = parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
     url = settings.public_url.rstrip("/") + request.url.path + (f"?{request.url.query}" if request.url.query else "")
     if not signature_holds(tokens, request.headers.get("x-twilio-signature", ""), url, params):
-        raise Forbidden("invalid X-Twilio-Signature", code="invalid_signature")
+        raise gate.refused(Forbidden("invalid X-Twilio-Signature", code="invalid_signature"))
+    gate.admitted()
     fields = dict(params)
     sid = fields.get("CallSid", "")
     if not sid or len(sid) > MAX_SID:

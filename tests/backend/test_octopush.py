@@ -195,8 +195,8 @@ def test_an_oversized_or_malformed_callback_is_refused(paged, octopush):
     assert notification_of(factory, message.ticket).status == "sent"
 
 
-def test_the_callbacks_are_rate_limited_per_address(make_client, settings, octopush):
-    settings.rate_limits = {"inbound-address": "3/minute"}
+def test_the_callbacks_are_rate_limited_per_provider(make_client, settings, octopush):
+    settings.rate_limits = {"inbound-provider": "3/minute"}
     client = make_client()
     answers = [client.post(INBOUND, json=octopush.incoming("+33600000009", f"note {n}")) for n in range(4)]
     assert [a.status_code for a in answers] == [200, 200, 200, 429] and "Retry-After" in answers[-1].headers

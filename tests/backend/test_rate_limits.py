@@ -50,8 +50,8 @@ def test_the_lock_grows_with_the_failures():
     assert second.value.retry_after > 60
 
 
-def test_the_inbound_route_is_bounded_per_address_and_the_limit_is_a_setting(settings, make_client):
-    settings.rate_limits = {"inbound-address": "3/minute"}
+def test_the_inbound_route_is_bounded_per_provider_and_the_limit_is_a_setting(settings, make_client):
+    settings.rate_limits = {"inbound-provider": "3/minute"}
     client = make_client()
     body = json.dumps({"from": "+33639980199", "text": "1"}).encode()
     answers = [client.post("/api/v1/sms/inbound", content=body, headers={

@@ -7,9 +7,11 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from sqlalchemy import select
+from limits import parse_many
+from sqlalchemy import func, select
 
 from backend.channels import build_registry
+from backend.inbound.models import InboundReceipt
 from backend.outbox.models import Notification
 from backend.responses.models import Response
 from notifications.base import ChannelKind, OutboundMessage
@@ -145,3 +147,22 @@ def test_twilio_callbacks_answer_503_when_no_twilio_provider_is_configured(make_
     answer = client.post("/api/v1/sms/twilio/status", content=b"MessageSid=SM1&MessageStatus=delivered",
                          headers={"content-type": "application/x-www-form-urlencoded"})
     assert answer.status_code == 503 and answer.json()["error"]["code"] == "inbound_sms_not_configured"
+
+
+def test_a_storm_of_signed_receipts_is_taken_whole_and_forgers_are_cut_off(paged, twilio, settings):
+    """Twilio calls from few addresses and does not send a refused callback again: signed receipts
+    are not held to a per-address limit (a storm's would be lost); unsigned ones are, and then that
+    address is refused altogether."""
+    client, factory, _, _, message = paged
+    limits = client.app.state.runtime.rate_limits
+    limits.overrides["inbound-failures-address"] = tuple(parse_many("3/minute"))
+    limits.overrides["inbound-provider"] = tuple(parse_many("1000/minute"))
+    answers = [post(client, *twilio.status_callback(message, "sent")).status_code for _ in range(40)]
+    assert answers == [200] * 40  # ten times what one address may send unsigned
+    with factory() as s:  # a `sent` settles nothing: nothing written for it
+        assert s.scalar(select(func.count()).select_from(InboundReceipt)) == 0
+    url, body, headers = twilio.status_callback(message, "delivered")
+    forged = {**headers, "x-twilio-signature": signature("not-the-token", url, [])}
+    assert [post(client, url, body, forged).status_code for _ in range(4)] == [403, 403, 403, 429]
+    assert post(client, url, body, headers).status_code == 429
+    assert notification_of(factory, message.sid).status == "sent"
