@@ -3,9 +3,10 @@
 It runs on a thread and an event loop of its own, so a receiver that hangs never delays an
 escalation step or a message to a person. Each request has one deadline; at most `limit`
 requests are in flight, and at most `per_subscription` to one receiver, so one that hangs holds
-its own slots only. Like the outbox, a delivery is leased before it leaves and its result is
-written after: a worker killed meanwhile leaves the lease to expire, and the delivery leaves
-again with the same id (at least once; receivers drop what they already took by `id`).
+its own slots only. Deliveries are leased a few dozen per receiver at a time (a claim is a write),
+and their results written together. Like the outbox, a delivery is leased before it leaves and its
+result is written after: a worker killed meanwhile leaves the lease to expire, and the delivery
+leaves again with the same id (at least once; receivers drop what they already took by `id`).
 """
 
 from __future__ import annotations
@@ -29,8 +30,11 @@ from backend.worker.due import seconds_until_due
 log = logging.getLogger("vigie.webhooks")
 
 DEFAULT_DEADLINE_S = 10.0
-DEFAULT_LIMIT = 16
-PER_SUBSCRIPTION = 2
+DEFAULT_LIMIT = 32  # requests in flight at once, every receiver together
+PER_SUBSCRIPTION = 4  # requests in flight at once to one receiver
+# Leased ahead per receiver, so that a storm's deliveries are claimed a few dozen per write (each
+# claim takes SQLite's write turn from the escalation steps), and claimed again when half have left.
+LEASED_PER_SUBSCRIPTION = 32
 RECORD_GROUP = 50  # outcomes written in one transaction at most
 RECORD_GAP_S = 0.02
 USER_AGENT = "Vigie-Webhooks/1"
@@ -47,10 +51,16 @@ class WebhookDeliverer:
         self.worker_id = worker_id
         self.max_sleep_s = max_sleep_s
         self.deadline_s = deadline_s
-        # The lease outlasts the request and its recording, so nobody takes a delivery still in flight.
-        self.lease = timedelta(seconds=deadline_s * 2 + 5)
         self.limit = limit
         self.per_subscription = per_subscription
+        self.leased_per_subscription = max(per_subscription, LEASED_PER_SUBSCRIPTION)
+        # The lease outlasts the wait of the last one leased behind a receiver that hangs (each of its
+        # requests cut off at the deadline), its request and its recording: nobody takes a delivery
+        # still waiting here. A worker killed meanwhile: its deliveries leave again when it expires.
+        behind = -(-self.leased_per_subscription // per_subscription)
+        self.lease = timedelta(seconds=deadline_s * (behind + 1) + 5)
+        self._sending = asyncio.Semaphore(limit)  # made again on the thread's own loop
+        self._receivers: dict[int, asyncio.Semaphore] = {}
         self.destinations = destinations or Destinations()
         self.in_flight: dict[int, int] = {}
         self.delivered = 0
@@ -86,6 +96,7 @@ class WebhookDeliverer:
     async def _main(self, started: threading.Event) -> None:
         self._loop = asyncio.get_running_loop()
         self._woken = asyncio.Event()
+        self._sending = asyncio.Semaphore(self.limit)
         self._results: asyncio.Queue[tuple[service.Outcome, asyncio.Future]] = asyncio.Queue()
         recorder = asyncio.create_task(self._record_forever())
         # One client for every delivery: connections to a receiver are kept and reused. Straight to
@@ -139,18 +150,23 @@ class WebhookDeliverer:
                         recorded.set_result(None)
 
     async def _deliver(self, client: httpx.AsyncClient, shipment: service.Shipment) -> None:
+        receiver = self._receivers.setdefault(shipment.subscription_id, asyncio.Semaphore(self.per_subscription))
         try:
-            outcome = await self._post(client, shipment)
-            recorded = asyncio.get_running_loop().create_future()
-            self._results.put_nowait((outcome, recorded))
-            await recorded
+            async with receiver, self._sending:
+                outcome = await self._post(client, shipment)
         finally:
+            # Its place is free once the receiver answered: the result is written with others.
             left = self.in_flight.get(shipment.subscription_id, 1) - 1
             if left:
                 self.in_flight[shipment.subscription_id] = left
             else:
                 self.in_flight.pop(shipment.subscription_id, None)
-            self._woken.set()  # a slot is free: what waited for it may leave
+                self._receivers.pop(shipment.subscription_id, None)
+            if left <= self.leased_per_subscription // 2:
+                self._woken.set()  # room to lease again for this receiver
+        recorded = asyncio.get_running_loop().create_future()
+        self._results.put_nowait((outcome, recorded))
+        await recorded
 
     async def _post(self, client: httpx.AsyncClient, shipment: service.Shipment) -> service.Outcome:
         timestamp = str(int(time.time()))
@@ -176,7 +192,7 @@ class WebhookDeliverer:
         return service.Outcome(shipment.delivery_id, code, None if 200 <= code < 300 else f"HTTP {code}", retry_after)
 
     def _claim(self) -> tuple[list[service.Shipment], float]:
-        room = self.limit - sum(self.in_flight.values())
+        room = self.limit * self.leased_per_subscription // self.per_subscription - sum(self.in_flight.values())
         if room <= 0:
             return [], self.max_sleep_s  # a delivery ending wakes the loop
         pending = service.pending_clause()
@@ -188,7 +204,8 @@ class WebhookDeliverer:
             now = db_now(session)
             shipments = service.claim_due(db_session=session, worker_id=self.worker_id, now=now,
                                           lease_until=now + self.lease, limit=room,
-                                          per_subscription=self.per_subscription, busy=dict(self.in_flight))
+                                          per_subscription=self.leased_per_subscription,
+                                          busy=self._refilling())
         if len(shipments) >= room:
             return shipments, 0.0
         with self.read_factory() as session:
@@ -197,6 +214,11 @@ class WebhookDeliverer:
             # What is still due waits for a receiver's slot: a delivery ending wakes the loop.
             wait = self.max_sleep_s if shipments or self.in_flight else 0.05
         return shipments, wait
+
+    def _refilling(self) -> dict[int, int]:
+        """In flight per receiver, those still more than half leased counted full: leased again by dozens."""
+        half = self.leased_per_subscription // 2
+        return {sid: (n if n <= half else self.leased_per_subscription) for sid, n in self.in_flight.items()}
 
     def _purge(self) -> None:
         try:
