@@ -65,6 +65,7 @@ from sqlalchemy import func, select
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from backend.config import Settings  # noqa: E402
 from backend.db import make_session_factory, transaction  # noqa: E402
 from backend.events.models import Event  # noqa: E402
 from backend.groups.models import GroupMember, OnCallGroup  # noqa: E402
@@ -73,8 +74,10 @@ from backend.integrations import service as integration_service  # noqa: E402
 from backend.integrations.schemas import IntegrationIn, Mapping, Rule  # noqa: E402
 from backend.outbox.models import Notification  # noqa: E402
 from backend.procedures.models import Procedure, ProcedureStep  # noqa: E402
+from backend.runtime import session_info  # noqa: E402
 from backend.trace.models import TraceEntry  # noqa: E402
 from backend.webhooks import service as webhook_service  # noqa: E402
+from backend.webhooks.destinations import Destinations  # noqa: E402
 from backend.webhooks.models import WebhookDelivery  # noqa: E402
 from bench.dispatch import GatewayProcess, machine_jitter, paced  # noqa: E402
 from bench.storm import (  # noqa: E402
@@ -261,12 +264,19 @@ class ReceiverProcess:
         self._process.join(5)
 
 
+LOOPBACK = ["127.0.0.0/8"]  # the receivers listen here: named as an internal network receivers may be in
+
 def subscribe(stage: Stage, receiver: ReceiverProcess, description: str) -> int:
-    with transaction(make_session_factory(stage.engine)) as s:
-        subscription = webhook_service.create(db_session=s, organization_id=stage.world.commune_id, url=receiver.url,
-                                              kinds=[], description=description, active=True, by="bench",
-                                              allow_http=False)
-        sid, secret = subscription.id, subscription.secret
+    factory = make_session_factory(stage.engine)
+    # The installation's own sealer: the servers read the secret key from the same var dir.
+    factory.configure(info=session_info(Settings(DATABASE_URL=stage.url,
+                                                 var_dir=Path(stage.fleet.env["VIGIE_VAR_DIR"]))))
+    with transaction(factory) as s:
+        subscription, secret = webhook_service.create(
+            db_session=s, organization_id=stage.world.commune_id, url=receiver.url, kinds=[],
+            description=description, active=True, by="bench", allow_http=False,
+            destinations=Destinations(LOOPBACK))
+        sid = subscription.id
     receiver.set_secret(secret)
     return sid
 
@@ -276,7 +286,8 @@ def scenario_webhooks(args) -> None:
     hang = deadline + 5 if args.hang_s is None else args.hang_s
     with GatewayProcess() as gateway, ReceiverProcess(hang) as hanging, ReceiverProcess() as healthy, Stage(
             args, "webhooks", people=3, chains=[Chain([0, 1, 2], 5, repeats=1)], providers=[gateway.url],
-            env={"VIGIE_WEBHOOK_TIMEOUT_S": str(deadline)}) as stage:
+            env={"VIGIE_WEBHOOK_TIMEOUT_S": str(deadline),
+                 "VIGIE_WEBHOOK_INTERNAL_NETWORKS": json.dumps(LOOPBACK)}) as stage:
         if not args.no_subscriptions:
             hanging_id = subscribe(stage, hanging, "bench: hangs" if hang else "bench: second healthy")
             healthy_id = subscribe(stage, healthy, "bench: healthy")

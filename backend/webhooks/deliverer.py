@@ -38,6 +38,7 @@ LEASED_PER_SUBSCRIPTION = 32
 RECORD_GROUP = 50  # outcomes written in one transaction at most
 RECORD_GAP_S = 0.02
 USER_AGENT = "Vigie-Webhooks/1"
+GIVE_WAY_S = 1.0  # the longest a delivery waits for due steps to be fired, each time it would go
 PURGE_EVERY_S = 3600.0  # finished deliveries past their keeping time (idempotent: a plain timer is enough)
 
 
@@ -45,7 +46,7 @@ class WebhookDeliverer:
     def __init__(self, *, session_factory: sessionmaker[Session], worker_id: str, max_sleep_s: float,
                  deadline_s: float = DEFAULT_DEADLINE_S, limit: int = DEFAULT_LIMIT,
                  per_subscription: int = PER_SUBSCRIPTION, read_factory: sessionmaker[Session] | None = None,
-                 destinations: Destinations | None = None):
+                 destinations: Destinations | None = None, escalating: threading.Event | None = None):
         self.session_factory = session_factory
         self.read_factory = read_factory or session_factory
         self.worker_id = worker_id
@@ -62,6 +63,7 @@ class WebhookDeliverer:
         self._sending = asyncio.Semaphore(limit)  # made again on the thread's own loop
         self._receivers: dict[int, asyncio.Semaphore] = {}
         self.destinations = destinations or Destinations()
+        self.escalating = escalating
         self.in_flight: dict[int, int] = {}
         self.delivered = 0
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -111,6 +113,7 @@ class WebhookDeliverer:
                 if time.monotonic() - self._last_purge >= PURGE_EVERY_S:
                     self._last_purge = time.monotonic()
                     await asyncio.to_thread(self._purge)
+                await self._give_way()
                 try:
                     shipments, wait = await asyncio.to_thread(self._claim)
                 except Exception:
@@ -140,6 +143,7 @@ class WebhookDeliverer:
                 await asyncio.sleep(RECORD_GAP_S)
             while len(group) < RECORD_GROUP and not self._results.empty():
                 group.append(self._results.get_nowait())
+            await self._give_way()
             try:
                 await asyncio.to_thread(self._record, [outcome for outcome, _ in group])
             except Exception:
@@ -152,6 +156,7 @@ class WebhookDeliverer:
     async def _deliver(self, client: httpx.AsyncClient, shipment: service.Shipment) -> None:
         receiver = self._receivers.setdefault(shipment.subscription_id, asyncio.Semaphore(self.per_subscription))
         try:
+            await self._give_way()
             async with receiver, self._sending:
                 outcome = await self._post(client, shipment)
         finally:
@@ -167,6 +172,13 @@ class WebhookDeliverer:
         recorded = asyncio.get_running_loop().create_future()
         self._results.put_nowait((outcome, recorded))
         await recorded
+
+    async def _give_way(self) -> None:
+        """While the worker fires due steps, wait (at most GIVE_WAY_S): they come first."""
+        waited = 0.0
+        while self.escalating is not None and self.escalating.is_set() and waited < GIVE_WAY_S:
+            await asyncio.sleep(0.02)
+            waited += 0.02
 
     async def _post(self, client: httpx.AsyncClient, shipment: service.Shipment) -> service.Outcome:
         timestamp = str(int(time.time()))

@@ -68,7 +68,11 @@ class Worker:
                                      sms_flood_limit=sms_flood_limit, limits=send_limits,
                                      deadline_s=send_deadline_s, read_factory=read_factory)
         # Webhooks out on a thread of their own: a receiver that hangs holds neither steps nor messages.
+        # Set while due steps are being fired: the webhooks give way meanwhile (one interpreter and, on
+        # SQLite, one writer: a receiver's copy of the trace comes after the escalation itself).
+        self.escalating = threading.Event()
         self.webhooks = WebhookDeliverer(session_factory=session_factory, read_factory=read_factory,
+                                         escalating=self.escalating,
                                          worker_id=self.worker_id, max_sleep_s=max_sleep_seconds,
                                          deadline_s=webhook_deadline_s,
                                          destinations=Destinations(webhook_networks))
@@ -141,7 +145,9 @@ class Worker:
         # minutes later), so look before leasing.
         wait = self._seconds_until_next_due()
         if wait > 0:
+            self.escalating.clear()
             return wait
+        self.escalating.set()
         fired = self._fire_due_pages() + self._fire_due_watches()
         return 0.0 if fired else self._seconds_until_next_due()
 
