@@ -321,9 +321,10 @@ def person_scope_of_one(person_id: int, org_ids: frozenset[int]):
     served = select(Organization.id).where(Organization.served_by_id.in_(org_ids)).scalar_subquery()
     # `+ 0`: through the event's messages (its index), never the person's every one.
     mine = (Notification.event_id == Event.id) & (Notification.person_id + 0 == person_id)
-    paged = mine & (Notification.purpose == "solicit") & Notification.page_id.is_not(None)
+    told = mine & or_(and_(Notification.purpose == "solicit", Notification.page_id.is_not(None)),
+                      Notification.purpose == "inform")  # as `told_event_ids`
     return or_(and_(Event.organization_id.in_(org_ids), exists().where(mine)),
-               and_(Event.organization_id.in_(served), exists().where(paged)))
+               and_(Event.organization_id.in_(served), exists().where(told)))
 
 
 def person_scope(person_id: int, org_ids: frozenset[int]):
