@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -11,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from backend.db import db_now, transaction
-from backend.errors import VigieError
+from backend.errors import BadRequest, VigieError
 from backend.inbound.models import InboundReceipt
 from backend.ratelimit import INBOUND_FAILURES_PER_ADDRESS, INBOUND_PER_PROVIDER, client_address
 
@@ -42,6 +43,17 @@ class CallbackGate:
 
     def admitted(self) -> None:
         self.limits.take(INBOUND_PER_PROVIDER, self.provider)
+
+
+def json_object(body: bytes) -> dict:
+    """A callback's JSON body, which must be one object: 400 otherwise."""
+    try:
+        data = json.loads(body)
+    except ValueError as exc:
+        raise BadRequest("the body is not valid JSON", code="invalid_json") from exc
+    if not isinstance(data, dict):
+        raise BadRequest("the body must be a JSON object", code="invalid_body")
+    return data
 
 
 MAX_TEXT = 1600  # ten concatenated SMS: more is not a reply typed on a phone

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -31,7 +30,7 @@ from starlette.concurrency import run_in_threadpool
 from backend.deps import SettingsDep
 from backend.errors import BadRequest, Forbidden, Unprocessable
 from backend.inbound import service
-from backend.inbound.dependencies import MAX_TEXT, CallbackGate, NotConfigured, bounded_body, take_once
+from backend.inbound.dependencies import MAX_TEXT, CallbackGate, NotConfigured, bounded_body, json_object, take_once
 from backend.outbox import receipts
 from backend.routing import OneHopRoute
 
@@ -50,12 +49,7 @@ async def _fields(request: Request, settings) -> dict[str, str]:
     gate.admitted()
     body = await bounded_body(request)
     if body.lstrip().startswith(b"{"):
-        try:
-            data = json.loads(body)
-        except ValueError as exc:
-            raise BadRequest("the body is not valid JSON", code="invalid_json") from exc
-        if not isinstance(data, dict):
-            raise BadRequest("the body must be a JSON object", code="invalid_body")
+        data = json_object(body)
         return {k: str(v) for k, v in data.items() if isinstance(v, str | int | float) and not isinstance(v, bool)}
     return dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
 

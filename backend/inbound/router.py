@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
 import time
 from urllib.parse import parse_qs
@@ -21,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from backend.deps import SettingsDep
 from backend.errors import BadRequest, Unauthorized, Unprocessable
 from backend.inbound import service
-from backend.inbound.dependencies import MAX_TEXT, CallbackGate, NotConfigured, bounded_body, take_once
+from backend.inbound.dependencies import MAX_TEXT, CallbackGate, NotConfigured, bounded_body, json_object, take_once
 from backend.routing import OneHopRoute
 
 log = logging.getLogger("vigie.inbound")
@@ -60,12 +59,7 @@ def _check_signature(request: Request, secret: str, tolerance_s: int, body: byte
 
 def _fields(request: Request, body: bytes) -> dict[str, str]:
     if "json" in request.headers.get("content-type", ""):
-        try:
-            data = json.loads(body)
-        except ValueError as exc:
-            raise BadRequest("the body is not valid JSON", code="invalid_json") from exc
-        if not isinstance(data, dict):
-            raise BadRequest("the body must be a JSON object", code="invalid_body")
+        data = json_object(body)
         return {k: str(v) for k, v in data.items() if v is not None}
     return {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
 

@@ -9,7 +9,6 @@ signed further than `VIGIE_SMS_INBOUND_TOLERANCE_S` from now, is refused. A repl
 
 from __future__ import annotations
 
-import json
 import time
 from urllib.parse import parse_qsl
 
@@ -19,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from backend.deps import SettingsDep
 from backend.errors import BadRequest, Forbidden, Unauthorized, Unprocessable
 from backend.inbound import service
-from backend.inbound.dependencies import MAX_TEXT, CallbackGate, NotConfigured, bounded_body, take_once
+from backend.inbound.dependencies import MAX_TEXT, CallbackGate, NotConfigured, bounded_body, json_object, take_once
 from backend.outbox import receipts
 from backend.routing import OneHopRoute
 from notifications.sms_vonage import signature_holds, signing_accounts
@@ -35,12 +34,7 @@ async def _signed_fields(request: Request, settings) -> dict[str, str]:
     body = await bounded_body(request)
     fields = dict(parse_qsl(request.url.query, keep_blank_values=True))
     if body and "json" in request.headers.get("content-type", ""):
-        try:
-            data = json.loads(body)
-        except ValueError as exc:
-            raise BadRequest("the body is not valid JSON", code="invalid_json") from exc
-        if not isinstance(data, dict):
-            raise BadRequest("the body must be a JSON object", code="invalid_body")
+        data = json_object(body)
         fields |= {k: str(v) for k, v in data.items() if v is not None}
     elif body:
         fields |= dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
