@@ -28,7 +28,7 @@ class Notification(Base):
     # (address, channel, handed_off_at): the flood budget of a number is read on every hand-off,
     # from the index alone.
     __table_args__ = (Index("ix_notifications_due", "status", "due_at"),
-                      Index("ix_notifications_address_handed", "address", "channel", "handed_off_at"),
+                      Index("ix_notifications_address_handed", "address", "channel", "handed_off_at", "purpose"),
                       Index("ix_notifications_org_created", "organization_id", "created_at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
