@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, orm_insert_sentinel
 
 from backend.db import Base, JSONType, UTCDateTime
 
@@ -31,6 +31,9 @@ class TraceEntry(Base):
     # kept for strings replaced by a pseudonymisation (backend/trace/sealing.py).
     salt: Mapped[str | None] = mapped_column(String(32))
     sealed: Mapped[dict] = mapped_column(JSONType, default=dict)
+    # Lets SQLite write a flush's entries in one INSERT … RETURNING: it cannot otherwise tell which
+    # new id is whose, and the ORM then inserts one row a statement (PostgreSQL needs none).
+    _sentinel: Mapped[int | None] = orm_insert_sentinel()
 
 
 class GroupTraceEntry(Base):
