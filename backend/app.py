@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
 
 import anyio.to_thread
@@ -18,6 +19,7 @@ from backend.alerttests.router import router as alerttests_router
 from backend.archive.router import router as archive_router
 from backend.attachments.router import router as attachments_router
 from backend.auth import service as auth_service
+from backend.auth.renewals import TokenRenewals
 from backend.auth.router import router as auth_router
 from backend.backpressure import PendingLimit
 from backend.calendars.router import router as calendars_router
@@ -98,6 +100,8 @@ def create_app(settings: Settings | None = None, *, channels: ChannelRegistry | 
         runtime.signals.on_changed(runtime.hub.notify_changed_threadsafe)
         runtime.access = AccessWatch(runtime.read_factory, every_s=settings.live_recheck_s)
         await runtime.access.start()
+        runtime.renewals = TokenRenewals(runtime.session_factory, lifetime=timedelta(days=settings.device_token_days))
+        await runtime.renewals.start()
         runtime.signals.on_changed(runtime.access.on_changed)
         runtime.start_listener()
         if settings.run_worker if run_worker is None else run_worker:
@@ -108,6 +112,7 @@ def create_app(settings: Settings | None = None, *, channels: ChannelRegistry | 
             yield
         finally:
             await runtime.access.stop()
+            await runtime.renewals.stop()
             await runtime.hub.stop()
             runtime.close()
 

@@ -8,7 +8,6 @@ builds the answer. Authentication reads in a short session of its own and lets i
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -16,18 +15,14 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from backend.auth import service as auth_service
 from backend.auth.service import Principal
 from backend.config import Settings
-from backend.db import transaction, utcnow
-from backend.enrolment import service as enrolment_service
+from backend.db import utcnow
 from backend.errors import Conflict, Forbidden, Unauthorized
-from backend.sqlite_writer import Busy
-
-log = logging.getLogger("vigie.auth")
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
@@ -112,18 +107,14 @@ def get_principal(request: Request, token: Annotated[str | None, Depends(oauth2_
 
 
 def _renew_device_token(runtime, principal: Principal) -> None:
-    """A phone in use keeps its access: its token's lifetime restarts, at most once a day."""
+    """A phone in use keeps its access: its token's lifetime restarts, at most once a day (a second
+    later, with the other phones': backend/auth/renewals.py)."""
     token = principal.token
     lifetime = timedelta(days=runtime.settings.device_token_days)
     if token is None or token.kind != "device" or (
             token.expires_at is not None and token.expires_at > utcnow() + lifetime - RENEW_EVERY):
         return
-    try:
-        with transaction(runtime.session_factory) as session:
-            enrolment_service.renew_device_token(db_session=session, token_id=token.id,
-                                                 ttl_hours=lifetime.total_seconds() / 3600)
-    except (Busy, OperationalError):  # renewed on a later request; the token is good for weeks yet
-        log.warning("device token %s not renewed this time", token.id)
+    runtime.renewals.add(token.id)
 
 
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]

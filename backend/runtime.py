@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 import backend.models  # noqa: F401  (every mapper registered before the first flush)
+from backend.auth.renewals import TokenRenewals
 from backend.bus import LocalBus, bus_directory
 from backend.channels import build_registry, vapid_keys
 from backend.config import Settings
@@ -54,6 +55,7 @@ class Runtime:
     channels: ChannelRegistry
     hub: Hub | None = None
     access: AccessWatch | None = None
+    renewals: TokenRenewals | None = None  # phones' device tokens, renewed together
     rate_limits: RateLimits | None = None  # the API's: login, inbound callbacks, links, enrolment
     worker: Worker | None = None
     listener: PgListener | LocalBus | None = None  # signals from the other processes

@@ -6,13 +6,12 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.auth import service as auth_service
 from backend.auth.models import ApiToken, User
 from backend.auth.security import token_digest
-from backend.db import db_now
 from backend.enrolment.models import Enrolment
 from backend.errors import Gone, NotFound, Unprocessable
 from backend.outbox import flood
@@ -118,7 +117,3 @@ def withdraw_access(*, db_session: Session, person_id: int, now: datetime) -> No
         enrolment.expires_at = now
     auth_service.access_changed(db_session)
 
-
-def renew_device_token(*, db_session: Session, token_id: int, ttl_hours: float) -> None:
-    db_session.execute(update(ApiToken).where(ApiToken.id == token_id, ApiToken.revoked_at.is_(None))
-                       .values(expires_at=db_now(db_session) + timedelta(hours=ttl_hours)))
