@@ -38,6 +38,7 @@ from backend.groups.router import router as groups_router
 from backend.inbound.octopush import router as octopush_router
 from backend.inbound.router import router as inbound_router
 from backend.inbound.smseagle import router as smseagle_router
+from backend.inbound.together import TakenTogether
 from backend.inbound.twilio import router as twilio_router
 from backend.inbound.vonage import router as vonage_router
 from backend.integrations.body_limit import IngestBodyLimit
@@ -102,6 +103,8 @@ def create_app(settings: Settings | None = None, *, channels: ChannelRegistry | 
         await runtime.access.start()
         runtime.renewals = TokenRenewals(runtime.session_factory, lifetime=timedelta(days=settings.device_token_days))
         await runtime.renewals.start()
+        runtime.callbacks = TakenTogether(runtime.session_factory)
+        runtime.callbacks.start()
         runtime.signals.on_changed(runtime.access.on_changed)
         runtime.start_listener()
         if settings.run_worker if run_worker is None else run_worker:
@@ -113,6 +116,7 @@ def create_app(settings: Settings | None = None, *, channels: ChannelRegistry | 
         finally:
             await runtime.access.stop()
             await runtime.renewals.stop()
+            await anyio.to_thread.run_sync(runtime.callbacks.stop)
             await runtime.hub.stop()
             runtime.close()
 

@@ -15,6 +15,7 @@ from backend.bus import LocalBus, bus_directory
 from backend.channels import build_registry, vapid_keys
 from backend.config import Settings
 from backend.db import make_engine, make_read_factory, make_session_factory
+from backend.inbound.together import TakenTogether
 from backend.keys import load_or_create_secret
 from backend.links.signing import LinkSigner
 from backend.live.access import AccessWatch
@@ -56,6 +57,7 @@ class Runtime:
     hub: Hub | None = None
     access: AccessWatch | None = None
     renewals: TokenRenewals | None = None  # phones' device tokens, renewed together
+    callbacks: TakenTogether | None = None  # the SMS providers' callbacks, written together
     rate_limits: RateLimits | None = None  # the API's: login, inbound callbacks, links, enrolment
     worker: Worker | None = None
     listener: PgListener | LocalBus | None = None  # signals from the other processes

@@ -84,6 +84,11 @@ async def bounded_body(request: Request) -> bytes:
     return b"".join(chunks)
 
 
+async def take_together(request: Request, receipt: str, action: Callable[[Session, datetime], object]) -> bool:
+    """`take_once`, in one transaction with the other callbacks of the moment (backend/inbound/together.py)."""
+    return await request.app.state.runtime.callbacks.take(receipt, action)
+
+
 def take_once(factory, receipt: str, action: Callable[[Session, datetime], object]) -> bool:
     """`action(session, now)` in one transaction, unless a callback with this receipt key was taken before
     (then False).

@@ -25,12 +25,11 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request, Response
-from starlette.concurrency import run_in_threadpool
 
 from backend.deps import SettingsDep
 from backend.errors import BadRequest, Forbidden, Unprocessable
 from backend.inbound import service
-from backend.inbound.dependencies import MAX_TEXT, CallbackGate, NotConfigured, bounded_body, json_object, take_once
+from backend.inbound.dependencies import MAX_TEXT, CallbackGate, NotConfigured, bounded_body, json_object, take_together
 from backend.outbox import receipts
 from backend.routing import OneHopRoute
 
@@ -68,10 +67,10 @@ async def octopush_status(request: Request, settings: SettingsDep):
         raise BadRequest("message_id and status are required", code="invalid_body")
     if not receipts.settles(status):  # ACK, UNKNOWN_DELIVERY…: answered without a write
         return Response(status_code=200)
-    await run_in_threadpool(take_once, request.app.state.runtime.session_factory,
-                            f"octopush:{ticket[:80]}:{status[:20]}",
-                            lambda session, now: receipts.record(db_session=session, provider_message_id=ticket[:100],
-                                                                 status=status, error="", provider="Octopush", now=now))
+    await take_together(request,
+                        f"octopush:{ticket[:80]}:{status[:20]}",
+                        lambda session, now: receipts.record(db_session=session, provider_message_id=ticket[:100],
+                                                             status=status, error="", provider="Octopush", now=now))
     return Response(status_code=200)
 
 
@@ -86,8 +85,8 @@ async def octopush_reply(request: Request, settings: SettingsDep):
         raise Unprocessable(f"an SMS reply is at most {MAX_TEXT} characters", code="text_too_long")
     received = fields.get("reception_date") or fields.get("answer_date") or ""
     content = "\x1f".join((fields.get("message_id", ""), number, received, text))
-    await run_in_threadpool(take_once, request.app.state.runtime.session_factory,
-                            "octopush:in:" + hashlib.sha256(content.encode()).hexdigest(),
-                            lambda session, now: service.handle_sms(db_session=session, sender=_number(number),
-                                                                    text=text, now=now))
+    await take_together(request,
+                        "octopush:in:" + hashlib.sha256(content.encode()).hexdigest(),
+                        lambda session, now: service.handle_sms(db_session=session, sender=_number(number),
+                                                                text=text, now=now))
     return Response(status_code=200)

@@ -15,12 +15,11 @@ import time
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request
-from starlette.concurrency import run_in_threadpool
 
 from backend.deps import SettingsDep
 from backend.errors import BadRequest, Unauthorized, Unprocessable
 from backend.inbound import service
-from backend.inbound.dependencies import MAX_TEXT, CallbackGate, NotConfigured, bounded_body, json_object, take_once
+from backend.inbound.dependencies import MAX_TEXT, CallbackGate, NotConfigured, bounded_body, json_object, take_together
 from backend.routing import OneHopRoute
 
 log = logging.getLogger("vigie.inbound")
@@ -86,8 +85,8 @@ async def inbound_sms(request: Request, settings: SettingsDep):
     if not sender or text is None:
         raise BadRequest("sender and text are required", code="invalid_body",
                          details={"sender_fields": SENDER_FIELDS, "text_fields": TEXT_FIELDS})
-    await run_in_threadpool(take_once, request.app.state.runtime.session_factory, receipt,
-                            lambda session, now: service.handle_sms(db_session=session, sender=sender, text=text,
-                                                                    now=now))
+    await take_together(request, receipt,
+                        lambda session, now: service.handle_sms(db_session=session, sender=sender, text=text,
+                                                                now=now))
     # The same answer whatever happened: the caller learns nothing about who is on call.
     return {"status": "received"}

@@ -14,12 +14,11 @@ import hmac
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request
-from starlette.concurrency import run_in_threadpool
 
 from backend.deps import SettingsDep
 from backend.errors import BadRequest, Forbidden, Unprocessable
 from backend.inbound import service
-from backend.inbound.dependencies import MAX_TEXT, CallbackGate, NotConfigured, bounded_body, take_once
+from backend.inbound.dependencies import MAX_TEXT, CallbackGate, NotConfigured, bounded_body, take_together
 from backend.routing import OneHopRoute
 
 router = APIRouter(route_class=OneHopRoute, prefix="/api/v1/sms/smseagle", tags=["sms"])
@@ -46,9 +45,9 @@ async def _received(request: Request, settings) -> dict:
         raise BadRequest("msgid, sender and text are required", code="invalid_body")
     if len(text) > MAX_TEXT:
         raise Unprocessable(f"an SMS reply is at most {MAX_TEXT} characters", code="text_too_long")
-    await run_in_threadpool(take_once, request.app.state.runtime.session_factory, f"smseagle:{message_id[:80]}",
-                            lambda session, now: service.handle_sms(db_session=session, sender=_number(sender),
-                                                                    text=text, now=now))
+    await take_together(request, f"smseagle:{message_id[:80]}",
+                        lambda session, now: service.handle_sms(db_session=session, sender=_number(sender),
+                                                                text=text, now=now))
     return {"status": "received"}
 
 

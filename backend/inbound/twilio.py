@@ -11,12 +11,11 @@ from __future__ import annotations
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request, Response
-from starlette.concurrency import run_in_threadpool
 
 from backend.deps import SettingsDep
 from backend.errors import BadRequest, Forbidden, Unprocessable
 from backend.inbound import service
-from backend.inbound.dependencies import MAX_TEXT, CallbackGate, NotConfigured, bounded_body, take_once
+from backend.inbound.dependencies import MAX_TEXT, CallbackGate, NotConfigured, bounded_body, take_together
 from backend.outbox import receipts
 from backend.routing import OneHopRoute
 from notifications.sms_twilio import auth_tokens, signature_holds
@@ -50,8 +49,8 @@ async def twilio_reply(request: Request, settings: SettingsDep):
         raise BadRequest("MessageSid, From and Body are required", code="invalid_body")
     if len(text) > MAX_TEXT:
         raise Unprocessable(f"an SMS reply is at most {MAX_TEXT} characters", code="text_too_long")
-    await run_in_threadpool(take_once, request.app.state.runtime.session_factory, f"twilio:{sid[:80]}",
-                            lambda session, now: _reply(session, sender, text, now))
+    await take_together(request, f"twilio:{sid[:80]}",
+                        lambda session, now: _reply(session, sender, text, now))
     return Response(EMPTY_TWIML, media_type="text/xml")
 
 
@@ -69,9 +68,9 @@ async def twilio_status(request: Request, settings: SettingsDep):
     error = fields.get("ErrorCode") or ""
     if not receipts.settles(status):  # queued, sent…: answered without a write
         return Response(EMPTY_TWIML, media_type="text/xml")
-    await run_in_threadpool(take_once, request.app.state.runtime.session_factory,
-                            f"twilio:{sid[:80]}:{status[:20]}",
-                            lambda session, now: receipts.record(db_session=session, provider_message_id=sid[:100],
-                                                                 status=status, error=error[:50],
-                                                                 provider="Twilio", now=now))
+    await take_together(request,
+                        f"twilio:{sid[:80]}:{status[:20]}",
+                        lambda session, now: receipts.record(db_session=session, provider_message_id=sid[:100],
+                                                             status=status, error=error[:50],
+                                                             provider="Twilio", now=now))
     return Response(EMPTY_TWIML, media_type="text/xml")

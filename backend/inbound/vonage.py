@@ -13,12 +13,11 @@ import time
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request
-from starlette.concurrency import run_in_threadpool
 
 from backend.deps import SettingsDep
 from backend.errors import BadRequest, Forbidden, Unauthorized, Unprocessable
 from backend.inbound import service
-from backend.inbound.dependencies import MAX_TEXT, CallbackGate, NotConfigured, bounded_body, json_object, take_once
+from backend.inbound.dependencies import MAX_TEXT, CallbackGate, NotConfigured, bounded_body, json_object, take_together
 from backend.outbox import receipts
 from backend.routing import OneHopRoute
 from notifications.sms_vonage import signature_holds, signing_accounts
@@ -61,9 +60,9 @@ async def vonage_reply(request: Request, settings: SettingsDep):
         raise BadRequest("messageId, msisdn and text are required", code="invalid_body")
     if len(text) > MAX_TEXT:
         raise Unprocessable(f"an SMS reply is at most {MAX_TEXT} characters", code="text_too_long")
-    await run_in_threadpool(take_once, request.app.state.runtime.session_factory, f"vonage:{message_id[:80]}",
-                            lambda session, now: service.handle_sms(db_session=session, sender=_number(sender),
-                                                                    text=text, now=now))
+    await take_together(request, f"vonage:{message_id[:80]}",
+                        lambda session, now: service.handle_sms(db_session=session, sender=_number(sender),
+                                                                text=text, now=now))
     return {"status": "received"}
 
 
@@ -77,9 +76,9 @@ async def vonage_status(request: Request, settings: SettingsDep):
     error = fields.get("err-code", "")
     if not receipts.settles(status):  # accepted, buffered…: answered without a write
         return {"status": "received"}
-    await run_in_threadpool(take_once, request.app.state.runtime.session_factory,
-                            f"vonage:{message_id[:80]}:{status[:20]}",
-                            lambda session, now: receipts.record(
-                                db_session=session, provider_message_id=message_id[:100], status=status,
-                                error="" if error in ("", "0") else error[:50], provider="Vonage", now=now))
+    await take_together(request,
+                        f"vonage:{message_id[:80]}:{status[:20]}",
+                        lambda session, now: receipts.record(
+                            db_session=session, provider_message_id=message_id[:100], status=status,
+                            error="" if error in ("", "0") else error[:50], provider="Vonage", now=now))
     return {"status": "received"}
