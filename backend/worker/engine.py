@@ -78,6 +78,7 @@ class Worker:
                                          destinations=Destinations(webhook_networks))
         self._wake = threading.Event()
         self._sleeping_until: datetime | None = None  # database time; None while a cycle runs
+        self._due = (True, True)  # (pages, watches) due at the last look
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._last_heartbeat = 0.0
@@ -148,7 +149,9 @@ class Worker:
             self.escalating.clear()
             return wait
         self.escalating.set()
-        fired = self._fire_due_pages() + self._fire_due_watches()
+        # Only what is due is leased: a lease is a write transaction (on SQLite, a write turn).
+        pages_due, watches_due = self._due
+        fired = (self._fire_due_pages() if pages_due else 0) + (self._fire_due_watches() if watches_due else 0)
         return 0.0 if fired else self._seconds_until_next_due()
 
     def _fire_due(self, claim, step, what: str, prepare=None) -> int:
@@ -271,9 +274,11 @@ class Worker:
     def _seconds_until_next_due(self) -> float:
         with self.read_factory() as session:
             now = db_now(session)
-            wait = min(seconds_until_due(session, Page, Page.status == page_service.ACTIVE, now, self.max_sleep),
-                       seconds_until_due(session, WatchTurn, WatchTurn.status.in_((WatchStatus.SCHEDULED, WatchStatus.ASKED)), now,
-                                         self.max_sleep))
+            pages = seconds_until_due(session, Page, Page.status == page_service.ACTIVE, now, self.max_sleep)
+            watches = seconds_until_due(session, WatchTurn, WatchTurn.status.in_((WatchStatus.SCHEDULED, WatchStatus.ASKED)),
+                                        now, self.max_sleep)
+        self._due = (pages <= 0, watches <= 0)
+        wait = min(pages, watches)
         self._sleeping_until = now + timedelta(seconds=wait)
         return wait
 

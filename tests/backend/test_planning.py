@@ -472,3 +472,20 @@ def test_a_planning_too_long_or_too_far_is_refused_before_any_work(client, world
     answer = client.get(f"/api/v1/organizations/{world.commune_id}/planning?{query}", headers=referent)
     assert answer.status_code == 422 and answer.json()["error"]["code"] == code
     assert time.monotonic() - began < 5  # a refusal, not a planning computed (2 s flaked twice in full CI runs)
+
+
+def test_the_worker_asks_for_a_watch_due_now_when_no_page_is_due(client, world, runtime, h):
+    un, deux, trois = world.techs
+    set_rotation(client, h, world.tech_group_id, [deux, un, trois])
+    start = paris(2026, 12, 7, 8, 30)
+    with transaction(runtime.session_factory) as s:
+        from backend.groups.models import OnCallGroup
+
+        watch_service.plan(db_session=s, group=s.get(OnCallGroup, world.tech_group_id), now=start - timedelta(hours=1))
+        turn = s.scalar(select(WatchTurn).where(WatchTurn.person_id == un))
+        turn.due_at = utcnow() - timedelta(seconds=1)  # its start is now: the question is due
+    worker = runtime.start_worker()
+    worker.run_once()
+    with runtime.session_factory() as s:
+        assert s.get(WatchTurn, turn.id).status == "asked"
+        assert s.scalars(select(Notification.person_id).where(Notification.purpose == "watch_ask")).all() == [un]
