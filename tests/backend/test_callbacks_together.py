@@ -47,18 +47,17 @@ def test_a_burst_of_callbacks_is_written_each_once_and_a_failing_one_undoes_no_o
     assert keys == {f"test:{n}" for n in range(100)}, "the failed callback may come again: its key is not kept"
 
 
+def take_in_a_new_process(runtime, key: str, action) -> bool:
+    together = TakenTogether(runtime.session_factory)
+    together.start()
+    try:
+        return asyncio.run(together.take(key, action))
+    finally:
+        together.stop()
+
+
 def test_a_callback_taken_once_is_refused_again_after_a_restart(runtime):
-    first = TakenTogether(runtime.session_factory)
-    first.start()
-    try:
-        assert asyncio.run(first.take("test:again", received(1))) is True
-    finally:
-        first.stop()
-    second = TakenTogether(runtime.session_factory)
-    second.start()
-    try:
-        assert asyncio.run(second.take("test:again", received(2))) is False
-    finally:
-        second.stop()
+    assert take_in_a_new_process(runtime, "test:again", received(1)) is True
+    assert take_in_a_new_process(runtime, "test:again", received(2)) is False
     with runtime.session_factory() as s:
         assert s.scalar(select(func.count(InboundSms.id))) == 1

@@ -285,11 +285,16 @@ def test_one_cannot_offer_a_turn_one_does_not_hold(client, world, h):
 
 
 # --- taking the watch ------------------------------------------------------------------------------------
-def _plan_and_fire(runtime, group_id, at: datetime):
-    with transaction(runtime.session_factory) as s:
-        from backend.groups.models import OnCallGroup
+def _plan(runtime, group_id, now: datetime) -> None:
+    """The group's watch turns planned as the worker plans them at `now`."""
+    from backend.groups.models import OnCallGroup
 
-        watch_service.plan(db_session=s, group=s.get(OnCallGroup, group_id), now=at - timedelta(hours=1))
+    with transaction(runtime.session_factory) as s:
+        watch_service.plan(db_session=s, group=s.get(OnCallGroup, group_id), now=now)
+
+
+def _plan_and_fire(runtime, group_id, at: datetime):
+    _plan(runtime, group_id, at - timedelta(hours=1))
     fired = []
     with transaction(runtime.session_factory) as s:
         claimed = watch_service.claim_due(db_session=s, worker_id="t", now=at, lease_until=at + timedelta(minutes=1),
@@ -357,17 +362,12 @@ def test_replanning_drops_the_watch_of_a_turn_given_away(client, world, runtime,
     un, deux, trois = world.techs
     set_rotation(client, h, world.tech_group_id, [deux, un, trois])
     start = paris(2026, 12, 7, 8, 30)
-    with transaction(runtime.session_factory) as s:
-        from backend.groups.models import OnCallGroup
-
-        watch_service.plan(db_session=s, group=s.get(OnCallGroup, world.tech_group_id), now=start - timedelta(days=1))
+    _plan(runtime, world.tech_group_id, start - timedelta(days=1))
     client.post(f"{API}/groups/{world.tech_group_id}/overrides", headers=h("admin"), json={
         "starts_at": "2026-12-07T07:30:00+00:00", "ends_at": "2026-12-14T07:30:00+00:00", "person_id": trois,
         "replaces_person_id": un})
-    with transaction(runtime.session_factory) as s:
-        from backend.groups.models import OnCallGroup
-
-        watch_service.plan(db_session=s, group=s.get(OnCallGroup, world.tech_group_id), now=start - timedelta(days=1))
+    _plan(runtime, world.tech_group_id, start - timedelta(days=1))
+    with runtime.session_factory() as s:
         rows = {r.person_id: r.status for r in s.scalars(select(WatchTurn).where(WatchTurn.starts_at == start))}
     assert rows == {un: "dropped", trois: "scheduled"}
 
@@ -478,10 +478,8 @@ def test_the_worker_asks_for_a_watch_due_now_when_no_page_is_due(client, world, 
     un, deux, trois = world.techs
     set_rotation(client, h, world.tech_group_id, [deux, un, trois])
     start = paris(2026, 12, 7, 8, 30)
+    _plan(runtime, world.tech_group_id, start - timedelta(hours=1))
     with transaction(runtime.session_factory) as s:
-        from backend.groups.models import OnCallGroup
-
-        watch_service.plan(db_session=s, group=s.get(OnCallGroup, world.tech_group_id), now=start - timedelta(hours=1))
         turn = s.scalar(select(WatchTurn).where(WatchTurn.person_id == un))
         turn.due_at = utcnow() - timedelta(seconds=1)  # its start is now: the question is due
     worker = runtime.start_worker()
