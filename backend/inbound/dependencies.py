@@ -3,20 +3,14 @@
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Callable
 from datetime import datetime
 
 from fastapi import Request
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from backend.db import db_now, transaction
 from backend.errors import BadRequest, VigieError
-from backend.inbound.models import InboundReceipt
 from backend.ratelimit import INBOUND_FAILURES_PER_ADDRESS, INBOUND_PER_PROVIDER, client_address
-
-log = logging.getLogger("vigie.inbound")
 
 # Where each provider spoken directly reports the delivery of a message (its routes: twilio.py, vonage.py).
 STATUS_PATHS = {"twilio": "/api/v1/sms/twilio/status", "vonage": "/api/v1/sms/vonage/status"}
@@ -85,26 +79,6 @@ async def bounded_body(request: Request) -> bytes:
 
 
 async def take_together(request: Request, receipt: str, action: Callable[[Session, datetime], object]) -> bool:
-    """`take_once`, in one transaction with the other callbacks of the moment (backend/inbound/together.py)."""
+    """`action(session, now)` once for this receipt key (False: taken before), in one transaction with the
+    other callbacks of the moment (backend/inbound/together.py); answered once committed."""
     return await request.app.state.runtime.callbacks.take(receipt, action)
-
-
-def take_once(factory, receipt: str, action: Callable[[Session, datetime], object]) -> bool:
-    """`action(session, now)` in one transaction, unless a callback with this receipt key was taken before
-    (then False).
-
-    One hop: the write turn is taken, used and given back here.
-    """
-    try:
-        with transaction(factory) as session:
-            if session.get(InboundReceipt, receipt) is not None:
-                log.info("inbound SMS callback %s already taken", receipt[:16])
-                return False
-            # First: a copy arriving at the same moment waits on this key, then fails, and does nothing.
-            session.add(InboundReceipt(key=receipt, received_at=db_now(session)))
-            session.flush()
-            action(session, db_now(session))
-    except IntegrityError:
-        log.info("inbound SMS callback %s taken by a concurrent copy", receipt[:16])
-        return False
-    return True

@@ -5,7 +5,7 @@ A storm's delivery receipts (up to two per SMS) and SMS replies each took a writ
 their own, on SQLite in alternation with the worker's: 2,000 receipts waited up to 12.7 s for
 theirs (Twilio gives up after 15 s and does not send a receipt again). Now one thread writes them
 by groups: each callback is still answered only once its own write is committed, each is taken
-once (its receipt key, as `take_once` does), and one that fails (a copy taken meanwhile by another
+once (its receipt key, kept in `inbound_receipts`), and one that fails (a copy taken meanwhile by another
 process, an error of its own) is undone alone, in its savepoint, without undoing the others.
 """
 

@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from backend.db import db_now, transaction
 from backend.deps import SettingsDep
-from backend.inbound.dependencies import take_once
+from backend.inbound.dependencies import take_together
 from backend.orgs.schemas import Id
 from backend.routing import OneHopRoute
 from backend.voice import service
@@ -40,18 +40,19 @@ async def call_twiml(notification_id: Id, request: Request, settings: SettingsDe
     factory, sid = request.app.state.runtime.session_factory, fields["CallSid"]
     urls, answered_by = gather_url(settings.public_url, notification_id), answered_by_of(fields)
 
-    def pick_up() -> str:
-        said: list[str] = []
-        if take_once(factory, f"twilio-call:{sid}:answered", lambda session, now: said.append(service.answered(
-                db_session=session, notification_id=notification_id, call_sid=sid, answered_by=answered_by,
-                gather_url=urls, provider=PROVIDER, now=now))):
-            return said[0]
+    said: list[str] = []
+    if await take_together(request, f"twilio-call:{sid}:answered", lambda session, now: said.append(service.answered(
+            db_session=session, notification_id=notification_id, call_sid=sid, answered_by=answered_by,
+            gather_url=urls, provider=PROVIDER, now=now))):
+        return _xml(said[0])
+
+    def again() -> str:
         with transaction(factory) as session:  # a copy: the same words, nothing traced again
             return service.answered(db_session=session, notification_id=notification_id, call_sid=sid,
                                     answered_by=answered_by, gather_url=urls, provider=PROVIDER,
                                     now=db_now(session), trace=False)
 
-    return _xml(await run_in_threadpool(pick_up))
+    return _xml(await run_in_threadpool(again))
 
 
 @router.post("/{notification_id}/gather", response_class=Response, responses=TWIML,
@@ -59,11 +60,11 @@ async def call_twiml(notification_id: Id, request: Request, settings: SettingsDe
 async def call_gather(notification_id: Id, request: Request, settings: SettingsDep,
                       round_: int = Query(1, alias="round", ge=1, le=voice_twiml.ROUNDS)):
     fields = await signed_call_fields(request, settings)
-    factory, sid, digits = request.app.state.runtime.session_factory, fields["CallSid"], fields.get("Digits", "")[:8]
+    sid, digits = fields["CallSid"], fields.get("Digits", "")[:8]
     urls = gather_url(settings.public_url, notification_id)
     said: list[str] = []
-    taken = await run_in_threadpool(
-        take_once, factory, f"twilio-call:{sid}:key:{round_}",
+    taken = await take_together(
+        request, f"twilio-call:{sid}:key:{round_}",
         lambda session, now: said.append(service.key(db_session=session, notification_id=notification_id,
                                                       call_sid=sid, digits=digits, round_=round_,
                                                       gather_url=urls, now=now)))
@@ -76,8 +77,8 @@ async def call_status(notification_id: Id, request: Request, settings: SettingsD
     fields = await signed_call_fields(request, settings)
     sid, status = fields["CallSid"], fields.get("CallStatus", "").strip().lower()[:20]
     duration = fields.get("CallDuration", "")
-    await run_in_threadpool(
-        take_once, request.app.state.runtime.session_factory, f"twilio-call:{sid}:{status}",
+    await take_together(
+        request, f"twilio-call:{sid}:{status}",
         lambda session, now: service.ended(db_session=session, notification_id=notification_id, call_sid=sid,
                                            status=status, answered_by=answered_by_of(fields),
                                            duration_s=int(duration[:7]) if duration[:7].isdigit() else None,
