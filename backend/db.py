@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -10,6 +11,7 @@ from typing import TypeVar
 
 from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event, inspect, text
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.sql.functions import FunctionElement
@@ -66,7 +68,12 @@ def db_now(session: Session) -> datetime:
     cached = session.info.get("db_now")
     if cached is not None:
         return cached
-    value = session.scalar(text(_NOW_SQL[session.get_bind().dialect.name]))
+    return keep_clock(session, session.scalar(text(_NOW_SQL[session.get_bind().dialect.name])))
+
+
+def keep_clock(session: Session, value: datetime | str) -> datetime:
+    """`db_clock()`'s value read beside something else (`type_coerce(db_clock(), String)`), kept as
+    this transaction's `db_now`: one round trip fewer."""
     if isinstance(value, str):  # SQLite: "YYYY-MM-DD HH:MM:SS.SSS", in UTC
         value = datetime.fromisoformat(value)
     now = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
@@ -115,8 +122,35 @@ def make_engine(url: str, *, busy_timeout_ms: int = 30_000, pool_size: int = 10,
                                pool_size=pool_size, max_overflow=max_overflow, pool_timeout=pool_timeout_s)
         _tune_sqlite(engine, busy_timeout_ms, WriteGate() if memory else gate_for(path), write_wait_s)
         return engine
-    return create_engine(url, pool_size=pool_size, max_overflow=max_overflow, pool_timeout=pool_timeout_s,
-                         pool_pre_ping=True)
+    engine = create_engine(url, pool_size=pool_size, max_overflow=max_overflow, pool_timeout=pool_timeout_s)
+    _ping_when_idle(engine)
+    return engine
+
+
+PING_IDLE_S = 5.0
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Check a pooled connection before use only when it sat idle for PING_IDLE_S or more.
+
+    `pool_pre_ping` pings at every checkout: under a storm, a round trip more per request and per
+    worker cycle (~7 % of the API's and the worker's time). A connection used a moment ago is
+    alive; one that breaks in that moment (the server restarted) fails its statement, SQLAlchemy
+    then discards the whole pool, and that one request is answered 503 (tried again by the phone).
+    """
+    @event.listens_for(engine, "connect")
+    @event.listens_for(engine, "checkin")
+    def _fresh(_dbapi_connection, record) -> None:
+        record.info["checked_in_at"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_connection, record, _proxy) -> None:
+        if time.monotonic() - record.info.get("checked_in_at", float("-inf")) < PING_IDLE_S:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:  # the pool drops this connection and takes another (or a new one)
+            raise DisconnectionError() from exc
 
 
 def writer(engine: Engine, *, worker: bool = False) -> Engine:

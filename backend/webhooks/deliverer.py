@@ -209,7 +209,7 @@ class WebhookDeliverer:
             return [], self.max_sleep_s  # a delivery ending wakes the loop
         pending = service.pending_clause()
         with self.read_factory() as session:
-            wait = seconds_until_due(session, WebhookDelivery, pending, db_now(session), self.max_sleep_s)
+            wait = seconds_until_due(session, WebhookDelivery, pending, self.max_sleep_s)
         if wait > 0:
             return [], wait
         with transaction(self.session_factory) as session:
@@ -221,7 +221,7 @@ class WebhookDeliverer:
         if len(shipments) >= room:
             return shipments, 0.0
         with self.read_factory() as session:
-            wait = seconds_until_due(session, WebhookDelivery, pending, db_now(session), self.max_sleep_s)
+            wait = seconds_until_due(session, WebhookDelivery, pending, self.max_sleep_s)
         if wait <= 0:
             # What is still due waits for a receiver's slot: a delivery ending wakes the loop.
             wait = self.max_sleep_s if shipments or self.in_flight else 0.05

@@ -185,7 +185,7 @@ class Dispatcher:
         # Woken by every commit that may make work (an answer, a note): most make no message, so
         # look before leasing, as the steps do; a storm of answers then costs no worker writes.
         with self.read_factory() as session:
-            wait = seconds_until_due(session, Notification, pending, db_now(session), self.max_sleep_s)
+            wait = seconds_until_due(session, Notification, pending, self.max_sleep_s)
         if wait > 0:
             return [], wait
         with transaction(self.session_factory) as session:
@@ -214,7 +214,7 @@ class Dispatcher:
             return kept, 0.0
         # Read once the lease is committed, out of the write turn: it sees the rows just leased as taken.
         with self.read_factory() as session:
-            return kept, seconds_until_due(session, Notification, pending, db_now(session), self.max_sleep_s)
+            return kept, seconds_until_due(session, Notification, pending, self.max_sleep_s)
 
     def _record(self, group: list[tuple[Attempt, SendResult, float]]) -> None:
         attempts = [a for a, _, _ in group]

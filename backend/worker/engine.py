@@ -273,10 +273,10 @@ class Worker:
 
     def _seconds_until_next_due(self) -> float:
         with self.read_factory() as session:
-            now = db_now(session)
-            pages = seconds_until_due(session, Page, Page.status == page_service.ACTIVE, now, self.max_sleep)
+            pages = seconds_until_due(session, Page, Page.status == page_service.ACTIVE, self.max_sleep)
             watches = seconds_until_due(session, WatchTurn, WatchTurn.status.in_((WatchStatus.SCHEDULED, WatchStatus.ASKED)),
-                                        now, self.max_sleep)
+                                        self.max_sleep)
+            now = db_now(session)  # read with the pages' earliest due time
         self._due = (pages <= 0, watches <= 0)
         wait = min(pages, watches)
         self._sleeping_until = now + timedelta(seconds=wait)
