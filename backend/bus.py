@@ -21,7 +21,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from backend.signals import Signals
+from backend.signals import OUTBOXES, Signals, outboxes_named
 
 log = logging.getLogger("vigie.bus")
 
@@ -128,6 +128,7 @@ class LocalBus:
         if message.get("trace"):
             self.signals.deliver_trace(message["trace"] if isinstance(message["trace"], list) else [])
         if message.get("wake"):
-            self.signals.deliver_wake()
+            wake = message["wake"]
+            self.signals.deliver_wake(outboxes_named(",".join(wake)) if isinstance(wake, list) else OUTBOXES)
         if message.get("steps"):
             self.signals.deliver_steps_due(datetime.fromisoformat(message["steps"]))

@@ -24,7 +24,7 @@ from backend.live.pg_listener import PgListener, libpq_dsn
 from backend.outbox.service import OutboxPolicy
 from backend.ratelimit import RateLimits
 from backend.sealing import Sealer
-from backend.signals import Signals
+from backend.signals import MESSAGES, WEBHOOKS, Signals
 from backend.worker.dispatcher import DEFAULT_LIMITS
 from backend.worker.engine import Worker
 from notifications.base import ChannelKind
@@ -112,8 +112,8 @@ class Runtime:
                              webhook_networks=self.settings.webhook_internal_networks,
                              send_limits={**DEFAULT_LIMITS, **{ChannelKind(k): v for k, v in
                                                                self.settings.send_limits.items()}})
-        self.signals.on_wake(self.worker.dispatcher.wake)
-        self.signals.on_wake(self.worker.webhooks.wake)
+        self.signals.on_wake(self.worker.dispatcher.wake, MESSAGES)
+        self.signals.on_wake(self.worker.webhooks.wake, WEBHOOKS)
         self.signals.on_steps_due(self.worker.wake_steps_before)
         return self.worker
 

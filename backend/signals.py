@@ -20,14 +20,17 @@ from sqlalchemy.orm import Session
 log = logging.getLogger("vigie.signals")
 
 TRACE_CHANNEL = "vigie_trace"
-WAKE_CHANNEL = "vigie_wake"  # messages to send: the outbox halves look
+WAKE_CHANNEL = "vigie_wake"  # payload: which outboxes have work ("messages,webhooks"); empty: all
 STEPS_CHANNEL = "vigie_steps"  # payload: the earliest due time (ISO) of the steps a transaction set
 CHANGED_CHANNEL = "vigie_changed"  # [[topic, organization_id], ...]: a list the consoles show changed
 # A "changed" topic the consoles never see: a credential was revoked, live sockets re-check theirs.
 ACCESS_TOPIC = "access"
-# A row inserted into these tables is work for the outbox halves of the workers: the flush that
-# writes it raises the wake-up, so no writer has to remember to.
-WAKE_ON_INSERT = frozenset({"notifications", "webhook_deliveries"})
+# A row inserted into these tables is work for one outbox of the workers: the flush that writes
+# it raises the wake-up, so no writer has to remember to. Each outbox is woken only by its own
+# work (every event makes messages; a commune without webhooks would wake that loop for nothing).
+MESSAGES, WEBHOOKS = "messages", "webhooks"
+WAKE_ON_INSERT = {"notifications": MESSAGES, "webhook_deliveries": WEBHOOKS}
+OUTBOXES = frozenset(WAKE_ON_INSERT.values())
 _PAYLOAD_LIMIT = 7000  # PostgreSQL refuses NOTIFY payloads of 8000 bytes or more
 
 
@@ -35,7 +38,7 @@ class Signals:
     def __init__(self, *, use_pg_notify: bool):
         self.use_pg_notify = use_pg_notify
         self._trace_listeners: list[Callable[[list[int]], None]] = []
-        self._wake_listeners: list[Callable[[], None]] = []
+        self._wake_listeners: list[tuple[Callable[[], None], str | None]] = []
         self._steps_listeners: list[Callable[[datetime], None]] = []
         self._changed_listeners: list[Callable[[list[tuple[str, int]]], None]] = []
         self._publish: Callable[[dict], None] | None = None
@@ -49,9 +52,10 @@ class Signals:
         with self._lock:
             self._trace_listeners.append(callback)
 
-    def on_wake(self, callback: Callable[[], None]) -> None:
+    def on_wake(self, callback: Callable[[], None], outbox: str | None = None) -> None:
+        """`callback` runs when a commit made work for `outbox` (None: for any)."""
         with self._lock:
-            self._wake_listeners.append(callback)
+            self._wake_listeners.append((callback, outbox))
 
     def on_steps_due(self, callback: Callable[[datetime], None]) -> None:
         with self._lock:
@@ -69,9 +73,9 @@ class Signals:
         """`entry` is a mapped row with an `id`, written by the flush that precedes the commit."""
         session.info.setdefault("signal_trace", []).append(entry)
 
-    def work_due(self, session: Session) -> None:
-        """Messages to send: wakes the outbox halves of the workers (raised by the flush that inserts them)."""
-        session.info["signal_wake"] = True
+    def work_due(self, session: Session, outbox: str = MESSAGES) -> None:
+        """Work for an outbox of the workers (raised by the flush that inserts its rows)."""
+        session.info.setdefault("signal_wake", set()).add(outbox)
 
     def steps_due(self, session: Session, due_at: datetime) -> None:
         """A step (page or watch turn) falls due at `due_at`: wakes a steps loop sleeping past it."""
@@ -84,9 +88,10 @@ class Signals:
         for callback in list(self._trace_listeners):
             _safe(callback, ids)
 
-    def deliver_wake(self) -> None:
-        for callback in list(self._wake_listeners):
-            _safe(callback)
+    def deliver_wake(self, outboxes: frozenset[str] | set[str] = OUTBOXES) -> None:
+        for callback, outbox in list(self._wake_listeners):
+            if outbox is None or outbox in outboxes:
+                _safe(callback)
 
     def deliver_steps_due(self, due_at: datetime) -> None:
         for callback in list(self._steps_listeners):
@@ -107,9 +112,12 @@ class Signals:
         return session.info.get("signals") is self
 
     def _after_flush(self, session: Session, _context) -> None:
-        if self._owns(session) and not session.info.get("signal_wake") and any(
-                getattr(type(row), "__tablename__", None) in WAKE_ON_INSERT for row in session.new):
-            self.work_due(session)
+        if not self._owns(session) or len(session.info.get("signal_wake", ())) == len(OUTBOXES):
+            return
+        for row in session.new:
+            outbox = WAKE_ON_INSERT.get(getattr(type(row), "__tablename__", None))
+            if outbox is not None:
+                self.work_due(session, outbox)
 
     def _before_commit(self, session: Session) -> None:
         if not self._owns(session):
@@ -127,18 +135,18 @@ class Signals:
         ids = session.info.pop("signal_trace_ids", [])
         # Only what made work wakes the workers: a trace entry alone does not (their own
         # deliveries write one each, and would wake them for nothing).
-        wake = session.info.pop("signal_wake", False)
+        wake = session.info.pop("signal_wake", set())
         steps = session.info.pop("signal_steps", None)
         changed = sorted(session.info.pop("signal_changed", ()))
         payloads = list(_chunks(ids))
         # One round trip for all of them: this runs inside every event's creation.
-        calls = [f"pg_notify(:t, :p{n})" for n in range(len(payloads))] + (["pg_notify(:w, '')"] if wake else [])
+        calls = [f"pg_notify(:t, :p{n})" for n in range(len(payloads))] + (["pg_notify(:w, :wake)"] if wake else [])
         if changed:
             calls.append("pg_notify(:c, :changed)")
         if steps is not None:
             calls.append("pg_notify(:s, :steps)")
         if calls:
-            params = {"t": TRACE_CHANNEL, "w": WAKE_CHANNEL, "c": CHANGED_CHANNEL, "changed": json.dumps(changed),
+            params = {"t": TRACE_CHANNEL, "w": WAKE_CHANNEL, "wake": ",".join(sorted(wake)), "c": CHANGED_CHANNEL, "changed": json.dumps(changed),
                       "s": STEPS_CHANNEL, "steps": steps.isoformat() if steps is not None else "",
                       **{f"p{n}": p for n, p in enumerate(payloads)}}
             session.execute(text("SELECT " + ", ".join(calls)), params)
@@ -147,7 +155,7 @@ class Signals:
         if not self._owns(session) or self.use_pg_notify:
             return
         ids = session.info.pop("signal_trace_ids", [])
-        wake = session.info.pop("signal_wake", False)
+        wake = session.info.pop("signal_wake", set())
         steps = session.info.pop("signal_steps", None)
         changed = sorted(session.info.pop("signal_changed", ()))
         if changed:
@@ -155,12 +163,12 @@ class Signals:
         if ids:
             self.deliver_trace(ids)
         if wake:
-            self.deliver_wake()
+            self.deliver_wake(wake)
         if steps is not None:
             self.deliver_steps_due(steps)
         publish = self._publish
         if publish is not None and (changed or ids or wake or steps is not None):
-            publish({"changed": changed, "trace": ids, "wake": wake,
+            publish({"changed": changed, "trace": ids, "wake": sorted(wake),
                      "steps": steps.isoformat() if steps is not None else None})
 
     def _after_rollback(self, session: Session) -> None:
@@ -187,6 +195,12 @@ def announce_change(session: Session, topic: str, organization_id: int) -> None:
     signals = signals_of(session)
     if signals is not None:
         signals.changed(session, topic, organization_id)
+
+
+def outboxes_named(payload: str) -> frozenset[str]:
+    """The outboxes a wake-up names (NOTIFY payload or bus message); none named: all of them."""
+    named = frozenset(payload.split(",")) & OUTBOXES if payload else frozenset()
+    return named or OUTBOXES
 
 
 def _chunks(ids: list[int]):

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import psycopg
 
-from backend.signals import CHANGED_CHANNEL, STEPS_CHANNEL, TRACE_CHANNEL, WAKE_CHANNEL, Signals
+from backend.signals import CHANGED_CHANNEL, STEPS_CHANNEL, TRACE_CHANNEL, WAKE_CHANNEL, Signals, outboxes_named
 
 log = logging.getLogger("vigie.listener")
 
@@ -56,7 +56,7 @@ class PgListener:
         elif channel == STEPS_CHANNEL:
             self.signals.deliver_steps_due(datetime.fromisoformat(payload))
         else:
-            self.signals.deliver_wake()
+            self.signals.deliver_wake(outboxes_named(payload))
 
 
 def libpq_dsn(sqlalchemy_url: str) -> str:

@@ -66,6 +66,7 @@ class WebhookDeliverer:
         self.escalating = escalating
         self.in_flight: dict[int, int] = {}
         self.delivered = 0
+        self.looks = 0  # times the loop looked for due deliveries
         self._loop: asyncio.AbstractEventLoop | None = None
         self._woken = asyncio.Event()
         self._stopping = False
@@ -208,6 +209,7 @@ class WebhookDeliverer:
         if room <= 0:
             return [], self.max_sleep_s  # a delivery ending wakes the loop
         pending = service.pending_clause()
+        self.looks += 1
         with self.read_factory() as session:
             wait = seconds_until_due(session, WebhookDelivery, pending, self.max_sleep_s)
         if wait > 0:

@@ -11,7 +11,7 @@ from backend.deps import DirectoryEditor, SessionDep, SettingsDep
 from backend.orgs import service as org_service
 from backend.orgs.schemas import Id
 from backend.routing import OneHopRoute
-from backend.signals import signals_of
+from backend.signals import WEBHOOKS, signals_of
 from backend.webhooks import schemas
 from backend.webhooks import service as webhook_service
 from backend.webhooks.dependencies import active_subscription, managed_subscription
@@ -32,7 +32,7 @@ def subscriptions_out(db, subscriptions: list[WebhookSubscription]) -> list[dict
 def _wake_workers(db) -> None:
     signals = signals_of(db)
     if signals is not None:
-        signals.work_due(db)
+        signals.work_due(db, WEBHOOKS)
 
 
 @router.get("", response_model=list[schemas.SubscriptionOut],

@@ -66,6 +66,20 @@ def test_answers_do_not_wake_the_steps_loop(runtime):
         worker.stop()
 
 
+def test_new_messages_wake_the_messages_outbox_not_the_webhooks_one(runtime):
+    # Every event makes messages; a métropole without webhooks must not pay a webhooks look for each.
+    world = build_world(runtime.session_factory, ack_timeout_s=600)
+    worker = _sleepy_worker(runtime)
+    try:
+        looks, cycles = worker.webhooks.looks, worker.dispatcher.cycles
+        open_events(runtime.session_factory, world, 5)
+        wait_until(lambda: worker.dispatcher.sent >= 5, timeout=5, what="the five first messages")
+        assert worker.dispatcher.cycles > cycles
+        assert worker.webhooks.looks == looks
+    finally:
+        worker.stop()
+
+
 def test_a_message_queued_by_any_writer_leaves_a_sleeping_outbox_at_once(runtime, recording_channels):
     # An enrolment link is queued outside the alerting loop; the flush that inserts it wakes the outbox.
     from backend.enrolment import service as enrolment_service
