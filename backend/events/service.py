@@ -144,12 +144,13 @@ def create(*, db_session: Session, org_ids: frozenset[int], draft: EventCreate, 
     if not _handle_out_of_coverage(db_session=db_session, event=event, organization=organization, now=now):
         return event
     if plan is not None:
-        page_service.open_pages(db_session=db_session, event=event, procedure=plan, now=now)
-        _inform(db_session=db_session, event=event, organization=organization,
-                steps=page_service.informed_steps(plan, severity), now=now)
-        if not severity_of(severity).solicits:  # nobody is asked: those it would ask are told
-            _inform(db_session=db_session, event=event, organization=organization,
-                    steps=[(g, False) for g in page_service.solicited_groups(plan, severity)], now=now)
+        solicited, informed = page_service.solicited_groups(plan, severity), page_service.informed_steps(plan, severity)
+        with page_service.rosters_frozen(db_session, solicited + [g for g, _ in informed], at=now):
+            page_service.open_pages(db_session=db_session, event=event, procedure=plan, now=now)
+            _inform(db_session=db_session, event=event, organization=organization, steps=informed, now=now)
+            if not severity_of(severity).solicits:  # nobody is asked: those it would ask are told
+                _inform(db_session=db_session, event=event, organization=organization,
+                        steps=[(g, False) for g in solicited], now=now)
     return event
 
 

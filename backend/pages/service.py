@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import secrets
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 import escalation as esc
 from backend.db import db_now, get_held, held_row, hold
@@ -31,11 +32,39 @@ ACTIVE = esc.PageStatus.ACTIVE.value
 
 def group_roster(*, db_session: Session, group_id: int, at: datetime) -> esc.GroupRoster:
     """A group's active people in the order escalation tries them at `at`: the holder of the turn first."""
-    group = db_session.get(OnCallGroup, group_id, options=[joinedload(OnCallGroup.members)])
-    order = schedule_service.roster_at(db_session=db_session, group=group,
-                                       members=tuple(m.person_id for m in group.members), at=at)
-    active = set(db_session.scalars(select(Person.id).where(Person.id.in_(order), Person.active)))
-    return esc.GroupRoster(group.id, group.name, tuple(p for p in order if p in active))
+    frozen = db_session.info.get("frozen_rosters", {}).get((group_id, at))
+    if frozen is not None:
+        return frozen
+    return group_rosters(db_session=db_session, group_ids=[group_id], at=at)[group_id]
+
+
+def group_rosters(*, db_session: Session, group_ids: list[int], at: datetime) -> dict[int, esc.GroupRoster]:
+    """`group_roster` for several groups, read together (a few statements in all, not a few each)."""
+    ids = list(dict.fromkeys(group_ids))
+    groups = {group.id: group for group in db_session.scalars(
+        select(OnCallGroup).where(OnCallGroup.id.in_(ids)).options(selectinload(OnCallGroup.members)))}
+    missing = set(ids) - set(groups)
+    if missing:
+        raise LookupError(f"on-call groups {sorted(missing)} do not exist")
+    orders = schedule_service.rosters_at(
+        db_session=db_session, at=at,
+        groups={groups[i]: tuple(m.person_id for m in groups[i].members) for i in ids})
+    everyone = {person_id for order in orders.values() for person_id in order}
+    active = set(db_session.scalars(select(Person.id).where(Person.id.in_(everyone), Person.active)))
+    return {i: esc.GroupRoster(i, groups[i].name, tuple(p for p in orders[i] if p in active)) for i in ids}
+
+
+@contextmanager
+def rosters_frozen(db_session: Session, group_ids: list[int], at: datetime):
+    """Within the block, the rosters of `group_ids` at `at` are the ones read on entering it, all
+    together: an event's creation asks for each of its groups once or twice (its pages, its
+    informed groups), and read one by one they were a third of its statements."""
+    frozen = group_rosters(db_session=db_session, group_ids=group_ids, at=at) if group_ids else {}
+    db_session.info["frozen_rosters"] = {(group_id, at): roster for group_id, roster in frozen.items()}
+    try:
+        yield
+    finally:
+        db_session.info.pop("frozen_rosters", None)
 
 
 def policy_for(*, db_session: Session, procedure: Procedure | Plan, group_ids: list[int], at: datetime) -> esc.Policy:

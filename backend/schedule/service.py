@@ -195,12 +195,39 @@ def holder_at(*, db_session: Session, group: OnCallGroup, at: datetime) -> int |
 
 def roster_at(*, db_session: Session, group: OnCallGroup, members: tuple[int, ...], at: datetime) -> tuple[int, ...]:
     """Escalation order at `at`: the holder of the turn first, then the rest of the group in roster order."""
-    row = rotation_at(db_session=db_session, group_id=group.id, at=at)
-    if row is None:
-        return members
-    overrides = [core_override(o) for o in overrides_between(db_session=db_session, group_id=group.id,
-                                                             start=at, end=at + timedelta(microseconds=1))]
-    return oncall.roster_at(members, core_rotation(row, tz_of(db_session, group.organization_id)), overrides, at)
+    return rosters_at(db_session=db_session, groups={group: members}, at=at)[group.id]
+
+
+def rosters_at(*, db_session: Session, groups: dict[OnCallGroup, tuple[int, ...]],
+               at: datetime) -> dict[int, tuple[int, ...]]:
+    """`roster_at` for several groups (each with its members in roster order), read together: an
+    event's procedure names two or three groups, frozen in its creation's transaction."""
+    ids = [group.id for group in groups]
+    end = at + timedelta(microseconds=1)
+    rotations: dict[int, Rotation] = {}
+    for row in db_session.scalars(select(Rotation).where(Rotation.group_id.in_(ids), Rotation.valid_from < end,
+                                                         (Rotation.valid_until.is_(None)) | (Rotation.valid_until > at))
+                                  .order_by(Rotation.valid_from)):
+        rotations[row.group_id] = row  # the latest version in force, as `rotation_at`
+    overrides: dict[int, list[oncall.Override]] = {group_id: [] for group_id in rotations}
+    if rotations:
+        for row in db_session.scalars(select(Override).where(Override.group_id.in_(list(rotations)),
+                                                             Override.cancelled_at.is_(None),
+                                                             Override.starts_at < end, Override.ends_at > at)
+                                      .order_by(Override.created_at, Override.id)):
+            overrides[row.group_id].append(core_override(row))
+    zones: dict[int, str] = {}
+    out = {}
+    for group, members in groups.items():
+        row = rotations.get(group.id)
+        if row is None:
+            out[group.id] = tuple(members)
+            continue
+        if group.organization_id not in zones:
+            zones[group.organization_id] = tz_of(db_session, group.organization_id)
+        out[group.id] = oncall.roster_at(members, core_rotation(row, zones[group.organization_id]),
+                                         overrides[group.id], at)
+    return out
 
 
 def cadre_on_call(*, db_session: Session, organization_id: int, at: datetime) -> Person | None:

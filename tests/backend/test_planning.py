@@ -74,6 +74,29 @@ def test_a_sunday_night_event_solicits_the_technician_holding_the_turn(client, w
     assert first["data"]["person"] == "Tech Trois"
 
 
+def test_each_group_of_the_procedure_is_asked_in_its_own_order_of_the_night(client, world, runtime, h):
+    # Three groups, read together at the event's creation: each keeps its own rotation, its own
+    # replacement and its own people, and the informed group without a rotation its roster order.
+    un, deux, trois = world.techs
+    cadre_un, cadre_deux = world.cadres
+    set_rotation(client, h, world.tech_group_id, [trois, deux, un])  # week of 30 Nov: Tech Trois
+    set_rotation(client, h, world.cadre_group_id, [cadre_un, cadre_deux])  # week of 30 Nov: Cadre Un...
+    response = client.post(f"{API}/groups/{world.cadre_group_id}/overrides", headers=h("referent"), json={
+        "starts_at": paris(2026, 12, 5, 18, 0).isoformat(), "ends_at": paris(2026, 12, 7, 8, 0).isoformat(),
+        "person_id": cadre_deux, "replaces_person_id": None, "reason": "week-end"})
+    assert response.status_code == 201, response.text  # ...but Cadre Deux holds this week-end
+    response = client.patch(f"{API}/people/{deux}", headers=h("referent"), json={"active": False})
+    assert response.status_code == 200, response.text  # Tech Deux has left
+    event_id = open_event_at(runtime, world, paris(2026, 12, 6, 3, 10))
+    trace = trace_kinds(client, h, event_id)
+    started = next(e for e in trace if e["kind"] == "page.started")
+    assert [(g["group_id"], g["members"]) for g in started["data"]["chain"]] == [
+        (world.tech_group_id, [trois, un]), (world.cadre_group_id, [cadre_deux, cadre_un])]
+    assert next(e for e in trace if e["kind"] == "page.notify")["data"]["person"] == "Tech Trois"
+    informed = next(e for e in trace if e["kind"] == "event.informed")
+    assert [p["person_id"] for p in informed["data"]["people"]] == world.elus
+
+
 def test_the_same_category_on_a_tuesday_morning_is_out_of_coverage_and_only_the_referent_hears(
         client, world, runtime, h):
     set_rotation(client, h, world.tech_group_id, world.techs)
