@@ -199,17 +199,16 @@ def _inform(*, db_session: Session, event: Event, organization: Organization, st
             now: datetime) -> None:
     """Each informed group's person on call (who is on call now), or its whole list when the step says so."""
     for group_id, whole_list in steps:
-        group = db_session.get(OnCallGroup, group_id)
+        group = page_service.group_roster(db_session=db_session, group_id=group_id, at=now)
         people = []
-        for person_id in page_service.informed_people(db_session=db_session, group_id=group_id,
-                                                      whole_list=whole_list, at=now):
+        for person_id in page_service.informed_people(group, whole_list):
             person = db_session.get(Person, person_id, options=[joinedload(Person.contact_methods)])
             rows = outbox_service.enqueue(db_session=db_session, event=event, organization=organization,
                                           person=person, purpose="inform", now=now)
             people.append({"person_id": person.id, "person": person.display_name,
                            "notifications": [{"id": r.id, "channel": r.channel} for r in rows]})
         trace_service.append(db_session=db_session, event=event, kind=TraceKind.EVENT_INFORMED, at=now,
-                             data={"group_id": group.id, "group": group.name, "people": people,
+                             data={"group_id": group.group_id, "group": group.name, "people": people,
                                    "scope": "whole_list" if whole_list else "on_call"})
 
 

@@ -127,7 +127,7 @@ def preview(*, db_session: Session, organization_id: int, org_ids: frozenset[int
     informed = []
     for group_id, whole_list in page_service.informed_steps(procedure, severity):
         group = page_service.group_roster(db_session=db_session, group_id=group_id, at=now)
-        told = page_service.informed_people(db_session=db_session, group_id=group_id, whole_list=whole_list, at=now)
+        told = page_service.informed_people(group, whole_list)
         informed.append({"group_id": group.group_id, "group": group.name, "whole_list": whole_list,
                          "members": [_member(db_session, pid, severity, "inform", policy) for pid in told]})
     organization = db_session.get(Organization, organization_id)

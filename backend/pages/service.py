@@ -89,11 +89,10 @@ def informed_steps(procedure: Procedure | Plan, severity: int) -> list[tuple[int
             if s.mode == "inform" and s.min_severity <= severity]
 
 
-def informed_people(*, db_session: Session, group_id: int, whole_list: bool, at: datetime) -> tuple[int, ...]:
-    """Who an inform step tells: the group's person on call at `at` (the first escalation would try), or
+def informed_people(roster: esc.GroupRoster, whole_list: bool) -> tuple[int, ...]:
+    """Who an inform step tells: the group's person on call (the first escalation would try), or
     every active member when the procedure asks for « toute la liste »."""
-    members = group_roster(db_session=db_session, group_id=group_id, at=at).members
-    return members if whole_list else members[:1]
+    return roster.members if whole_list else roster.members[:1]
 
 
 def open_pages(*, db_session: Session, event: Event, procedure: Procedure | Plan, now: datetime) -> list[Page]:
