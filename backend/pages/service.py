@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm import Session, joinedload
 
 import escalation as esc
 from backend.db import db_now, get_held, held_row, hold
@@ -42,7 +42,7 @@ def group_rosters(*, db_session: Session, group_ids: list[int], at: datetime) ->
     """`group_roster` for several groups, read together (a few statements in all, not a few each)."""
     ids = list(dict.fromkeys(group_ids))
     groups = {group.id: group for group in db_session.scalars(
-        select(OnCallGroup).where(OnCallGroup.id.in_(ids)).options(selectinload(OnCallGroup.members)))}
+        select(OnCallGroup).where(OnCallGroup.id.in_(ids)).options(joinedload(OnCallGroup.members))).unique()}
     missing = set(ids) - set(groups)
     if missing:
         raise LookupError(f"on-call groups {sorted(missing)} do not exist")

@@ -40,6 +40,9 @@ RECORD_GROUP = 50  # results written in one transaction at most
 # CPU on leasing: wakes that come sooner than this after the last lease are served together.
 MIN_CLAIM_GAP_S = 0.02
 RECORD_GAP_S = 0.02
+# PostgreSQL: how soon to look again at due rows another transaction was leasing (a lease rolled
+# back sends no wake-up; every other way for work to appear does).
+LOCKED_ELSEWHERE_S = 1.0
 
 
 class Dispatcher:
@@ -218,6 +221,11 @@ class Dispatcher:
                 # PostgreSQL: in the lease's own transaction (each statement sees what is committed,
                 # and the rows just leased as taken): one transaction per wake, not three.
                 wait = seconds_until_due(session, Notification, pending, self.max_sleep_s)
+                if wait <= 0 and not extra:
+                    # Due and free as last committed, yet not leased: another transaction holds them
+                    # (the other worker, leasing them this instant). Looking again at once only
+                    # finds them leased; its commit, or any commit making work, wakes this loop.
+                    wait = LOCKED_ELSEWHERE_S
         if kept:
             faults.hit("claimed")
         if full or not self._look_first:
