@@ -115,7 +115,7 @@ class Signals:
         if not self._owns(session) or len(session.info.get("signal_wake", ())) == len(OUTBOXES):
             return
         for row in session.new:
-            outbox = WAKE_ON_INSERT.get(getattr(type(row), "__tablename__", None))
+            outbox = WAKE_ON_INSERT.get(getattr(type(row), "__tablename__", ""))
             if outbox is not None:
                 self.work_due(session, outbox)
 

@@ -205,17 +205,17 @@ def rosters_at(*, db_session: Session, groups: dict[OnCallGroup, tuple[int, ...]
     ids = [group.id for group in groups]
     end = at + timedelta(microseconds=1)
     rotations: dict[int, Rotation] = {}
-    for row in db_session.scalars(select(Rotation).where(Rotation.group_id.in_(ids), Rotation.valid_from < end,
-                                                         (Rotation.valid_until.is_(None)) | (Rotation.valid_until > at))
-                                  .order_by(Rotation.valid_from)):
-        rotations[row.group_id] = row  # the latest version in force, as `rotation_at`
+    for version in db_session.scalars(select(Rotation).where(Rotation.group_id.in_(ids), Rotation.valid_from < end,
+                                                             (Rotation.valid_until.is_(None)) | (Rotation.valid_until > at))
+                                      .order_by(Rotation.valid_from)):
+        rotations[version.group_id] = version  # the latest version in force, as `rotation_at`
     overrides: dict[int, list[oncall.Override]] = {group_id: [] for group_id in rotations}
     if rotations:
-        for row in db_session.scalars(select(Override).where(Override.group_id.in_(list(rotations)),
-                                                             Override.cancelled_at.is_(None),
-                                                             Override.starts_at < end, Override.ends_at > at)
-                                      .order_by(Override.created_at, Override.id)):
-            overrides[row.group_id].append(core_override(row))
+        for override in db_session.scalars(select(Override).where(Override.group_id.in_(list(rotations)),
+                                                                  Override.cancelled_at.is_(None),
+                                                                  Override.starts_at < end, Override.ends_at > at)
+                                           .order_by(Override.created_at, Override.id)):
+            overrides[override.group_id].append(core_override(override))
     zones: dict[int, str] = {}
     out = {}
     for group, members in groups.items():
