@@ -21,7 +21,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from backend.signals import OUTBOXES, Signals, outboxes_named
+from backend.signals import Signals, outboxes_named
 
 log = logging.getLogger("vigie.bus")
 
@@ -127,8 +127,8 @@ class LocalBus:
             self.signals.deliver_changed([(topic, org) for topic, org in message["changed"]])
         if message.get("trace"):
             self.signals.deliver_trace(message["trace"] if isinstance(message["trace"], list) else [])
-        if message.get("wake"):
-            wake = message["wake"]
-            self.signals.deliver_wake(outboxes_named(",".join(wake)) if isinstance(wake, list) else OUTBOXES)
+        wake = message.get("wake")
+        if wake:  # (a process of the previous version sends `true`: every outbox)
+            self.signals.deliver_wake(outboxes_named(wake if isinstance(wake, str) else ""))
         if message.get("steps"):
             self.signals.deliver_steps_due(datetime.fromisoformat(message["steps"]))

@@ -146,7 +146,7 @@ class Signals:
         if steps is not None:
             calls.append("pg_notify(:s, :steps)")
         if calls:
-            params = {"t": TRACE_CHANNEL, "w": WAKE_CHANNEL, "wake": ",".join(sorted(wake)), "c": CHANGED_CHANNEL, "changed": json.dumps(changed),
+            params = {"t": TRACE_CHANNEL, "w": WAKE_CHANNEL, "wake": wake_payload(wake), "c": CHANGED_CHANNEL, "changed": json.dumps(changed),
                       "s": STEPS_CHANNEL, "steps": steps.isoformat() if steps is not None else "",
                       **{f"p{n}": p for n, p in enumerate(payloads)}}
             session.execute(text("SELECT " + ", ".join(calls)), params)
@@ -168,7 +168,7 @@ class Signals:
             self.deliver_steps_due(steps)
         publish = self._publish
         if publish is not None and (changed or ids or wake or steps is not None):
-            publish({"changed": changed, "trace": ids, "wake": sorted(wake),
+            publish({"changed": changed, "trace": ids, "wake": wake_payload(wake),
                      "steps": steps.isoformat() if steps is not None else None})
 
     def _after_rollback(self, session: Session) -> None:
@@ -197,8 +197,13 @@ def announce_change(session: Session, topic: str, organization_id: int) -> None:
         signals.changed(session, topic, organization_id)
 
 
+def wake_payload(outboxes: set[str]) -> str:
+    """What a wake-up says on either transport (NOTIFY payload, local bus): "messages,webhooks"."""
+    return ",".join(sorted(outboxes))
+
+
 def outboxes_named(payload: str) -> frozenset[str]:
-    """The outboxes a wake-up names (NOTIFY payload or bus message); none named: all of them."""
+    """The outboxes a wake-up names (`wake_payload`); none named: all of them."""
     named = frozenset(payload.split(",")) & OUTBOXES if payload else frozenset()
     return named or OUTBOXES
 
