@@ -99,6 +99,7 @@ from backend.people.models import ContactMethod, Person  # noqa: E402
 from backend.procedures.models import Procedure, ProcedureStep  # noqa: E402
 from backend.responses.models import Response  # noqa: E402
 from backend.trace.models import TraceEntry  # noqa: E402
+from bench import raw_http  # noqa: E402
 from bench.dispatch import GatewayProcess, machine_jitter, paced, vigie_env  # noqa: E402
 from bench.escalation_lateness import percentile, reset  # noqa: E402
 from bench.live_fanout import free_port, wait_ready  # noqa: E402
@@ -516,6 +517,11 @@ def print_lateness(label: str, steps: list[Step], limit_ms: float | None, read) 
     if limit_ms is not None:
         line += " " + target(p99_within(late, limit_ms), f"p99 ≤ {limit_ms:g} ms")
     print(line + f"; steps overdue and not fired now: {overdue(read)}")
+    if len(steps) > 10:  # when the late ones fell due: one stall, or spread over the run
+        first = min(step.due for step in steps)
+        latest = sorted(steps, key=lambda step: step.late_ms)[-5:]
+        print("    latest: " + ", ".join(f"{step.late_ms:.0f} ms due at +{step.due - first:.1f} s"
+                                         for step in reversed(latest)))
     return late
 
 
@@ -615,34 +621,30 @@ def _run_async(function, args):
 
 
 async def refused_at_once(stage: Clients, count: int) -> list[float]:
-    """The same client, the same connections, for requests the server refuses at once (401, no token)."""
-    limits = httpx.Limits(max_connections=None, max_keepalive_connections=0)
-    async with httpx.AsyncClient(timeout=120, limits=limits) as client:
-        results = await asyncio.gather(*(timed(client, "no token", "GET", f"{stage.base(k)}/api/v1/events")
-                                         for k in range(count)))
-    return [outcome.ms for outcome, _ in results]
+    """The same client, the same way, for requests the server refuses at once (401, no token)."""
+    requests = [raw_http.prepare("no token", "GET", f"{stage.base(k)}/api/v1/events") for k in range(count)]
+    results = await asyncio.gather(*(raw_http.send(r, 120) for r in requests))
+    return [ms for _, _, ms, _, _ in results]
 
 
 async def answer_storm(stage: Clients, asked: list[tuple[int, int]]) -> tuple[list[Outcome], float, float]:
-    # No keep-alive: every request opens its own connection, as 200 phones and 200 strangers would.
-    limits = httpx.Limits(max_connections=None, max_keepalive_connections=0)
-    async with httpx.AsyncClient(timeout=120, limits=limits) as client:
-        calls = []
-        for k, (event_id, person_id) in enumerate(asked):
-            url = f"{stage.base(k)}/api/v1/events/{event_id}/responses"
-            if k % 2 == 0:
-                phone = bearer(stage.phones[person_id])
-                calls.append(timed(client, "answer (phone)", "POST", url, headers=phone,
-                                   json={"kind": "ack", "via": "app"}))
-            else:  # reached by phone: the PC takes the answer on their behalf
-                calls.append(timed(client, "answer (operator)", "POST", url, headers=bearer(stage.token),
-                                   json={"kind": "ack", "person_id": person_id, "reason": "joint par téléphone"}))
-            calls.append(timed(client, "bad token", "GET", f"{stage.base(k + 1)}/api/v1/events",
-                               headers=bearer(f"not-a-token-{k}")))
-        began = time.time()
-        results = await asyncio.gather(*calls)
-        ended = time.time()
-    return [outcome for outcome, _ in results], began, ended
+    # Encoded beforehand, one connection each (no keep-alive), as 200 phones and 200 strangers would.
+    requests = []
+    for k, (event_id, person_id) in enumerate(asked):
+        url = f"{stage.base(k)}/api/v1/events/{event_id}/responses"
+        if k % 2 == 0:
+            requests.append(raw_http.prepare("answer (phone)", "POST", url, headers=bearer(stage.phones[person_id]),
+                                             json_body={"kind": "ack", "via": "app"}))
+        else:  # reached by phone: the PC takes the answer on their behalf
+            requests.append(raw_http.prepare(
+                "answer (operator)", "POST", url, headers=bearer(stage.token),
+                json_body={"kind": "ack", "person_id": person_id, "reason": "joint par téléphone"}))
+        requests.append(raw_http.prepare("bad token", "GET", f"{stage.base(k + 1)}/api/v1/events",
+                                         headers=bearer(f"not-a-token-{k}")))
+    began = time.time()
+    results = await asyncio.gather(*(raw_http.send(r, 120) for r in requests))
+    ended = time.time()
+    return [Outcome(*result) for result in results], began, ended
 
 
 # 2. steady -------------------------------------------------------------------------------------------
