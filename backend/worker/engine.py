@@ -31,7 +31,7 @@ from backend.webhooks.deliverer import WebhookDeliverer
 from backend.webhooks.destinations import Destinations
 from backend.worker import faults, metrics
 from backend.worker.dispatcher import Dispatcher
-from backend.worker.due import seconds_until_due
+from backend.worker.due import seconds_until_each_due
 from backend.worker.models import WorkerHeartbeat
 from notifications.base import ChannelKind
 from notifications.registry import ChannelRegistry
@@ -273,10 +273,10 @@ class Worker:
 
     def _seconds_until_next_due(self) -> float:
         with self.read_factory() as session:
-            pages = seconds_until_due(session, Page, Page.status == page_service.ACTIVE, self.max_sleep)
-            watches = seconds_until_due(session, WatchTurn, WatchTurn.status.in_((WatchStatus.SCHEDULED, WatchStatus.ASKED)),
-                                        self.max_sleep)
-            now = db_now(session)  # read with the pages' earliest due time
+            pages, watches = seconds_until_each_due(session, [
+                (Page, Page.status == page_service.ACTIVE),
+                (WatchTurn, WatchTurn.status.in_((WatchStatus.SCHEDULED, WatchStatus.ASKED)))], self.max_sleep)
+            now = db_now(session)  # read with the earliest due times
         self._due = (pages <= 0, watches <= 0)
         wait = min(pages, watches)
         self._sleeping_until = now + timedelta(seconds=wait)
