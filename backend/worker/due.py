@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import String, func, select, type_coerce
+from sqlalchemy import ColumnElement, String, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from backend.db import db_clock, keep_clock
@@ -17,7 +18,7 @@ def seconds_until_due(session: Session, model, pending, max_sleep: float) -> flo
     return seconds_until_each_due(session, [(model, pending)], max_sleep)[0]
 
 
-def seconds_until_each_due(session: Session, kinds: list[tuple[type, object]], max_sleep: float) -> list[float]:
+def seconds_until_each_due(session: Session, kinds: list[tuple[Any, ColumnElement[bool]]], max_sleep: float) -> list[float]:
     """`seconds_until_due` for several kinds of row (model, pending) at once: their earliest due
     times in one statement (the steps loop looks for pages and watch turns after each wake-up)."""
     earliest_each = [select(func.min(model.due_at)).where(pending).scalar_subquery() for model, pending in kinds]
