@@ -44,9 +44,6 @@ HEARTBEAT_EVERY_S = 1.0
 PLAN_EVERY_S = 600.0
 PURGE_EVERY_S = 3600.0  # personal data past its retention (backend/privacy/retention.py): idempotent too
 STEP_GROUP_S = 0.05
-# Due and free as last committed, yet nothing leased: another worker's lease holds them (its first
-# group of steps commits with it, within STEP_GROUP_S). Looked at again after this, not at once.
-LEASED_ELSEWHERE_S = 2 * STEP_GROUP_S
 PREPARE_AHEAD = 8  # steps whose rows are read together (a group does ~10–20 in its 50 ms)
 
 
@@ -155,17 +152,7 @@ class Worker:
         # Only what is due is leased: a lease is a write transaction (on SQLite, a write turn).
         pages_due, watches_due = self._due
         fired = (self._fire_due_pages() if pages_due else 0) + (self._fire_due_watches() if watches_due else 0)
-        if fired:
-            return 0.0
-        wait = self._seconds_until_next_due()
-        if wait <= 0:
-            # PostgreSQL (SKIP LOCKED): the other worker is leasing them this instant; looking again
-            # at once found them « free » until its commit — tens of empty cycles per step group.
-            # A commit making an earlier step due still wakes this loop.
-            if self._sleeping_until is not None:
-                self._sleeping_until += timedelta(seconds=LEASED_ELSEWHERE_S)
-            return LEASED_ELSEWHERE_S
-        return wait
+        return 0.0 if fired else self._seconds_until_next_due()
 
     def _fire_due(self, claim, step, what: str, prepare=None) -> int:
         """Lease due rows with `claim` and run `step` on each, a few per short transaction.

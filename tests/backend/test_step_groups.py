@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 
-import pytest
 from sqlalchemy import select, update
 
 from backend.db import transaction
@@ -12,7 +11,6 @@ from backend.pages import service as page_service
 from backend.pages.models import Page
 from backend.trace.models import TraceEntry
 from backend.worker.engine import Worker
-from tests.conftest import ON_POSTGRES
 from tests.factories import build_world, open_events
 
 
@@ -69,32 +67,3 @@ def test_steps_of_one_group_are_stamped_with_the_time_each_fired(runtime, record
             TraceEntry.data["person_id"].as_integer() == world.techs[1])))
     assert len(stamps) == 3
     assert all((later - earlier).total_seconds() >= 0.01 for earlier, later in zip(stamps, stamps[1:]))
-
-
-@pytest.mark.skipif(not ON_POSTGRES, reason="rows held by another worker's uncommitted lease: PostgreSQL's SKIP LOCKED")
-def test_due_steps_another_worker_is_leasing_are_left_to_it_then_fired_once_free(runtime, recording_channels):
-    factory = runtime.session_factory
-    world = build_world(factory)
-    events = open_events(factory, world, 3)
-    with transaction(factory) as session:
-        pages = list(session.scalars(select(Page.id).where(Page.event_id.in_(events))))
-        session.execute(update(Page).where(Page.id.in_(pages)).values(due_at=Page.started_at))
-    worker = Worker(session_factory=factory, channels=recording_channels, lease_seconds=30)
-
-    def timeouts_fired() -> int:
-        with transaction(factory) as session:
-            return len(session.scalars(select(TraceEntry.id).where(
-                TraceEntry.event_id.in_(events), TraceEntry.kind == "page.notify",
-                TraceEntry.data["reason"].as_string() == "timeout")).all())
-
-    other = factory()  # the other worker, leasing them this instant: locked, not committed yet
-    try:
-        other.execute(select(Page.id).where(Page.id.in_(pages)).with_for_update())
-        wait = worker.run_once()
-        assert wait >= 0.05, "due but held by the other's lease: not looked at again at once (it spun)"
-        assert timeouts_fired() == 0
-    finally:
-        other.rollback()  # its lease never committed (it died): the steps are free again
-        other.close()
-    assert worker.run_once() == 0.0
-    assert timeouts_fired() == 3, "each step fired once, by this worker"
