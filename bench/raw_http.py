@@ -12,6 +12,7 @@ import asyncio
 import json
 import time
 from dataclasses import dataclass
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 
@@ -37,8 +38,15 @@ def prepare(kind: str, method: str, url: str, *, headers: dict[str, str] | None 
     return Prepared(kind, parts.hostname or "127.0.0.1", parts.port or 80, raw)
 
 
-async def send(request: Prepared, timeout_s: float) -> tuple[str, int | str, float, float, str]:
-    """(kind, status or "timeout" or the error's name, ms from sending, wall time sent, detail of a refusal)."""
+class Answer(NamedTuple):
+    kind: str
+    status: int | str  # the HTTP status, or "timeout", or the error's name
+    ms: float  # from the request's sending
+    sent: float  # when, on the wall clock
+    detail: str = ""  # what a refusal said
+
+
+async def send(request: Prepared, timeout_s: float) -> Answer:
     sent, start = time.time(), time.perf_counter()
     try:
         async with asyncio.timeout(timeout_s):
@@ -49,14 +57,14 @@ async def send(request: Prepared, timeout_s: float) -> tuple[str, int | str, flo
             finally:
                 writer.close()
     except TimeoutError:
-        return request.kind, "timeout", (time.perf_counter() - start) * 1000, sent, ""
+        return Answer(request.kind, "timeout", (time.perf_counter() - start) * 1000, sent)
     except OSError as exc:
-        return request.kind, type(exc).__name__, (time.perf_counter() - start) * 1000, sent, str(exc)[:200]
+        return Answer(request.kind, type(exc).__name__, (time.perf_counter() - start) * 1000, sent, str(exc)[:200])
     ms = (time.perf_counter() - start) * 1000
     head, _, body = answer.partition(b"\r\n\r\n")
     try:
         status: int | str = int(head.split(b" ", 2)[1])
     except (IndexError, ValueError):
-        return request.kind, "bad answer", ms, sent, head[:200].decode(errors="replace")
+        return Answer(request.kind, "bad answer", ms, sent, head[:200].decode(errors="replace"))
     detail = body[:200].decode(errors="replace") if status >= 400 else ""
-    return request.kind, status, ms, sent, detail
+    return Answer(request.kind, status, ms, sent, detail)

@@ -624,7 +624,7 @@ async def refused_at_once(stage: Clients, count: int) -> list[float]:
     """The same client, the same way, for requests the server refuses at once (401, no token)."""
     requests = [raw_http.prepare("no token", "GET", f"{stage.base(k)}/api/v1/events") for k in range(count)]
     results = await asyncio.gather(*(raw_http.send(r, 120) for r in requests))
-    return [ms for _, _, ms, _, _ in results]
+    return [answer.ms for answer in results]
 
 
 async def answer_storm(stage: Clients, asked: list[tuple[int, int]]) -> tuple[list[Outcome], float, float]:
@@ -644,7 +644,7 @@ async def answer_storm(stage: Clients, asked: list[tuple[int, int]]) -> tuple[li
     began = time.time()
     results = await asyncio.gather(*(raw_http.send(r, 120) for r in requests))
     ended = time.time()
-    return [Outcome(*result) for result in results], began, ended
+    return [Outcome(**answer._asdict()) for answer in results], began, ended
 
 
 # 2. steady -------------------------------------------------------------------------------------------
